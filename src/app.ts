@@ -1,0 +1,113 @@
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError } from "./lib/errors";
+import type { AppEnv } from "./lib/context";
+import { createLogger } from "./lib/log";
+import { requestContext, requireJsonBody } from "./lib/middleware";
+import { createRouter } from "./lib/router";
+import { loadSettings, SettingsError } from "./lib/settings";
+import { UpstreamError } from "./providers/http";
+import { assistantsRouter } from "./routes/assistants";
+import { renderDocs } from "./routes/docs";
+import { healthRouter } from "./routes/health";
+import { upstreamFailure } from "./services/upstream-failure";
+import { VERSION } from "./lib/version";
+
+/** Large enough for any business profile; a 100 KB body is refused with 413. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(secureHeaders());
+  app.use(
+    "/api/*",
+    cors({
+      origin: (origin, c) => (loadSettings(c.env).ALLOWED_ORIGINS.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Request-Id", "Retry-After", "Idempotent-Replayed"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+      },
+    }),
+  );
+  app.use(requestContext);
+  app.use("/api/*", requireJsonBody);
+
+  app.route("/", healthRouter);
+  app.route("/", assistantsRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "The signed-in user's JWT, carrying organization and role claims.",
+  });
+  const openApiConfig = {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchboard API",
+      version: VERSION,
+      description: "Phone numbers for voice AI assistants. Every error is `{error: {code, message, details?}}`.",
+    },
+  };
+  app.doc31("/openapi.json", openApiConfig);
+  app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig))));
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path, c.req.method);
+    if (allowed.length > 0) {
+      return errorResponse(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not supported on ${c.req.path}; use ${allowed.join(", ")}.`, undefined, { Allow: allowed.join(", ") }));
+    }
+    return errorResponse(c, new ApiError(404, "not_found", `There is no route ${c.req.method} ${c.req.path}. See /docs for the API.`));
+  });
+
+  app.onError((error, c) => errorResponse(c, toApiError(error, c)));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof SettingsError) return new ApiError(500, "configuration_error", error.message, { setting: error.setting });
+  if (error instanceof UpstreamError) return upstreamFailure(error, "complete the request");
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /json/i.test(error.message)) {
+      return new ApiError(400, "malformed_json", "The body is not valid JSON.");
+    }
+    return new ApiError(error.status as ContentfulStatusCode, `http_${error.status}`, error.message || "The request could not be handled.");
+  }
+  const log = c.var.log ?? createLogger({ request_id: c.var.requestId });
+  log.error("unhandled_error", { method: c.req.method, path: c.req.path, error });
+  return new ApiError(500, "internal_error", `Something went wrong on our side. Quote request id ${c.var.requestId} when reporting it.`);
+}
+
+function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
+  for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+  return c.json(error.toBody(), error.status);
+}
+
+/** Methods registered for a path that did not match this method: the `Allow` of a 405. */
+function allowedMethods(routes: readonly { method: string; path: string }[], path: string, method: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === "ALL" || route.method === method || route.path.endsWith("*")) continue;
+    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}/?$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods].sort();
+}

@@ -1,0 +1,60 @@
+import { drizzle } from "drizzle-orm/d1";
+import * as schema from "./schema";
+
+export type Db = ReturnType<typeof createDb>;
+
+/** Counts what one request costs: D1 round trips (a batch is one) and calls to each upstream. */
+export class RequestCost {
+  d1 = 0;
+  upstream: Record<string, number> = {};
+
+  countUpstream(service: string): void {
+    this.upstream[service] = (this.upstream[service] ?? 0) + 1;
+  }
+
+  get upstreamTotal(): number {
+    return Object.values(this.upstream).reduce((a, b) => a + b, 0);
+  }
+}
+
+export function createDb(d1: D1Database, cost?: RequestCost) {
+  return drizzle(cost ? countRoundTrips(d1, cost) : d1, { schema });
+}
+
+const EXECUTORS = new Set(["first", "all", "run", "raw"]);
+
+/** Wraps the binding so every executed statement or batch adds one round trip to `cost`. */
+function countRoundTrips(d1: D1Database, cost: RequestCost): D1Database {
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        if (typeof prop === "string" && EXECUTORS.has(prop)) {
+          return (...args: unknown[]) => {
+            cost.d1++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    originals.set(proxy, statement);
+    return proxy;
+  };
+  return new Proxy(d1, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          cost.d1++;
+          return target.batch(statements.map((s) => originals.get(s) ?? s));
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,129 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Timestamps are ISO 8601 UTC strings: readable in D1's console, and they sort as text. */
+const timestamp = (name: string) => text(name);
+
+/**
+ * An AI receptionist of one organisation. `state` is `creating` from the first write until Vapi has the
+ * assistant, so a crash in between leaves a row the sweep can finish or remove; deleted rows are kept.
+ */
+export const assistants = sqliteTable(
+  "assistants",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    /** True when the caller chose the name; otherwise it follows business_data.business_name. */
+    nameIsCustom: integer("name_is_custom", { mode: "boolean" }).notNull().default(false),
+    businessData: text("business_data", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    languages: text("languages", { mode: "json" }).notNull().$type<string[]>(),
+    areaCode: text("area_code"),
+    vapiAssistantId: text("vapi_assistant_id"),
+    state: text("state", { enum: ["creating", "active", "deleted"] }).notNull(),
+    phoneSource: text("phone_source", { enum: ["pool", "new", "twilio"] }),
+    emergencyContactName: text("emergency_contact_name"),
+    emergencyContactPhone: text("emergency_contact_phone"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+    deletedAt: timestamp("deleted_at"),
+  },
+  (t) => [
+    index("assistants_org_state_created").on(t.orgId, t.state, t.createdAt),
+    uniqueIndex("assistants_vapi_assistant_id").on(t.vapiAssistantId),
+  ],
+);
+
+/**
+ * A phone number in Vapi. `org_id` null means the shared pool of free Vapi numbers; set, it is an
+ * organisation's own (imported or bought Twilio) number that only that organisation may use.
+ * At most one assistant per number: the unique index on `assistant_id` (NULLs do not collide).
+ */
+export const phoneNumbers = sqliteTable(
+  "phone_numbers",
+  {
+    id: text("id").primaryKey(),
+    provider: text("provider", { enum: ["vapi", "twilio"] }).notNull(),
+    source: text("source", { enum: ["vapi_free", "twilio_imported", "twilio_purchased"] }).notNull(),
+    vapiPhoneNumberId: text("vapi_phone_number_id"),
+    number: text("number"),
+    areaCode: text("area_code"),
+    status: text("status", { enum: ["provisioning", "active", "stuck", "failed", "released"] }).notNull(),
+    orgId: text("org_id"),
+    assistantId: text("assistant_id"),
+    twilioSid: text("twilio_sid"),
+    provisioningStartedAt: timestamp("provisioning_started_at"),
+    provisioningDeadline: timestamp("provisioning_deadline"),
+    /** Mirrors the tracker's progress so lists show it without asking each Durable Object. */
+    provisioningAttempts: integer("provisioning_attempts").notNull().default(0),
+    nextCheckAt: timestamp("next_check_at"),
+    activatedAt: timestamp("activated_at"),
+    assignedAt: timestamp("assigned_at"),
+    unassignedAt: timestamp("unassigned_at"),
+    releasedAt: timestamp("released_at"),
+    lastCallAt: timestamp("last_call_at"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("phone_numbers_assistant").on(t.assistantId),
+    uniqueIndex("phone_numbers_vapi_id").on(t.vapiPhoneNumberId),
+    index("phone_numbers_pool").on(t.status, t.assistantId, t.orgId, t.unassignedAt),
+  ],
+);
+
+export const PHONE_NUMBER_EVENTS = [
+  "created",
+  "assigned",
+  "reused",
+  "unassigned",
+  "provisioned",
+  "stuck",
+  "failed",
+  "released",
+  "repaired",
+] as const;
+
+/** The assignment history: every change of a number, with who it concerned. */
+export const phoneNumberEvents = sqliteTable(
+  "phone_number_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    phoneNumberId: text("phone_number_id").notNull(),
+    event: text("event", { enum: PHONE_NUMBER_EVENTS }).notNull(),
+    orgId: text("org_id"),
+    assistantId: text("assistant_id"),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [
+    index("phone_number_events_number").on(t.phoneNumberId, t.id),
+    index("phone_number_events_org").on(t.orgId, t.id),
+  ],
+);
+
+/** Operator alerts: at most one open alert per kind and subject. */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind").notNull(),
+    subject: text("subject").notNull(),
+    status: text("status", { enum: ["open", "resolved"] }).notNull(),
+    message: text("message").notNull(),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: timestamp("created_at").notNull(),
+    resolvedAt: timestamp("resolved_at"),
+  },
+  (t) => [uniqueIndex("alerts_open_kind_subject").on(t.kind, t.subject).where(sql`status = 'open'`)],
+);
+
+/** Replays of `Idempotency-Key` requests, scoped by organisation. */
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  key: text("key").primaryKey(),
+  requestHash: text("request_hash").notNull(),
+  state: text("state", { enum: ["processing", "done"] }).notNull(),
+  responseStatus: integer("response_status"),
+  responseBody: text("response_body"),
+  createdAt: timestamp("created_at").notNull(),
+});

@@ -1,0 +1,10 @@
+import type { ProvisioningTracker } from "./durable-objects/provisioning-tracker";
+import type { UpstreamSandbox } from "./sandbox/upstream-sandbox";
+
+/** Bindings and raw settings as the Workers runtime hands them over; parse with `loadSettings`. */
+export interface Env {
+  DB: D1Database;
+  PROVISIONING_TRACKER: DurableObjectNamespace<ProvisioningTracker>;
+  UPSTREAM_SANDBOX: DurableObjectNamespace<UpstreamSandbox>;
+  [setting: string]: unknown;
+}

@@ -1,0 +1,15 @@
+import { createApp } from "./app";
+import type { Env } from "./env";
+import { runScheduled } from "./jobs/scheduled";
+
+export { ProvisioningTracker } from "./durable-objects/provisioning-tracker";
+export { UpstreamSandbox } from "./sandbox/upstream-sandbox";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env) {
+    await runScheduled(controller, env);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,40 @@
+import { and, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { assistants } from "../db/schema";
+import type { Logger } from "../lib/log";
+import type { VapiClient } from "../providers/vapi";
+import { findVapiAssistantsFor } from "../services/assistants";
+import { UpstreamError } from "../providers/http";
+
+/** A creation still `creating` after this long was interrupted (a crash, or a failed compensation). */
+export const STALE_CREATION_MS = 10 * 60_000;
+
+/**
+ * Finishes what an interrupted `POST /api/assistants` left: deletes any Vapi assistant made for the row, then
+ * the row. The caller never got a success for it, so removing it loses nothing.
+ */
+export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: Logger, nowMs = Date.now()): Promise<number> {
+  const cutoff = new Date(nowMs - STALE_CREATION_MS).toISOString();
+  const stale = await db
+    .select({ id: assistants.id, orgId: assistants.orgId, createdAt: assistants.createdAt, vapiAssistantId: assistants.vapiAssistantId })
+    .from(assistants)
+    .where(and(eq(assistants.state, "creating"), lt(assistants.createdAt, cutoff)))
+    .limit(50);
+  let repaired = 0;
+  for (const row of stale) {
+    try {
+      const vapiIds = row.vapiAssistantId ? [row.vapiAssistantId] : await findVapiAssistantsFor(vapi, row);
+      for (const id of vapiIds) {
+        await vapi.deleteAssistant(id).catch((error) => {
+          if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
+        });
+      }
+      await db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating")));
+      log.warn("interrupted_creation_repaired", { org_id: row.orgId, assistant_id: row.id, vapi_assistants_deleted: vapiIds.length });
+      repaired++;
+    } catch (error) {
+      log.error("interrupted_creation_repair_failed", { org_id: row.orgId, assistant_id: row.id, error });
+    }
+  }
+  return repaired;
+}

@@ -1,0 +1,37 @@
+import type { Context } from "hono";
+import type { Db, RequestCost } from "../db/client";
+import type { Env } from "../env";
+import type { Upstreams } from "../providers";
+import type { Caller } from "./auth";
+import type { Logger } from "./log";
+import type { Settings } from "./settings";
+
+/** What every request carries, set by the app's middleware. */
+export interface AppVariables {
+  requestId: string;
+  settings: Settings;
+  db: Db;
+  cost: RequestCost;
+  log: Logger;
+  upstreams: Upstreams;
+  caller: Caller;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}
+
+export type AppContext = Context<AppEnv>;
+
+/** The caller's organisation; routes behind `requireRole` for org members always have one. */
+export function orgOf(c: AppContext): string {
+  const orgId = c.var.caller.orgId;
+  if (!orgId) throw new Error("route needs an organisation but the caller has none");
+  return orgId;
+}
+
+/** The public base URL of this deployment (PUBLIC_URL, else the request's own origin). */
+export function publicUrl(c: AppContext): string {
+  return (c.var.settings.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+}

@@ -1,0 +1,60 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The one error shape every failure is answered with. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** A failure the caller can act on: its status, a snake_case code and a sentence. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody["error"] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+export const notFound = (what: string) =>
+  new ApiError(404, "not_found", `${what} was not found in your organization.`);
+
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new ApiError(400, code, message, details);
+
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new ApiError(409, code, message, details);
+
+/** A field-by-field list of validation problems, as `details` of a 400. */
+export interface FieldIssue {
+  path: string;
+  code: string;
+  message: string;
+}
+
+interface ValidationIssue {
+  path: readonly PropertyKey[];
+  code: string;
+  message: string;
+  keys?: readonly string[];
+}
+
+/** One entry per offending field; an unknown key is reported at its own path. */
+export function zodIssuesToDetails(issues: readonly ValidationIssue[]): FieldIssue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys" && issue.keys?.length) {
+      return issue.keys.map((key) => ({ path: [...path, key].join("."), code: "unknown_field", message: "is not a known field" }));
+    }
+    return [{ path: path.join(".") || "(root)", code: issue.code, message: issue.message }];
+  });
+}

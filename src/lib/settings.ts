@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { createLogger } from "./log";
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const url = (fallback: string) => z.url({ message: "must be an absolute http(s) URL" }).default(fallback);
+const optionalUrl = z.url({ message: "must be an absolute http(s) URL" }).optional();
+const optionalString = z.string().min(1).optional();
+const base64Key = z.string().refine((v) => {
+  try {
+    return atob(v.trim()).length === 32;
+  } catch {
+    return false;
+  }
+}, "must be base64 of exactly 32 bytes (generate one with `openssl rand -base64 32`)");
+
+/** Every setting of DESIGN.md, with its default. Empty strings count as unset. */
+const settingsSchema = z
+  .object({
+    UPSTREAM_MODE: z.enum(["sandbox", "live"]).default("live"),
+    VAPI_API_URL: url("https://api.vapi.ai"),
+    TWILIO_API_URL: url("https://api.twilio.com"),
+    GOOGLE_OAUTH_URL: url("https://accounts.google.com/o/oauth2/v2/auth"),
+    GOOGLE_TOKEN_URL: url("https://oauth2.googleapis.com/token"),
+    GOOGLE_REVOKE_URL: url("https://oauth2.googleapis.com/revoke"),
+    GOOGLE_JWKS_URL: url("https://www.googleapis.com/oauth2/v3/certs"),
+    GOOGLE_API_URL: url("https://www.googleapis.com"),
+    VAPI_API_KEY: z.string().min(1),
+    VAPI_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters"),
+    VAPI_FREE_NUMBER_LIMIT: z.coerce.number().int().min(0).default(10),
+    POLL_INTERVAL_SECONDS: positiveInt(15),
+    POLL_MAX_ATTEMPTS: positiveInt(40),
+    UNUSED_NUMBER_DAYS: positiveInt(30),
+    AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    AUTH_JWKS_URL: optionalUrl,
+    AUTH_ISSUER: optionalString,
+    AUTH_AUDIENCE: optionalString,
+    AUTH_ORG_CLAIM: z.string().min(1).default("org_id"),
+    AUTH_ROLE_CLAIM: z.string().min(1).default("role"),
+    ENCRYPTION_KEY: base64Key,
+    ENCRYPTION_KEY_PREVIOUS: base64Key.optional(),
+    GOOGLE_CLIENT_ID: optionalString,
+    GOOGLE_CLIENT_SECRET: optionalString,
+    GOOGLE_REDIRECT_URI: optionalUrl,
+    APP_URL: optionalUrl,
+    PUBLIC_URL: optionalUrl,
+    ALLOWED_ORIGINS: csv,
+    ALERT_WEBHOOK_URL: optionalUrl,
+    UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+    UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    UPSTREAM_RETRY_BASE_MS: positiveInt(500),
+    SANDBOX_ACTIVATION_DELAY_SECONDS: z.coerce.number().min(0).default(30),
+    SANDBOX_VAPI_NUMBER_LIMIT: z.coerce.number().int().min(0).default(10),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.AUTH_JWT_SECRET && !s.AUTH_JWKS_URL) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_JWT_SECRET"], message: "set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (remote keys)" });
+    }
+  });
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  constructor(readonly setting: string, problem: string) {
+    super(`Setting ${setting} ${problem}. Fix it in wrangler.toml, .dev.vars or with \`wrangler secret put ${setting}\`.`);
+    this.name = "SettingsError";
+  }
+}
+
+const cache = new WeakMap<object, Settings | SettingsError>();
+const logged = new Set<string>();
+
+/** Parses the environment once per env object; a bad setting throws a SettingsError naming it (logged once). */
+export function loadSettings(env: Record<string, unknown>): Settings {
+  let parsed = cache.get(env);
+  if (!parsed) {
+    parsed = parseSettings(env);
+    cache.set(env, parsed);
+  }
+  if (parsed instanceof SettingsError) {
+    if (!logged.has(parsed.message)) {
+      logged.add(parsed.message);
+      createLogger().error("settings_invalid", { setting: parsed.setting, message: parsed.message });
+    }
+    throw parsed;
+  }
+  return parsed;
+}
+
+function parseSettings(env: Record<string, unknown>): Settings | SettingsError {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === "string" && value.trim() === "") continue;
+    raw[key] = typeof value === "string" ? value.trim() : value;
+  }
+  const result = settingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const setting = String(issue.path[0] ?? "settings");
+  const problem = raw[setting] === undefined ? `is missing (${issue.message})` : `is invalid: ${issue.message}`;
+  return new SettingsError(setting, problem);
+}

@@ -1,0 +1,116 @@
+import { DurableObject } from "cloudflare:workers";
+import { loadSettings } from "../lib/settings";
+import { handleVapi } from "./vapi-sim";
+import { SandboxStore } from "./store";
+
+export type SandboxService = "vapi" | "twilio" | "google";
+export const SANDBOX_SERVICE_HEADER = "x-sandbox-service";
+
+/** A fault to inject into the next `count` matching calls (used by tests and `npm run dev` experiments). */
+export interface SandboxFault {
+  service: SandboxService;
+  method?: string;
+  /** Matches when the request path starts with this. */
+  pathPrefix?: string;
+  count: number;
+  kind: "status" | "timeout" | "malformed";
+  status?: number;
+  retryAfterSeconds?: number;
+  /** For `timeout`: act on the request first, then never answer (the upstream did it, the caller cannot know). */
+  afterProcessing?: boolean;
+}
+
+export interface SandboxRequestRecord {
+  id: number;
+  service: SandboxService;
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+  at: string;
+}
+
+/**
+ * The upstream simulator of Vapi (and, as their issues land, Twilio and Google). One instance holds all state in
+ * its SQLite storage, so it survives requests and `wrangler dev` restarts. Providers reach it through `fetch`
+ * exactly as they reach the real APIs; tests also call its RPC methods to inspect and to inject faults.
+ */
+export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
+  private readonly store: SandboxStore;
+
+  constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
+    super(ctx, env);
+    this.store = new SandboxStore(ctx.storage);
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const service = request.headers.get(SANDBOX_SERVICE_HEADER) as SandboxService | null;
+    const url = new URL(request.url);
+    const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
+    const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
+    if (fault && fault.kind !== "timeout") {
+      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, bodyText, fault.kind === "malformed" ? 200 : fault.status ?? 500);
+      return faultResponse(fault);
+    }
+
+    const settings = loadSettings(this.env);
+    let response: Response;
+    switch (service) {
+      case "vapi":
+        response = await handleVapi(this.store, settings, request, url, bodyText);
+        break;
+      default:
+        response = Response.json({ message: `The sandbox does not simulate ${service ?? "this service"} yet.` }, { status: 501 });
+    }
+    this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, bodyText, response.status);
+
+    if (fault?.kind === "timeout") {
+      // Answer long after the caller's timeout so it sees no response at all.
+      await new Promise((resolve) => setTimeout(resolve, settings.UPSTREAM_TIMEOUT_MS + 5_000));
+    }
+    return response;
+  }
+
+  injectFault(fault: SandboxFault): void {
+    this.store.addFault(fault);
+  }
+
+  clearFaults(): void {
+    this.store.clearFaults();
+  }
+
+  requests(service?: SandboxService): SandboxRequestRecord[] {
+    return this.store.listRequests(service);
+  }
+
+  clearRequests(): void {
+    this.store.clearRequests();
+  }
+
+  /** Moves the simulator's clock forward (numbers activate by this clock), instead of waiting. */
+  advanceClock(seconds: number): void {
+    this.store.advanceClock(seconds);
+  }
+
+  vapiAssistants(): Record<string, unknown>[] {
+    return this.store.listResources("vapi_assistant");
+  }
+
+  vapiPhoneNumbers(): Record<string, unknown>[] {
+    return this.store.listResources("vapi_phone_number");
+  }
+}
+
+function faultResponse(fault: SandboxFault): Response {
+  if (fault.kind === "malformed") {
+    return new Response("{\"id\": <html>Bad Gateway", { status: 200, headers: { "Content-Type": "application/json" } });
+  }
+  const status = fault.status ?? 500;
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
+  return new Response(JSON.stringify({ message: "Injected fault", error: "Sandbox Fault", statusCode: status }), { status, headers });
+}
+
+export function sandboxStub(env: { UPSTREAM_SANDBOX: DurableObjectNamespace<UpstreamSandbox> }) {
+  return env.UPSTREAM_SANDBOX.getByName("sandbox");
+}

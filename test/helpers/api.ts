@@ -1,0 +1,74 @@
+import { exports, env } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import { TEST_SETTINGS } from "../settings";
+import { sandboxStub } from "../../src/sandbox/upstream-sandbox";
+
+export interface TokenClaims {
+  org?: string | null;
+  role?: string;
+  sub?: string;
+  audience?: string;
+  expiresIn?: string | number;
+  secret?: string;
+}
+
+/** A user token as the frontend would send it. */
+export async function token(claims: TokenClaims = {}): Promise<string> {
+  const payload: Record<string, unknown> = { role: claims.role ?? "member" };
+  const org = claims.org === undefined ? "org-a" : claims.org;
+  if (org !== null) payload.org_id = org;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(claims.sub ?? "user-1")
+    .setAudience(claims.audience ?? TEST_SETTINGS.AUTH_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(claims.expiresIn ?? "1h")
+    .sign(new TextEncoder().encode(claims.secret ?? TEST_SETTINGS.AUTH_JWT_SECRET));
+}
+
+export interface CallOptions {
+  token?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls the worker as a client would, through its real fetch handler. */
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  const bearer = options.token === undefined ? await token() : options.token;
+  if (bearer) headers.set("Authorization", `Bearer ${bearer}`);
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  }
+  if (options.rawBody !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  return exports.default.fetch(new Request(`https://switchboard.test${path}`, { method, headers, body }));
+}
+
+export async function json<T = any>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+export const sandbox = () => sandboxStub(env);
+
+export const sampleBusiness = {
+  business_name: "Cool Breeze HVAC",
+  industry: "HVAC",
+  services: ["AC repair", "Furnace installation"],
+  hours: { mon: [{ open: "08:00", close: "17:00" }], tue: [{ open: "08:00", close: "17:00" }] },
+  timezone: "America/Chicago",
+  address: "12 Main St, Austin, TX",
+};
+
+/** Row counts of every table of the record, to prove a failed request wrote nothing. */
+export async function tableCounts(): Promise<Record<string, number>> {
+  const tables = ["assistants", "phone_numbers", "phone_number_events", "alerts", "idempotency_keys"];
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+    counts[table] = row?.n ?? 0;
+  }
+  return counts;
+}
