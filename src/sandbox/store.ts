@@ -19,6 +19,10 @@ export class SandboxStore {
     `);
   }
 
+  reset(): void {
+    this.sql.exec("DELETE FROM resources; DELETE FROM requests; DELETE FROM faults; DELETE FROM clock;");
+  }
+
   now(): number {
     const row = this.sql.exec<{ offset_ms: number }>("SELECT offset_ms FROM clock WHERE id = 1").toArray()[0];
     return Date.now() + (row?.offset_ms ?? 0);

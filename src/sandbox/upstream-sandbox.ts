@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadSettings } from "../lib/settings";
-import { handleVapi } from "./vapi-sim";
+import { handleVapi, seedActiveNumber, setNumberStatus } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
 export type SandboxService = "vapi" | "twilio" | "google";
@@ -71,6 +71,11 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     return response;
   }
 
+  /** Forgets everything: simulated resources, the request log, faults and the clock offset. */
+  reset(): void {
+    this.store.reset();
+  }
+
   injectFault(fault: SandboxFault): void {
     this.store.addFault(fault);
   }
@@ -97,7 +102,17 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   }
 
   vapiPhoneNumbers(): Record<string, unknown>[] {
-    return this.store.listResources("vapi_phone_number");
+    return this.store.listResources<Record<string, unknown>>("vapi_phone_number").map(({ _pendingNumber, _activatesAt, ...visible }) => visible);
+  }
+
+  /** Puts an already active free number into the simulated account (a test's or a demo's starting pool). */
+  seedVapiPhoneNumber(options: { areaCode?: string; number?: string; name?: string } = {}): { id: string; number: string } {
+    return seedActiveNumber(this.store, options);
+  }
+
+  /** Sets a number's status as Vapi would (e.g. `blocked`), activating it first if it was activating. */
+  setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): void {
+    setNumberStatus(this.store, id, status);
   }
 }
 

@@ -136,3 +136,32 @@ function present(store: SandboxStore, _settings: Settings, kind: string, item: J
   }
   return visible;
 }
+
+export function seedActiveNumber(store: SandboxStore, options: { areaCode?: string; number?: string; name?: string }): { id: string; number: string } {
+  const areaCode = options.areaCode ?? "415";
+  const nowIso = new Date(store.now()).toISOString();
+  const id = crypto.randomUUID();
+  const number = options.number ?? `+1${areaCode}${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}`;
+  const phoneNumber: Json = {
+    id,
+    orgId: SANDBOX_VAPI_ORG_ID,
+    provider: "vapi",
+    status: "active",
+    number,
+    numberDesiredAreaCode: areaCode,
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    ...(options.name ? { name: options.name } : {}),
+  };
+  store.putResource(PHONE_NUMBER, id, phoneNumber, nowIso);
+  return { id, number };
+}
+
+export function setNumberStatus(store: SandboxStore, id: string, status: "active" | "activating" | "blocked"): void {
+  const item = store.getResource<Json>(PHONE_NUMBER, id);
+  if (!item) throw new Error(`No sandbox phone number ${id}`);
+  if (item.status === "activating" && status !== "activating" && item._pendingNumber) item.number = item._pendingNumber;
+  const { _pendingNumber, _activatesAt, ...rest } = item;
+  const updated: Json = status === "activating" ? { ...item, status } : { ...rest, status };
+  store.putResource(PHONE_NUMBER, id, updated, item.createdAt as string);
+}

@@ -2,23 +2,18 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { assistants, phoneNumbers } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
-import type { Logger } from "../lib/log";
-import type { Settings } from "../lib/settings";
 import { UpstreamError } from "../providers/http";
 import type { VapiClient } from "../providers/vapi";
 import { buildVapiAssistant, type Language } from "./assistant-config";
 import { toAssistantView, type AssistantRow, type AssistantView } from "./assistant-view";
 import { businessDataSchema, type BusinessData } from "./business-data";
 import { upstreamFailure } from "./upstream-failure";
+import { attachNumber, detachInVapi, poolExhausted, type AssignmentTarget, type Attachment, type NumberDeps } from "./number-assignment";
+import { claimPoolNumber, dropReservation, recordEvent, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "./pool";
+import type { BatchItem } from "drizzle-orm/batch";
 
-export interface AssistantDeps {
-  db: Db;
-  vapi: VapiClient;
-  settings: Settings;
-  log: Logger;
-  /** Where Vapi sends this deployment's webhooks: `<public url>/webhooks/vapi`. */
-  webhookUrl: string;
-}
+/** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
+export type AssistantDeps = NumberDeps;
 
 export interface CreateAssistantInput {
   name?: string;
@@ -63,8 +58,10 @@ async function findAssistant(db: Db, orgId: string, id: string) {
 }
 
 /**
- * Creates the Vapi assistant and its row. The row is written first as `creating` so that a crash between the
- * two leaves a trace the repair sweep finishes; a Vapi failure is compensated before the caller hears of it.
+ * Creates the Vapi assistant, its row and its number. One batch writes the row as `creating` and claims a pool
+ * number or reserves a new free one; with no number to give, the caller gets 409 before Vapi is called.
+ * Then Vapi gets the assistant and the number is pointed at it; a final batch records both. Every failure on
+ * the way is compensated before the caller hears of it, and a crash leaves a `creating` row the sweep repairs.
  */
 export async function createAssistant(deps: AssistantDeps, orgId: string, input: CreateAssistantInput): Promise<AssistantView> {
   const id = crypto.randomUUID();
@@ -86,38 +83,144 @@ export async function createAssistant(deps: AssistantDeps, orgId: string, input:
     updatedAt: createdAt,
     deletedAt: null,
   };
-  await deps.db.insert(assistants).values(row);
+  const request = acquireRequest(deps, row);
+  const [, claimed, reserved] = await deps.db.batch([
+    deps.db.insert(assistants).values(row),
+    claimPoolNumber(deps.db, request),
+    reserveFreeNumber(deps.db, request),
+  ]);
+  const slot = slotFrom(claimed, reserved);
+  if (!slot && !deps.orgNumbers) {
+    await deps.db.delete(assistants).where(eq(assistants.id, id));
+    throw await poolExhausted(deps, orgId);
+  }
 
   let vapiAssistantId: string;
   try {
-    const created = await deps.vapi.createAssistant(vapiConfig(deps, row));
-    vapiAssistantId = created.id;
+    vapiAssistantId = (await deps.vapi.createAssistant(vapiConfig(deps, row))).id;
   } catch (error) {
-    await abandonCreation(deps, row, error);
+    await abandonCreation(deps, row, error, undefined, slot ? releaseSlot(deps.db, slot, id) : []);
     throw upstreamFailure(error, "create the assistant");
   }
 
+  const target = { assistantId: id, orgId, areaCode: row.areaCode, vapiAssistantId };
+  let attachment: Attachment;
   try {
-    const [active] = await deps.db
-      .update(assistants)
-      .set({ vapiAssistantId, state: "active", updatedAt: now() })
-      .where(and(eq(assistants.id, id), eq(assistants.state, "creating")))
-      .returning();
+    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+  } catch (error) {
+    // attachNumber gave the slot back itself.
+    await abandonCreation(deps, row, error, vapiAssistantId);
+    throw error;
+  }
+
+  const at = now();
+  try {
+    const [activated] = await deps.db.batch([
+      deps.db
+        .update(assistants)
+        .set({ vapiAssistantId, state: "active", phoneSource: attachment.source, updatedAt: at })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "creating")))
+        .returning(),
+      ...attachment.finalize,
+    ]);
+    const active = (activated as AssistantRow[])[0];
     if (!active) throw new Error("assistant row vanished while creating");
-    deps.log.info("assistant_created", { org_id: orgId, assistant_id: id, vapi_assistant_id: vapiAssistantId });
-    return toAssistantView(active, null, deps.settings.POLL_MAX_ATTEMPTS);
+    deps.log.info("assistant_created", {
+      org_id: orgId,
+      assistant_id: id,
+      vapi_assistant_id: vapiAssistantId,
+      phone_number_id: attachment.number.id,
+      phone_source: attachment.source,
+    });
+    await startTrackingIfProvisioning(deps, attachment);
+    return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
     deps.log.error("assistant_record_failed", { org_id: orgId, assistant_id: id, vapi_assistant_id: vapiAssistantId, error });
-    await abandonCreation(deps, row, error, vapiAssistantId);
+    await detachInVapi(deps, attachment);
+    await abandonCreation(deps, row, error, vapiAssistantId, attachment.undo);
     throw new ApiError(503, "storage_unavailable", "The assistant could not be saved; nothing was kept. Try again in a moment.");
   }
 }
 
 /**
- * Undoes a half-made creation: the Vapi assistant (found by our metadata when the outcome of the create is
- * unknown) is deleted, then the row. If that fails too, the `creating` row stays for the repair sweep.
+ * Gives an assistant that has none a number (pool → new → the organisation's own), e.g. after its number was
+ * released. The existing Vapi assistant is kept.
  */
-async function abandonCreation(deps: AssistantDeps, row: AssistantRow, cause: unknown, knownVapiId?: string): Promise<void> {
+export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: string, areaCode: string | null): Promise<AssistantView> {
+  const { assistant, number } = await findAssistant(deps.db, orgId, id);
+  if (number && number.status !== "failed") {
+    throw new ApiError(409, "already_has_number", `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`);
+  }
+  if (!assistant.vapiAssistantId) throw notFound(`Assistant ${id}`);
+  if (number) {
+    // A failed (blocked) number is let go before a new one is given.
+    await deps.db.batch([unassignNumber(deps.db, number.id, now()), recordEvent(deps.db, "unassigned", number.id, { orgId, assistantId: id }, now(), { reason: "replaced" })]);
+  }
+  const request = acquireRequest(deps, { ...assistant, areaCode: areaCode ?? assistant.areaCode });
+  const [claimed, reserved] = await deps.db.batch([claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)]);
+  const slot = slotFrom(claimed, reserved);
+  const target = { assistantId: id, orgId, areaCode: request.areaCode, vapiAssistantId: assistant.vapiAssistantId };
+  const attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+  const at = now();
+  try {
+    const [updated] = await deps.db.batch([
+      deps.db.update(assistants).set({ phoneSource: attachment.source, updatedAt: at }).where(eq(assistants.id, id)).returning(),
+      ...attachment.finalize,
+    ]);
+    await startTrackingIfProvisioning(deps, attachment);
+    return toAssistantView((updated as AssistantRow[])[0] ?? assistant, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
+  } catch (error) {
+    deps.log.error("number_record_failed", { org_id: orgId, assistant_id: id, error });
+    await detachInVapi(deps, attachment);
+    await deps.db.batch(attachment.undo as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch(() => undefined);
+    throw new ApiError(503, "storage_unavailable", "The number could not be saved; nothing was kept. Try again in a moment.");
+  }
+}
+
+function acquireRequest(deps: AssistantDeps, row: Pick<AssistantRow, "id" | "orgId" | "areaCode">): AcquireRequest {
+  return {
+    assistantId: row.id,
+    orgId: row.orgId,
+    areaCode: row.areaCode,
+    reservationId: crypto.randomUUID(),
+    freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT,
+    now: now(),
+  };
+}
+
+async function orgNumberOrExhausted(deps: AssistantDeps, target: AssignmentTarget): Promise<Attachment> {
+  const attachment = await deps.orgNumbers?.provide(deps, target);
+  if (attachment) return attachment;
+  throw await poolExhausted(deps, target.orgId);
+}
+
+function releaseSlot(db: Db, slot: PoolSlot, assistantId: string): BatchItem<"sqlite">[] {
+  return slot.kind === "pool" ? [returnClaim(db, slot.number.id, assistantId, now())] : [dropReservation(db, slot.reservationId)];
+}
+
+async function startTrackingIfProvisioning(deps: AssistantDeps, attachment: Attachment): Promise<void> {
+  const number = attachment.number;
+  if (number.status !== "provisioning" || !number.vapiPhoneNumberId || !deps.startTracking) return;
+  try {
+    await deps.startTracking({ assistantId: number.assistantId!, numberId: number.id, vapiPhoneNumberId: number.vapiPhoneNumberId });
+  } catch (error) {
+    // The cron sweep re-arms trackers of provisioning numbers, so this is repaired within minutes.
+    deps.log.error("tracker_start_failed", { phone_number_id: number.id, error });
+  }
+}
+
+/**
+ * Undoes a half-made creation: the Vapi assistant (found by our metadata when the outcome of the create is
+ * unknown) is deleted, then the row, with `alsoUndo` (a claim or reservation) in the same batch. If that fails
+ * too, the `creating` row stays for the repair sweep.
+ */
+async function abandonCreation(
+  deps: AssistantDeps,
+  row: AssistantRow,
+  cause: unknown,
+  knownVapiId?: string,
+  alsoUndo: BatchItem<"sqlite">[] = [],
+): Promise<void> {
   try {
     const vapiIds = knownVapiId
       ? [knownVapiId]
@@ -125,7 +228,7 @@ async function abandonCreation(deps: AssistantDeps, row: AssistantRow, cause: un
         ? await findVapiAssistantsFor(deps.vapi, row)
         : [];
     for (const vapiId of vapiIds) await deleteVapiAssistant(deps.vapi, vapiId);
-    await deps.db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating")));
+    await deps.db.batch([deps.db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating"))), ...alsoUndo]);
     deps.log.warn("assistant_creation_abandoned", { org_id: row.orgId, assistant_id: row.id, vapi_assistants_deleted: vapiIds.length });
   } catch (error) {
     deps.log.error("assistant_compensation_failed", { org_id: row.orgId, assistant_id: row.id, error });
@@ -181,9 +284,12 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
   return toAssistantView(updated, number, deps.settings.POLL_MAX_ATTEMPTS);
 }
 
-/** Deletes the Vapi assistant (already gone is fine) and soft-deletes the row. */
+/**
+ * Deletes the Vapi assistant (already gone is fine), detaches its number in Vapi, and in one batch soft-deletes
+ * the row and returns the number to the pool it came from. Nothing is deleted from Vapi but the assistant.
+ */
 export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
-  const { assistant } = await findAssistant(deps.db, orgId, id);
+  const { assistant, number } = await findAssistant(deps.db, orgId, id);
   if (assistant.vapiAssistantId) {
     try {
       await deleteVapiAssistant(deps.vapi, assistant.vapiAssistantId);
@@ -191,12 +297,28 @@ export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: st
       throw upstreamFailure(error, "delete the assistant");
     }
   }
+  if (number?.vapiPhoneNumberId) {
+    // Best effort: a number still pointing at a deleted assistant is harmless, re-pointed on reuse and
+    // repaired by the daily reconciliation.
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => {
+      deps.log.warn("number_detach_failed", { phone_number_id: number.id, error });
+    });
+  }
   const at = now();
-  await deps.db
+  const softDelete = deps.db
     .update(assistants)
     .set({ state: "deleted", deletedAt: at, updatedAt: at })
     .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")));
-  deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id });
+  if (number) {
+    await deps.db.batch([
+      softDelete,
+      unassignNumber(deps.db, number.id, at),
+      recordEvent(deps.db, "unassigned", number.id, { orgId, assistantId: id }, at, { reason: "assistant_deleted" }),
+    ]);
+  } else {
+    await softDelete;
+  }
+  deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: number?.id ?? null });
 }
 
 function vapiConfig(deps: AssistantDeps, row: AssistantRow) {

@@ -3,10 +3,10 @@ import { createRouter } from "../../lib/router";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
 import { sha256Hex } from "../../lib/crypto";
-import { createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "../../services/assistants";
+import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "../../services/assistants";
 import { runIdempotent } from "../../services/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../schemas";
-import { assistantListSchema, assistantSchema, createAssistantSchema, updateAssistantSchema } from "./schemas";
+import { assignPhoneSchema, assistantListSchema, assistantSchema, createAssistantSchema, updateAssistantSchema } from "./schemas";
 
 const tags = ["Assistants"];
 const security = [{ Bearer: [] }];
@@ -101,6 +101,24 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponse("No such assistant in your organization"), ...upstreamErrors },
 });
 
+const assignPhone = createRoute({
+  method: "post",
+  path: "/api/assistants/{id}/phone",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "Give an assistant that has none a phone number (pool, then a new free number, then your own)",
+  request: { params: idParam("assistant"), body: { ...jsonBody(assignPhoneSchema), required: false } },
+  responses: {
+    200: jsonResponse(assistantSchema, "The assistant with its number"),
+    400: errorResponse("Invalid body"),
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+    409: errorResponse("`already_has_number`, or `pool_exhausted` when no number can be had"),
+    ...upstreamErrors,
+  },
+});
+
 export const assistantsRouter = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
@@ -116,6 +134,10 @@ export const assistantsRouter = createRouter()
   .openapi(listRoute("/api/assistants/list", true), async (c) => c.json({ assistants: await listAssistants(assistantDeps(c), orgOf(c)) }, 200))
   .openapi(getOne, async (c) => c.json(await getAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id), 200))
   .openapi(patch, async (c) => c.json(await updateAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id, c.req.valid("json")), 200))
+  .openapi(assignPhone, async (c) => {
+    const body = c.req.valid("json") ?? {};
+    return c.json(await assignPhoneNumber(assistantDeps(c), orgOf(c), c.req.valid("param").id, body.area_code ?? null), 200);
+  })
   .openapi(remove, async (c) => {
     await deleteAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id);
     return c.body(null, 204);

@@ -50,3 +50,7 @@ export const assistantSchema = z
   .openapi("Assistant");
 
 export const assistantListSchema = z.object({ assistants: z.array(assistantSchema) }).openapi("AssistantList");
+
+export const assignPhoneSchema = z
+  .strictObject({ area_code: areaCode.optional().openapi({ description: "Preferred US area code; defaults to the assistant's." }) })
+  .openapi("AssignPhone");

@@ -1,0 +1,195 @@
+import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../db/client";
+import { phoneNumbers } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import type { Settings } from "../lib/settings";
+import { UpstreamError } from "../providers/http";
+import type { VapiClient, VapiServer } from "../providers/vapi";
+import { raiseAlert } from "./alerts";
+import type { PhoneNumberRow } from "./assistant-view";
+import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlot } from "./pool";
+import { upstreamFailure } from "./upstream-failure";
+
+export interface NumberDeps {
+  db: Db;
+  vapi: VapiClient;
+  settings: Settings;
+  log: Logger;
+  webhookUrl: string;
+  /** The Twilio source (an organisation's own numbers); until it exists, nothing. */
+  orgNumbers?: OrgNumberSource;
+  /** Starts tracking a new number until Vapi says it is live. */
+  startTracking?: (tracking: { assistantId: string | null; numberId: string; vapiPhoneNumberId: string }) => Promise<void>;
+}
+
+export interface AssignmentTarget {
+  assistantId: string;
+  orgId: string;
+  areaCode: string | null;
+  vapiAssistantId: string;
+}
+
+/** The third source: an organisation's own Twilio numbers, imported into Vapi for the assistant. */
+export interface OrgNumberSource {
+  provide(deps: NumberDeps, target: AssignmentTarget): Promise<Attachment | null>;
+}
+
+/** A number now attached to the assistant in Vapi; `finalize` records it in D1 (one batch with the caller's). */
+export interface Attachment {
+  source: "pool" | "new" | "twilio";
+  number: PhoneNumberRow;
+  finalize: BatchItem<"sqlite">[];
+  /** Undoes the attachment in D1 if the caller's own final write fails. */
+  undo: BatchItem<"sqlite">[];
+}
+
+const now = () => new Date().toISOString();
+
+export function webhookServer(deps: Pick<NumberDeps, "webhookUrl" | "settings">): VapiServer {
+  return { url: deps.webhookUrl, headers: { "X-Vapi-Secret": deps.settings.VAPI_WEBHOOK_SECRET } };
+}
+
+/**
+ * Points the slot's number at the assistant in Vapi. A pool number is PATCHed (instant, already active); a
+ * reserved slot becomes a new free number (provisioning). Vapi refusing a new free number counts as the limit
+ * being reached: the slot is dropped, an alert recorded, and the organisation's own numbers are tried.
+ * On any other failure the slot is given back before the error is thrown.
+ */
+export async function attachNumber(deps: NumberDeps, slot: PoolSlot, target: AssignmentTarget): Promise<Attachment> {
+  if (slot.kind === "pool") return attachPoolNumber(deps, slot.number, target);
+
+  const attached = await createFreeNumber(deps, slot.reservationId, target);
+  if (attached) return attached;
+  const fromOrg = await deps.orgNumbers?.provide(deps, target);
+  if (fromOrg) return fromOrg;
+  throw await poolExhausted(deps, target.orgId);
+}
+
+async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<Attachment> {
+  try {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId!, { assistantId: target.vapiAssistantId, server: webhookServer(deps) });
+  } catch (error) {
+    await returnClaim(deps.db, number.id, target.assistantId, now()).catch((e) =>
+      deps.log.error("claim_return_failed", { phone_number_id: number.id, assistant_id: target.assistantId, error: e }),
+    );
+    throw upstreamFailure(error, "assign the phone number");
+  }
+  const at = now();
+  return {
+    source: "pool",
+    number,
+    finalize: [recordEvent(deps.db, "reused", number.id, target, at, { number: number.number })],
+    undo: [returnClaim(deps.db, number.id, target.assistantId, at)],
+  };
+}
+
+/** Creates the reserved free number in Vapi; null when Vapi refuses it (the limit, as Vapi documents none). */
+async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | null> {
+  const name = vapiNumberName(reservationId);
+  let vapiNumber;
+  try {
+    vapiNumber = await deps.vapi.createPhoneNumber({
+      provider: "vapi",
+      name,
+      assistantId: target.vapiAssistantId,
+      server: webhookServer(deps),
+      ...(target.areaCode ? { numberDesiredAreaCode: target.areaCode } : {}),
+    });
+  } catch (error) {
+    if (error instanceof UpstreamError && error.outcomeUnknown) await deleteOrphanByName(deps, name);
+    await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
+    if (error instanceof UpstreamError && error.isRefusal) {
+      await raiseAlert(deps.db, deps.log, {
+        kind: "vapi_refused_number",
+        subject: "vapi",
+        message: `Vapi refused a new free number: ${error.message}`,
+        detail: { status: error.status, area_code: target.areaCode },
+      });
+      return null;
+    }
+    throw upstreamFailure(error, "create a phone number");
+  }
+
+  const at = now();
+  const startedAt = Date.parse(at);
+  const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+  const active = vapiNumber.status === "active" && Boolean(vapiNumber.number);
+  const fields = {
+    vapiPhoneNumberId: vapiNumber.id,
+    number: active ? vapiNumber.number! : null,
+    areaCode: vapiNumber.numberDesiredAreaCode ?? target.areaCode,
+    status: active ? ("active" as const) : ("provisioning" as const),
+    provisioningStartedAt: at,
+    provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
+    nextCheckAt: active ? null : new Date(startedAt + interval).toISOString(),
+    activatedAt: active ? at : null,
+    updatedAt: at,
+  };
+  const number: PhoneNumberRow = {
+    id: reservationId,
+    provider: "vapi",
+    source: "vapi_free",
+    orgId: null,
+    assistantId: target.assistantId,
+    twilioSid: null,
+    provisioningAttempts: 0,
+    assignedAt: at,
+    unassignedAt: null,
+    releasedAt: null,
+    lastCallAt: null,
+    createdAt: at,
+    ...fields,
+  };
+  return {
+    source: "new",
+    number,
+    finalize: [
+      deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
+      recordEvent(deps.db, "created", reservationId, target, at, { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode }),
+      recordEvent(deps.db, "assigned", reservationId, target, at),
+    ],
+    undo: [dropReservation(deps.db, reservationId)],
+  };
+}
+
+/** After a create whose answer was lost, the number may exist in Vapi: find it by its name and delete it. */
+async function deleteOrphanByName(deps: NumberDeps, name: string): Promise<void> {
+  try {
+    const since = new Date(Date.now() - 5 * 60_000).toISOString();
+    const orphans = (await deps.vapi.listPhoneNumbers({ createdAtGe: since })).filter((n) => n.name === name);
+    for (const orphan of orphans) await deps.vapi.deletePhoneNumber(orphan.id);
+  } catch (error) {
+    deps.log.error("orphan_number_cleanup_failed", { vapi_name: name, error });
+  }
+}
+
+/** Undoes an attachment's Vapi side: the number no longer points at the assistant (new ones are deleted). */
+export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Promise<void> {
+  const vapiId = attachment.number.vapiPhoneNumberId;
+  if (!vapiId) return;
+  try {
+    if (attachment.source === "new") await deps.vapi.deletePhoneNumber(vapiId);
+    else await deps.vapi.updatePhoneNumber(vapiId, { assistantId: null });
+  } catch (error) {
+    deps.log.error("vapi_detach_failed", { vapi_phone_number_id: vapiId, error });
+  }
+}
+
+export async function poolExhausted(deps: NumberDeps, orgId: string): Promise<ApiError> {
+  const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;
+  await raiseAlert(deps.db, deps.log, {
+    kind: "pool_exhausted",
+    subject: "pool",
+    message: `A request for a number was refused: no unassigned number and all ${limit} free Vapi numbers are in use.`,
+    detail: { org_id: orgId },
+  }).catch((error) => deps.log.error("alert_failed", { error }));
+  return new ApiError(
+    409,
+    "pool_exhausted",
+    `No phone number is available: all ${limit} free Vapi numbers are in use and none is unassigned. ` +
+      "Delete an assistant you no longer need to free its number, or connect your organization's Twilio account (PUT /api/organization/twilio) to use your own numbers.",
+    { free_number_limit: limit },
+  );
+}

@@ -1,0 +1,87 @@
+import { eq } from "drizzle-orm";
+import { phoneNumbers } from "../db/schema";
+import { UpstreamError } from "../providers/http";
+import { raiseAlert } from "./alerts";
+import { webhookServer, type NumberDeps } from "./number-assignment";
+import { dropReservation, recordEvent, reserveFreeNumber, vapiNumberName } from "./pool";
+import { upstreamFailure } from "./upstream-failure";
+
+export interface PreProvisionResult {
+  requested: number;
+  created: number;
+  phone_number_ids: string[];
+  /** Why fewer than requested were made: the configured limit, Vapi refusing, or null when all were made. */
+  stopped_because: "limit_reached" | "vapi_refused" | null;
+  message: string;
+}
+
+/**
+ * Creates up to `count` free numbers ahead of demand, unassigned, so new assistants get one instantly once
+ * they are active. Respects the free-number limit (each slot is reserved by the same guarded statement as
+ * an assistant's) and stops at the first refusal.
+ */
+export async function preProvision(deps: NumberDeps, count: number, areaCode: string | null): Promise<PreProvisionResult> {
+  const ids: string[] = [];
+  let stopped: PreProvisionResult["stopped_because"] = null;
+  for (let i = 0; i < count; i++) {
+    const at = new Date().toISOString();
+    const reservationId = crypto.randomUUID();
+    const [reserved] = await deps.db.batch([
+      reserveFreeNumber(deps.db, { assistantId: null, orgId: "", areaCode, reservationId, freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT, now: at }),
+    ]);
+    if (reserved.length === 0) {
+      stopped = "limit_reached";
+      break;
+    }
+    let vapiNumber;
+    try {
+      vapiNumber = await deps.vapi.createPhoneNumber({
+        provider: "vapi",
+        name: vapiNumberName(reservationId),
+        server: webhookServer(deps),
+        ...(areaCode ? { numberDesiredAreaCode: areaCode } : {}),
+      });
+    } catch (error) {
+      await dropReservation(deps.db, reservationId);
+      if (error instanceof UpstreamError && error.isRefusal) {
+        await raiseAlert(deps.db, deps.log, {
+          kind: "vapi_refused_number",
+          subject: "vapi",
+          message: `Vapi refused a new free number: ${error.message}`,
+          detail: { status: error.status, area_code: areaCode },
+        });
+        stopped = "vapi_refused";
+        break;
+      }
+      throw upstreamFailure(error, "create a phone number");
+    }
+    const startedAt = Date.parse(at);
+    const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+    await deps.db.batch([
+      deps.db
+        .update(phoneNumbers)
+        .set({
+          vapiPhoneNumberId: vapiNumber.id,
+          areaCode: vapiNumber.numberDesiredAreaCode ?? areaCode,
+          provisioningStartedAt: at,
+          provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
+          nextCheckAt: new Date(startedAt + interval).toISOString(),
+          updatedAt: at,
+        })
+        .where(eq(phoneNumbers.id, reservationId)),
+      recordEvent(deps.db, "created", reservationId, {}, at, { vapi_phone_number_id: vapiNumber.id, pre_provisioned: true }),
+    ]);
+    await deps.startTracking?.({ assistantId: null, numberId: reservationId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
+      deps.log.error("tracker_start_failed", { phone_number_id: reservationId, error }),
+    );
+    ids.push(reservationId);
+  }
+  const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;
+  const message =
+    stopped === "limit_reached"
+      ? `Created ${ids.length} of ${count}: the account holds its limit of ${limit} free numbers.`
+      : stopped === "vapi_refused"
+        ? `Created ${ids.length} of ${count}: Vapi refused the next number (see the vapi_refused_number alert).`
+        : `Created ${ids.length} numbers; they are provisioning and join the pool once active.`;
+  return { requested: count, created: ids.length, phone_number_ids: ids, stopped_because: stopped, message };
+}

@@ -1,0 +1,37 @@
+import { env } from "cloudflare:workers";
+import { createDb, type Db } from "../../src/db/client";
+import { createLogger } from "../../src/lib/log";
+import { loadSettings } from "../../src/lib/settings";
+import { createUpstreams } from "../../src/providers";
+import type { AssistantDeps } from "../../src/services/assistants";
+
+/** The services' dependencies as a request would build them, against the test D1 and the sandbox. */
+export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDeps {
+  const settings = loadSettings(env);
+  const log = createLogger({ test: true });
+  return {
+    db: createDb(env.DB),
+    vapi: createUpstreams(env, settings, log).vapi,
+    settings,
+    log,
+    webhookUrl: "https://switchboard.test/webhooks/vapi",
+    ...overrides,
+  };
+}
+
+/** A database whose `batch` fails on the given call numbers (1-based), like D1 being unavailable then. */
+export function failingBatches(db: Db, failOn: number[]): Db {
+  let calls = 0;
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "batch") {
+        return (items: unknown) => {
+          calls++;
+          if (failOn.includes(calls)) return Promise.reject(new Error("D1_ERROR: injected storage failure"));
+          return (target.batch as (i: unknown) => Promise<unknown>)(items);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
