@@ -87,7 +87,7 @@ export class SandboxStore {
       method: row.method as string,
       path: row.path as string,
       status: row.status as number,
-      body: parseJson(row.body as string | null),
+      body: parseJson(row.body as string | null) as SandboxRequestRecord["body"],
       at: row.at as string,
     }));
   }

@@ -20,13 +20,17 @@ export interface SandboxFault {
   afterProcessing?: boolean;
 }
 
+/** JSON as the sandbox hands it to tests over RPC. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
 export interface SandboxRequestRecord {
   id: number;
   service: SandboxService;
   method: string;
   path: string;
   status: number;
-  body: unknown;
+  body: JsonValue;
   at: string;
 }
 
@@ -97,12 +101,12 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     this.store.advanceClock(seconds);
   }
 
-  vapiAssistants(): Record<string, unknown>[] {
-    return this.store.listResources("vapi_assistant");
+  vapiAssistants(): JsonObject[] {
+    return this.store.listResources<JsonObject>("vapi_assistant");
   }
 
-  vapiPhoneNumbers(): Record<string, unknown>[] {
-    return this.store.listResources<Record<string, unknown>>("vapi_phone_number").map(({ _pendingNumber, _activatesAt, ...visible }) => visible);
+  vapiPhoneNumbers(): JsonObject[] {
+    return this.store.listResources<JsonObject>("vapi_phone_number").map(({ _pendingNumber, _activatesAt, ...visible }) => visible);
   }
 
   /** Puts an already active free number into the simulated account (a test's or a demo's starting pool). */

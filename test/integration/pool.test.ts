@@ -134,7 +134,7 @@ describe("nothing lost", () => {
               sum(status = 'provisioning') AS provisioning,
               sum(status IN ('stuck', 'failed')) AS stuck
        FROM phone_numbers WHERE status != 'released'`,
-    ).first<Record<string, number>>();
+    ).first<{ total: number; assigned: number; unassigned: number; provisioning: number; stuck: number }>();
     expect(stats!.assigned + stats!.unassigned + stats!.provisioning + stats!.stuck).toBe(stats!.total);
     expect(stats).toMatchObject({ total: 10, assigned: 5, unassigned: 0, provisioning: 3, stuck: 2 });
     // The numbers the simulated Vapi account holds are exactly the pool's.
