@@ -1,7 +1,7 @@
 import { exports, env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { TEST_SETTINGS } from "../settings";
-import { sandboxStub } from "../../src/sandbox/upstream-sandbox";
+import { sandboxStub, type SandboxFault } from "../../src/sandbox/upstream-sandbox";
 
 export interface TokenClaims {
   org?: string | null;
@@ -51,7 +51,21 @@ export async function json<T = any>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
 
-export const sandbox = () => sandboxStub(env);
+/** The sandbox's RPC methods, typed loosely for assertions (its JSON is deep for the RPC type mapper). */
+export interface SandboxControl {
+  reset(): Promise<void>;
+  injectFault(fault: SandboxFault): Promise<void>;
+  clearFaults(): Promise<void>;
+  requests(service?: "vapi" | "twilio" | "google"): Promise<{ id: number; service: string; method: string; path: string; status: number; body: any; at: string }[]>;
+  clearRequests(): Promise<void>;
+  advanceClock(seconds: number): Promise<void>;
+  vapiAssistants(): Promise<Record<string, any>[]>;
+  vapiPhoneNumbers(): Promise<Record<string, any>[]>;
+  seedVapiPhoneNumber(options?: { areaCode?: string; number?: string; name?: string }): Promise<{ id: string; number: string }>;
+  setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): Promise<void>;
+}
+
+export const sandbox = () => sandboxStub(env) as unknown as SandboxControl;
 
 export const sampleBusiness = {
   business_name: "Cool Breeze HVAC",
