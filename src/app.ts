@@ -15,11 +15,23 @@ import { UpstreamError } from "./providers/http";
 import { assistantsRouter } from "./routes/assistants";
 import { renderDocs } from "./routes/docs";
 import { healthRouter } from "./routes/health";
+import { adminRouter } from "./routes/admin";
+import { webhooksRouter } from "./routes/webhooks";
 import { upstreamFailure } from "./services/upstream-failure";
 import { VERSION } from "./lib/version";
 
 /** Large enough for any business profile; a 100 KB body is refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Vapi's end-of-call reports carry transcripts; 1 MB is generous for them and bounds everything else. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `The body is larger than ${maxSize / 1024} KB.`);
+    },
+  });
 
 export function createApp() {
   const app = createRouter();
@@ -36,19 +48,15 @@ export function createApp() {
       maxAge: 600,
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
-      },
-    }),
-  );
+  app.use("/api/*", limitBody(MAX_BODY_BYTES));
+  app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BYTES));
   app.use(requestContext);
   app.use("/api/*", requireJsonBody);
 
   app.route("/", healthRouter);
   app.route("/", assistantsRouter);
+  app.route("/", adminRouter);
+  app.route("/", webhooksRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -64,6 +72,12 @@ export function createApp() {
       description: "Phone numbers for voice AI assistants. Every error is `{error: {code, message, details?}}`.",
     },
   };
+  app.openAPIRegistry.registerComponent("securitySchemes", "VapiSecret", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Vapi-Secret",
+    description: "VAPI_WEBHOOK_SECRET, which Switchboard sets in server.headers of every assistant and number it creates.",
+  });
   app.doc31("/openapi.json", openApiConfig);
   app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig))));
 

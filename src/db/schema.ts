@@ -57,6 +57,8 @@ export const phoneNumbers = sqliteTable(
     /** Mirrors the tracker's progress so lists show it without asking each Durable Object. */
     provisioningAttempts: integer("provisioning_attempts").notNull().default(0),
     nextCheckAt: timestamp("next_check_at"),
+    /** The name of the ProvisioningTracker following this number (its assistant's id, or `number:<id>`). */
+    trackerKey: text("tracker_key"),
     activatedAt: timestamp("activated_at"),
     assignedAt: timestamp("assigned_at"),
     unassignedAt: timestamp("unassigned_at"),

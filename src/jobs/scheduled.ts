@@ -5,6 +5,8 @@ import { loadSettings } from "../lib/settings";
 import { createUpstreams } from "../providers";
 import { pruneIdempotencyKeys } from "../services/idempotency";
 import { repairInterruptedCreations } from "./repair-creations";
+import { sweepProvisioning } from "../services/provisioning-sweep";
+import { trackerStub } from "../durable-objects/provisioning-tracker";
 
 /** Cron expressions of wrangler.toml, by job. */
 export const CRON_SWEEP = "*/5 * * * *";
@@ -18,8 +20,17 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
   const upstreams = createUpstreams(env, settings, log);
 
   if (controller.cron === CRON_SWEEP) {
+    const provisioning = await sweepProvisioning(
+      {
+        db,
+        log,
+        resumeTracker: async (key, request) => ({ rearmed: (await trackerStub(env, key).start(request)).rearmed }),
+        stopTracker: (key) => trackerStub(env, key).stop("stuck"),
+      },
+      controller.scheduledTime,
+    );
     const repaired = await repairInterruptedCreations(db, upstreams.vapi, log, controller.scheduledTime);
-    log.info("sweep_done", { interrupted_creations_repaired: repaired });
+    log.info("sweep_done", { ...provisioning, interrupted_creations_repaired: repaired });
   } else if (controller.cron === CRON_DAILY) {
     const pruned = await pruneIdempotencyKeys(db, controller.scheduledTime);
     log.info("daily_done", { idempotency_keys_pruned: pruned });

@@ -16,7 +16,10 @@ export interface SandboxFault {
   kind: "status" | "timeout" | "malformed";
   status?: number;
   retryAfterSeconds?: number;
-  /** For `timeout`: act on the request first, then never answer (the upstream did it, the caller cannot know). */
+  /**
+   * For `timeout`: act on the request first, then never answer (the upstream did it, the caller cannot know).
+   * Without it, the request is lost before the upstream acts on it (recorded with status 0).
+   */
   afterProcessing?: boolean;
 }
 
@@ -58,6 +61,12 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     }
 
     const settings = loadSettings(this.env);
+    if (fault?.kind === "timeout" && !fault.afterProcessing) {
+      // Lost before the upstream acted on it: nothing happens, and no answer comes in time (status 0: none).
+      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, bodyText, 0);
+      await answerTooLate(settings);
+      return Response.json({ message: "Gateway Timeout", error: "Sandbox Fault", statusCode: 504 }, { status: 504 });
+    }
     let response: Response;
     switch (service) {
       case "vapi":
@@ -68,10 +77,7 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     }
     this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, bodyText, response.status);
 
-    if (fault?.kind === "timeout") {
-      // Answer long after the caller's timeout so it sees no response at all.
-      await new Promise((resolve) => setTimeout(resolve, settings.UPSTREAM_TIMEOUT_MS + 5_000));
-    }
+    if (fault?.kind === "timeout") await answerTooLate(settings);
     return response;
   }
 
@@ -118,6 +124,11 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): void {
     setNumberStatus(this.store, id, status);
   }
+}
+
+/** Answers long after the caller's timeout so it sees no response at all. */
+function answerTooLate(settings: { UPSTREAM_TIMEOUT_MS: number }): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, settings.UPSTREAM_TIMEOUT_MS + 5_000));
 }
 
 function faultResponse(fault: SandboxFault): Response {

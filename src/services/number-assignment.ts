@@ -6,11 +6,12 @@ import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import type { Settings } from "../lib/settings";
 import { UpstreamError } from "../providers/http";
-import type { VapiClient, VapiServer } from "../providers/vapi";
+import type { VapiClient, VapiPhoneNumber, VapiServer } from "../providers/vapi";
 import { raiseAlert } from "./alerts";
 import type { PhoneNumberRow } from "./assistant-view";
 import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlot } from "./pool";
 import { upstreamFailure } from "./upstream-failure";
+import { liveAddress, trackerKeyFor } from "./provisioning";
 
 export interface NumberDeps {
   db: Db;
@@ -113,20 +114,7 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
   }
 
   const at = now();
-  const startedAt = Date.parse(at);
-  const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
-  const active = vapiNumber.status === "active" && Boolean(vapiNumber.number);
-  const fields = {
-    vapiPhoneNumberId: vapiNumber.id,
-    number: active ? vapiNumber.number! : null,
-    areaCode: vapiNumber.numberDesiredAreaCode ?? target.areaCode,
-    status: active ? ("active" as const) : ("provisioning" as const),
-    provisioningStartedAt: at,
-    provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
-    nextCheckAt: active ? null : new Date(startedAt + interval).toISOString(),
-    activatedAt: active ? at : null,
-    updatedAt: at,
-  };
+  const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(target.assistantId, reservationId), target.areaCode, at);
   const number: PhoneNumberRow = {
     id: reservationId,
     provider: "vapi",
@@ -151,6 +139,28 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
       recordEvent(deps.db, "assigned", reservationId, target, at),
     ],
     undo: [dropReservation(deps.db, reservationId)],
+  };
+}
+
+/**
+ * What a reserved row becomes once Vapi made its number: active at once if Vapi already gives the digits,
+ * otherwise provisioning with the tracker's schedule (first check one interval from now).
+ */
+export function newNumberFields(deps: Pick<NumberDeps, "settings">, vapiNumber: VapiPhoneNumber, trackerKey: string, areaCode: string | null, at: string) {
+  const startedAt = Date.parse(at);
+  const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+  const address = liveAddress(vapiNumber);
+  return {
+    vapiPhoneNumberId: vapiNumber.id,
+    number: address,
+    areaCode: vapiNumber.numberDesiredAreaCode ?? areaCode,
+    status: address ? ("active" as const) : ("provisioning" as const),
+    provisioningStartedAt: at,
+    provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
+    nextCheckAt: address ? null : new Date(startedAt + interval).toISOString(),
+    trackerKey: address ? null : trackerKey,
+    activatedAt: address ? at : null,
+    updatedAt: at,
   };
 }
 

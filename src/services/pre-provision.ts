@@ -2,9 +2,10 @@ import { eq } from "drizzle-orm";
 import { phoneNumbers } from "../db/schema";
 import { UpstreamError } from "../providers/http";
 import { raiseAlert } from "./alerts";
-import { webhookServer, type NumberDeps } from "./number-assignment";
+import { newNumberFields, webhookServer, type NumberDeps } from "./number-assignment";
 import { dropReservation, recordEvent, reserveFreeNumber, vapiNumberName } from "./pool";
 import { upstreamFailure } from "./upstream-failure";
+import { trackerKeyFor } from "./provisioning";
 
 export interface PreProvisionResult {
   requested: number;
@@ -55,25 +56,16 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
       }
       throw upstreamFailure(error, "create a phone number");
     }
-    const startedAt = Date.parse(at);
-    const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+    const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(null, reservationId), areaCode, at);
     await deps.db.batch([
-      deps.db
-        .update(phoneNumbers)
-        .set({
-          vapiPhoneNumberId: vapiNumber.id,
-          areaCode: vapiNumber.numberDesiredAreaCode ?? areaCode,
-          provisioningStartedAt: at,
-          provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
-          nextCheckAt: new Date(startedAt + interval).toISOString(),
-          updatedAt: at,
-        })
-        .where(eq(phoneNumbers.id, reservationId)),
+      deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
       recordEvent(deps.db, "created", reservationId, {}, at, { vapi_phone_number_id: vapiNumber.id, pre_provisioned: true }),
     ]);
-    await deps.startTracking?.({ assistantId: null, numberId: reservationId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
-      deps.log.error("tracker_start_failed", { phone_number_id: reservationId, error }),
-    );
+    if (fields.status === "provisioning") {
+      await deps.startTracking?.({ assistantId: null, numberId: reservationId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
+        deps.log.error("tracker_start_failed", { phone_number_id: reservationId, error }),
+      );
+    }
     ids.push(reservationId);
   }
   const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;

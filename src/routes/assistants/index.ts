@@ -1,12 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/router";
+import { trackerStarter } from "../../durable-objects/provisioning-tracker";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
 import { sha256Hex } from "../../lib/crypto";
 import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "../../services/assistants";
 import { runIdempotent } from "../../services/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../schemas";
-import { assignPhoneSchema, assistantListSchema, assistantSchema, createAssistantSchema, updateAssistantSchema } from "./schemas";
+import { assignPhoneSchema, assistantListSchema, assistantSchema, createAssistantSchema, phoneSchema, updateAssistantSchema } from "./schemas";
+import { streamSSE } from "hono/streaming";
+import { ApiError } from "../../lib/errors";
+import type { AssistantView } from "../../services/assistant-view";
 
 const tags = ["Assistants"];
 const security = [{ Bearer: [] }];
@@ -23,6 +27,7 @@ export function assistantDeps(c: AppContext): AssistantDeps {
     settings: c.var.settings,
     log: c.var.log,
     webhookUrl: `${publicUrl(c)}/webhooks/vapi`,
+    startTracking: trackerStarter(c.env),
   };
 }
 
@@ -119,6 +124,50 @@ const assignPhone = createRoute({
   },
 });
 
+const phone = createRoute({
+  method: "get",
+  path: "/api/assistants/{id}/phone",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "The assistant's number and provisioning progress",
+  request: { params: idParam("assistant") },
+  responses: { 200: jsonResponse(phoneSchema, "Number, status and progress"), ...authErrors, 404: errorResponse("No such assistant in your organization") },
+});
+
+const phoneEvents = createRoute({
+  method: "get",
+  path: "/api/assistants/{id}/phone/events",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "Provisioning progress as server-sent events",
+  description:
+    "Sends a `phone` event (the same JSON as GET …/phone) now and whenever it changes, and closes once the number is active, stuck or failed. For a live progress bar without polling.",
+  request: { params: idParam("assistant") },
+  responses: {
+    200: { description: "An event stream of `phone` events", content: { "text/event-stream": { schema: z.string() } } },
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+  },
+});
+
+/** How often the event stream looks for progress (trackers and webhooks write it to D1). */
+const PHONE_EVENTS_POLL_MS = 1000;
+/** A stream never outlives the longest provisioning (10 minutes by default) by much. */
+const PHONE_EVENTS_MAX_MS = 15 * 60_000;
+
+const toPhone = (view: AssistantView) => ({
+  assistant_id: view.id,
+  vapi_phone_number: view.vapi_phone_number,
+  phone_provider: view.phone_provider,
+  phone_status: view.phone_status,
+  phone_number_id: view.phone_number_id,
+  phone_source: view.phone_source,
+  was_reused: view.was_reused,
+  provisioning: view.provisioning,
+});
+
 export const assistantsRouter = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
@@ -137,6 +186,33 @@ export const assistantsRouter = createRouter()
   .openapi(assignPhone, async (c) => {
     const body = c.req.valid("json") ?? {};
     return c.json(await assignPhoneNumber(assistantDeps(c), orgOf(c), c.req.valid("param").id, body.area_code ?? null), 200);
+  })
+  .openapi(phone, async (c) => c.json(toPhone(await getAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id)), 200))
+  .openapi(phoneEvents, async (c) => {
+    const deps = assistantDeps(c);
+    const orgId = orgOf(c);
+    const id = c.req.valid("param").id;
+    let current = toPhone(await getAssistant(deps, orgId, id));
+    return streamSSE(c, async (stream) => {
+      const until = Date.now() + PHONE_EVENTS_MAX_MS;
+      let sent = "";
+      for (let seq = 0; !stream.aborted && Date.now() < until; ) {
+        const payload = JSON.stringify(current);
+        if (payload !== sent) {
+          await stream.writeSSE({ event: "phone", data: payload, id: String(++seq) });
+          sent = payload;
+        }
+        if (current.phone_status !== "provisioning") break;
+        await stream.sleep(PHONE_EVENTS_POLL_MS);
+        try {
+          current = toPhone(await getAssistant(deps, orgId, id));
+        } catch (error) {
+          const body = error instanceof ApiError ? error.toBody() : { error: { code: "internal_error", message: "Progress could not be read." } };
+          await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
+          break;
+        }
+      }
+    });
   })
   .openapi(remove, async (c) => {
     await deleteAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id);

@@ -54,3 +54,16 @@ export const assistantListSchema = z.object({ assistants: z.array(assistantSchem
 export const assignPhoneSchema = z
   .strictObject({ area_code: areaCode.optional().openapi({ description: "Preferred US area code; defaults to the assistant's." }) })
   .openapi("AssignPhone");
+
+export const phoneSchema = assistantSchema
+  .pick({
+    vapi_phone_number: true,
+    phone_provider: true,
+    phone_status: true,
+    phone_number_id: true,
+    phone_source: true,
+    was_reused: true,
+    provisioning: true,
+  })
+  .extend({ assistant_id: z.string() })
+  .openapi("AssistantPhone");

@@ -1,0 +1,49 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { trackerStub } from "../durable-objects/provisioning-tracker";
+import type { AppContext, AppEnv } from "../lib/context";
+import { timingSafeEqual } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { createRouter } from "../lib/router";
+import { observeCall, vapiServerMessageSchema, type WebhookDeps } from "../services/vapi-webhooks";
+import { errorResponse, jsonBody } from "./schemas";
+
+/** Checks `X-Vapi-Secret` in constant time before anything of the body is read. */
+const vapiSecret = createMiddleware<AppEnv>(async (c, next) => {
+  const given = c.req.header("X-Vapi-Secret") ?? "";
+  if (!timingSafeEqual(given, c.var.settings.VAPI_WEBHOOK_SECRET)) {
+    throw new ApiError(401, "invalid_webhook_secret", "The X-Vapi-Secret header is missing or wrong.");
+  }
+  await next();
+});
+
+export function webhookDeps(c: AppContext): WebhookDeps {
+  return {
+    db: c.var.db,
+    log: c.var.log,
+    vapi: c.var.upstreams.vapi,
+    stopTracker: (key) => trackerStub(c.env, key).stop("active"),
+  };
+}
+
+const vapiWebhook = createRoute({
+  method: "post",
+  path: "/webhooks/vapi",
+  tags: ["Webhooks"],
+  security: [{ VapiSecret: [] }],
+  middleware: [vapiSecret] as const,
+  summary: "Vapi server messages (calls, tool calls, transfer requests)",
+  description: "Every message type is answered 200; types Switchboard does not handle have no side effect.",
+  request: { body: jsonBody(vapiServerMessageSchema) },
+  responses: {
+    200: { description: "Handled", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    400: errorResponse("Not a Vapi server message"),
+    401: errorResponse("Missing or wrong X-Vapi-Secret"),
+  },
+});
+
+export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
+  const { message } = c.req.valid("json");
+  await observeCall(webhookDeps(c), message);
+  return c.json({}, 200);
+});
