@@ -16,6 +16,7 @@ import { assistantsRouter } from "./routes/assistants";
 import { renderDocs } from "./routes/docs";
 import { healthRouter } from "./routes/health";
 import { adminRouter } from "./routes/admin";
+import { organizationRouter } from "./routes/organization";
 import { webhooksRouter } from "./routes/webhooks";
 import { upstreamFailure } from "./services/upstream-failure";
 import { VERSION } from "./lib/version";
@@ -55,6 +56,7 @@ export function createApp() {
 
   app.route("/", healthRouter);
   app.route("/", assistantsRouter);
+  app.route("/", organizationRouter);
   app.route("/", adminRouter);
   app.route("/", webhooksRouter);
 
@@ -120,7 +122,8 @@ function allowedMethods(routes: readonly { method: string; path: string }[], pat
   const methods = new Set<string>();
   for (const route of routes) {
     if (route.method === "ALL" || route.method === method || route.path.endsWith("*")) continue;
-    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}/?$`);
+    // Exact, like the strict router: `/api/assistants/` is no route at all, not a wrong method on one.
+    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}$`);
     if (pattern.test(path)) methods.add(route.method);
   }
   return [...methods].sort();

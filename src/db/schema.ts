@@ -129,3 +129,41 @@ export const idempotencyKeys = sqliteTable("idempotency_keys", {
   responseBody: text("response_body"),
   createdAt: timestamp("created_at").notNull(),
 });
+
+/**
+ * An organisation's own settings. Twilio credentials are AES-GCM sealed (`enc:v1:…`, context `twilio:<org id>`),
+ * never returned and never logged.
+ */
+export const organizations = sqliteTable("organizations", {
+  id: text("id").primaryKey(),
+  twilioAccountSid: text("twilio_account_sid"),
+  twilioCredentialType: text("twilio_credential_type", { enum: ["auth_token", "api_key"] }),
+  twilioCredentials: text("twilio_credentials"),
+  twilioAutoPurchase: integer("twilio_auto_purchase", { mode: "boolean" }).notNull().default(false),
+  twilioAreaCode: text("twilio_area_code"),
+  twilioConfiguredAt: timestamp("twilio_configured_at"),
+  createdAt: timestamp("created_at").notNull(),
+  updatedAt: timestamp("updated_at").notNull(),
+});
+
+/**
+ * An organisation's Twilio numbers that Switchboard may use: listed by the organisation (`imported`) or bought
+ * through Switchboard (`purchased`). `listed` is waiting to be imported into Vapi, `importing` is being
+ * imported for an assistant right now, `in_vapi` lives on as `phone_number_id` in the pool.
+ */
+export const twilioNumbers = sqliteTable(
+  "twilio_numbers",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    number: text("number").notNull(),
+    twilioSid: text("twilio_sid"),
+    origin: text("origin", { enum: ["imported", "purchased"] }).notNull(),
+    state: text("state", { enum: ["listed", "importing", "in_vapi"] }).notNull(),
+    phoneNumberId: text("phone_number_id"),
+    claimedAt: timestamp("claimed_at"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("twilio_numbers_org_number").on(t.orgId, t.number), index("twilio_numbers_org_state").on(t.orgId, t.state, t.createdAt)],
+);

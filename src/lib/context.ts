@@ -3,6 +3,7 @@ import type { Db, RequestCost } from "../db/client";
 import type { Env } from "../env";
 import type { Upstreams } from "../providers";
 import type { Caller } from "./auth";
+import type { SecretBox } from "./crypto";
 import type { Logger } from "./log";
 import type { Settings } from "./settings";
 
@@ -15,6 +16,8 @@ export interface AppVariables {
   log: Logger;
   upstreams: Upstreams;
   caller: Caller;
+  /** AES-GCM for secrets at rest (ENCRYPTION_KEY, and ENCRYPTION_KEY_PREVIOUS while rotating). */
+  secrets: SecretBox;
 }
 
 export interface AppEnv {

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { createDb, RequestCost } from "../db/client";
 import { createUpstreams } from "../providers";
 import { authenticate, hasRole, type Role } from "./auth";
+import { secretBox } from "./crypto";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 import { createLogger } from "./log";
@@ -17,6 +18,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("log", log);
   c.set("db", createDb(c.env.DB, cost));
   c.set("upstreams", createUpstreams(c.env, settings, log, cost));
+  c.set("secrets", await secretBox(settings.ENCRYPTION_KEY, settings.ENCRYPTION_KEY_PREVIOUS));
   const started = Date.now();
   await next();
   // What this request cost, for operators and the benchmark.

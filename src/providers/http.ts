@@ -72,9 +72,10 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
   for (let attempt = 0; ; attempt++) {
     const canRetry = attempt < transport.maxRetries;
     let response: Response;
+    let body: unknown;
     try {
       transport.onCall?.(request.service);
-      response = await withTimeout(transport, request);
+      ({ response, body } = await withTimeout(transport, request));
     } catch (error) {
       const failure = error instanceof UpstreamError ? error : networkError(request, error);
       if (canRetry && request.idempotent) {
@@ -85,7 +86,6 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
       throw failure;
     }
 
-    const body = await readBody(response);
     if (response.ok) return { status: response.status, headers: response.headers, body };
 
     const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
@@ -99,7 +99,8 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
   }
 }
 
-async function withTimeout(transport: UpstreamTransport, request: UpstreamRequest): Promise<Response> {
+/** The response and its body, both within the timeout: a body that stalls after the headers is a timeout too. */
+async function withTimeout(transport: UpstreamTransport, request: UpstreamRequest): Promise<{ response: Response; body: unknown }> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
@@ -111,7 +112,8 @@ async function withTimeout(transport: UpstreamTransport, request: UpstreamReques
   try {
     const init: RequestInit = { method: request.method, headers: request.headers, signal: controller.signal };
     if (request.body !== undefined) init.body = request.body;
-    return await Promise.race([transport.fetch(new Request(request.url, init)), timeout]);
+    const answered = transport.fetch(new Request(request.url, init)).then(async (response) => ({ response, body: await readBody(response) }));
+    return await Promise.race([answered, timeout]);
   } finally {
     if (timer !== null) clearTimeout(timer);
   }

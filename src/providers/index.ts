@@ -4,6 +4,7 @@ import type { Logger } from "../lib/log";
 import type { Settings } from "../lib/settings";
 import { SANDBOX_SERVICE_HEADER, sandboxStub } from "../sandbox/upstream-sandbox";
 import type { FetchLike, UpstreamService, UpstreamTransport } from "./http";
+import { createTwilioClient, type TwilioClient, type TwilioCredentials } from "./twilio";
 import { createVapiClient, type VapiClient } from "./vapi";
 
 export interface Upstreams {
@@ -18,6 +19,11 @@ export function createUpstreams(env: Env, settings: Settings, log: Logger, cost?
   return {
     vapi: createVapiClient(transportFor("vapi", env, settings, log, cost), settings.VAPI_API_URL, settings.VAPI_API_KEY),
   };
+}
+
+/** A Twilio client for one organisation's account (credentials come from the organisation, not from settings). */
+export function createTwilio(env: Env, settings: Settings, log: Logger, credentials: TwilioCredentials, cost?: RequestCost): TwilioClient {
+  return createTwilioClient(transportFor("twilio", env, settings, log, cost), settings.TWILIO_API_URL, credentials);
 }
 
 export function transportFor(service: UpstreamService, env: Env, settings: Settings, log: Logger, cost?: RequestCost): UpstreamTransport {

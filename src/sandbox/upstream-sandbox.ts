@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadSettings } from "../lib/settings";
+import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
 import { handleVapi, seedActiveNumber, setNumberStatus } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
@@ -53,7 +54,8 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   override async fetch(request: Request): Promise<Response> {
     const service = request.headers.get(SANDBOX_SERVICE_HEADER) as SandboxService | null;
     const url = new URL(request.url);
-    const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
+    // Decoded by hand: workerd warns when .text() reads a form-encoded (Twilio) body.
+    const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : new TextDecoder().decode(await request.arrayBuffer());
     const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
     if (fault && fault.kind !== "timeout") {
       this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, bodyText, fault.kind === "malformed" ? 200 : fault.status ?? 500);
@@ -71,6 +73,9 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     switch (service) {
       case "vapi":
         response = await handleVapi(this.store, settings, request, url, bodyText);
+        break;
+      case "twilio":
+        response = await handleTwilio(this.store, settings, request, url, bodyText);
         break;
       default:
         response = Response.json({ message: `The sandbox does not simulate ${service ?? "this service"} yet.` }, { status: 501 });
@@ -124,6 +129,20 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): void {
     setNumberStatus(this.store, id, status);
   }
+
+  /** Creates a simulated Twilio account (AC sid + auth token, optional API keys) owning `numbers`. */
+  seedTwilioAccount(seed: TwilioAccountSeed): void {
+    seedTwilioAccount(this.store, seed);
+  }
+
+  /** Someone else bought this number: searches still list it, a purchase answers 21422. */
+  markTwilioNumberTaken(phoneNumber: string): void {
+    markTwilioNumberTaken(this.store, phoneNumber);
+  }
+
+  twilioNumbers(accountSid: string): { sid: string; phoneNumber: string; friendlyName: string }[] {
+    return listTwilioNumbers(this.store, accountSid);
+  }
 }
 
 /** Answers long after the caller's timeout so it sees no response at all. */
@@ -138,7 +157,13 @@ function faultResponse(fault: SandboxFault): Response {
   const status = fault.status ?? 500;
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
-  return new Response(JSON.stringify({ message: "Injected fault", error: "Sandbox Fault", statusCode: status }), { status, headers });
+  // Twilio's shape for Twilio (20429 is its "Too Many Requests", 20500 its "Internal Server Error").
+  const twilioCode = status === 429 ? 20429 : status >= 500 ? 20500 : null;
+  const body =
+    fault.service === "twilio"
+      ? { code: twilioCode, message: "Injected fault", more_info: twilioCode && `https://www.twilio.com/docs/errors/${twilioCode}`, status }
+      : { message: "Injected fault", error: "Sandbox Fault", statusCode: status };
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 export function sandboxStub(env: { UPSTREAM_SANDBOX: DurableObjectNamespace<UpstreamSandbox> }) {

@@ -1,6 +1,7 @@
 import type { Settings } from "../lib/settings";
 import { validateVapiBody, type VapiSchemaName } from "./json-schema";
 import type { SandboxStore } from "./store";
+import { checkTwilioImport } from "./twilio-sim";
 
 /** The simulated account's organisation id, as Vapi returns it in `orgId`. */
 export const SANDBOX_VAPI_ORG_ID = "5b0b1f7e-0000-4000-8000-5a4db0c0ffee";
@@ -120,10 +121,25 @@ function createPhoneNumber(store: SandboxStore, settings: Settings, body: Json):
     phoneNumber._pendingNumber = `+1${areaCode}${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}`;
     phoneNumber._activatesAt = now + settings.SANDBOX_ACTIVATION_DELAY_SECONDS * 1000;
   } else {
+    const problem = twilioImportProblem(store, body);
+    if (problem) return vapiError(400, problem);
     phoneNumber.status = "active";
   }
   store.putResource(PHONE_NUMBER, phoneNumber.id as string, phoneNumber, nowIso);
   return Response.json(present(store, settings, PHONE_NUMBER, phoneNumber), { status: 201 });
+}
+
+/** Vapi checks an imported number with the Twilio credentials it was given, as the real service does. */
+function twilioImportProblem(store: SandboxStore, body: Json): string | null {
+  const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string) : undefined);
+  const result = checkTwilioImport(
+    store,
+    { accountSid: text("twilioAccountSid") ?? "", authToken: text("twilioAuthToken"), apiKeySid: text("twilioApiKey"), apiKeySecret: text("twilioApiSecret") },
+    text("number") ?? "",
+  );
+  if (result === "authentication_failed") return "Twilio Error: Authentication failed. Check the Twilio Account SID and Auth Token (or API key and secret).";
+  if (result === "number_not_found") return "Twilio Error: Number Not Found On Twilio Account";
+  return null;
 }
 
 /** The public view: activation happens by the sandbox clock; internal fields never leave. */

@@ -90,7 +90,7 @@ export async function createAssistant(deps: AssistantDeps, orgId: string, input:
     reserveFreeNumber(deps.db, request),
   ]);
   const slot = slotFrom(claimed, reserved);
-  if (!slot && !deps.orgNumbers) {
+  if (!slot && !(await deps.orgNumbers?.mayProvide(deps, orgId))) {
     await deps.db.delete(assistants).where(eq(assistants.id, id));
     throw await poolExhausted(deps, orgId);
   }

@@ -34,6 +34,8 @@ export interface AssignmentTarget {
 
 /** The third source: an organisation's own Twilio numbers, imported into Vapi for the assistant. */
 export interface OrgNumberSource {
+  /** Whether `provide` could have a number at all (checked before anything is made in Vapi). */
+  mayProvide(deps: NumberDeps, orgId: string): Promise<boolean>;
   provide(deps: NumberDeps, target: AssignmentTarget): Promise<Attachment | null>;
 }
 
@@ -41,6 +43,8 @@ export interface OrgNumberSource {
 export interface Attachment {
   source: "pool" | "new" | "twilio";
   number: PhoneNumberRow;
+  /** The Vapi number was made for this attachment (deleted in Vapi if it is undone), not re-pointed. */
+  createdInVapi: boolean;
   finalize: BatchItem<"sqlite">[];
   /** Undoes the attachment in D1 if the caller's own final write fails. */
   undo: BatchItem<"sqlite">[];
@@ -81,6 +85,7 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
   return {
     source: "pool",
     number,
+    createdInVapi: false,
     finalize: [recordEvent(deps.db, "reused", number.id, target, at, { number: number.number })],
     undo: [returnClaim(deps.db, number.id, target.assistantId, at)],
   };
@@ -133,6 +138,7 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
   return {
     source: "new",
     number,
+    createdInVapi: true,
     finalize: [
       deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
       recordEvent(deps.db, "created", reservationId, target, at, { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode }),
@@ -180,7 +186,7 @@ export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Pr
   const vapiId = attachment.number.vapiPhoneNumberId;
   if (!vapiId) return;
   try {
-    if (attachment.source === "new") await deps.vapi.deletePhoneNumber(vapiId);
+    if (attachment.createdInVapi) await deps.vapi.deletePhoneNumber(vapiId);
     else await deps.vapi.updatePhoneNumber(vapiId, { assistantId: null });
   } catch (error) {
     deps.log.error("vapi_detach_failed", { vapi_phone_number_id: vapiId, error });

@@ -63,6 +63,15 @@ export interface SandboxControl {
   vapiPhoneNumbers(): Promise<Record<string, any>[]>;
   seedVapiPhoneNumber(options?: { areaCode?: string; number?: string; name?: string }): Promise<{ id: string; number: string }>;
   setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): Promise<void>;
+  seedTwilioAccount(seed: {
+    accountSid: string;
+    authToken: string;
+    type?: "Trial" | "Full";
+    apiKeys?: { sid: string; secret: string }[];
+    numbers?: string[];
+  }): Promise<void>;
+  markTwilioNumberTaken(phoneNumber: string): Promise<void>;
+  twilioNumbers(accountSid: string): Promise<{ sid: string; phoneNumber: string; friendlyName: string }[]>;
 }
 
 export const sandbox = () => sandboxStub(env) as unknown as SandboxControl;

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/router";
 import { trackerStarter } from "../../durable-objects/provisioning-tracker";
+import { createOrgNumberSource } from "../../services/org-numbers";
+import { twilioConfigDeps } from "../organization";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
 import { sha256Hex } from "../../lib/crypto";
@@ -28,6 +30,7 @@ export function assistantDeps(c: AppContext): AssistantDeps {
     log: c.var.log,
     webhookUrl: `${publicUrl(c)}/webhooks/vapi`,
     startTracking: trackerStarter(c.env),
+    orgNumbers: createOrgNumberSource({ box: c.var.secrets, twilioFor: twilioConfigDeps(c).twilioFor }),
   };
 }
 

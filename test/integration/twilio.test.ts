@@ -1,0 +1,234 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { call, json, sampleBusiness, sandbox, token } from "../helpers/api";
+import { checkPoolInvariants, resetState, seedNumbers } from "../helpers/pool";
+import { createTwilio } from "../../src/providers";
+import { loadSettings } from "../../src/lib/settings";
+import { createLogger } from "../../src/lib/log";
+
+const DEMO_SID = `AC${"0".repeat(32)}`;
+const DEMO_TOKEN = "sandbox-twilio-auth-token";
+const DEMO_NUMBERS = ["+14155550101", "+14155550102"];
+
+const asOwner = (org = "org-a") => token({ org, role: "owner" });
+const configure = async (body: Record<string, unknown>, org = "org-a") =>
+  call("PUT", "/api/organization/twilio", { token: await asOwner(org), body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN, ...body } });
+const create = async (org = "org-a", extra: Record<string, unknown> = {}) =>
+  call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness, ...extra } });
+
+/** No room left for free numbers: the free pool is full of stuck numbers, so only Twilio can help. */
+async function fillFreePool() {
+  const seeded = await seedNumbers(10);
+  await env.DB.prepare(`UPDATE phone_numbers SET status = 'stuck' WHERE id IN (${seeded.map(() => "?").join(",")})`).bind(...seeded.map((s) => s.id)).run();
+}
+
+beforeEach(async () => {
+  await resetState();
+  await env.DB.batch([env.DB.prepare("DELETE FROM organizations"), env.DB.prepare("DELETE FROM twilio_numbers")]);
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe("PUT /api/organization/twilio", () => {
+  it("checks the credentials first: wrong ones get 422 and nothing is saved", async () => {
+    const res = await configure({ auth_token: "definitely-not-the-token" });
+    const body = await json(res);
+    expect(res.status).toBe(422);
+    expect(body.error.code).toBe("twilio_credentials_rejected");
+    expect(body.error.message).not.toContain("definitely-not-the-token");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM organizations").first("n")).toBe(0);
+    expect((await json(await call("GET", "/api/organization/twilio", { token: await asOwner() }))).configured).toBe(false);
+  });
+
+  it("names a listed number the account does not own, and saves nothing", async () => {
+    const res = await configure({ phone_numbers: ["+14155550101", "+19995550000"] });
+    const body = await json(res);
+    expect(res.status).toBe(422);
+    expect(body.error.code).toBe("twilio_number_not_in_account");
+    expect(body.error.message).toContain("+19995550000");
+    expect(body.error.details).toEqual({ numbers: ["+19995550000"] });
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM twilio_numbers").first("n")).toBe(0);
+  });
+
+  it("stores the token encrypted and never returns or logs it", async () => {
+    const logs: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) vi.spyOn(console, level).mockImplementation((line: unknown) => void logs.push(String(line)));
+    const res = await configure({ phone_numbers: DEMO_NUMBERS, auto_purchase: true, area_code: "512" });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({
+      configured: true,
+      account_sid: "AC…0000",
+      credential_type: "auth_token",
+      auto_purchase: true,
+      area_code: "512",
+      numbers: DEMO_NUMBERS.map((number) => ({ number, origin: "imported", state: "available", assistant_id: null })),
+    });
+    expect(text).not.toContain(DEMO_TOKEN);
+    const get = await (await call("GET", "/api/organization/twilio", { token: await asOwner() })).text();
+    expect(get).not.toContain(DEMO_TOKEN);
+    const row = await env.DB.prepare("SELECT * FROM organizations").first<Record<string, string>>();
+    expect(row!.twilio_credentials).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(row)).not.toContain(DEMO_TOKEN);
+    // Create an assistant on those numbers: still nothing in clear anywhere we write.
+    await fillFreePool();
+    expect((await create()).status).toBe(201);
+    for (const table of ["organizations", "twilio_numbers", "phone_numbers", "phone_number_events", "assistants", "alerts"]) {
+      const all = await env.DB.prepare(`SELECT * FROM ${table}`).all();
+      expect(JSON.stringify(all.results)).not.toContain(DEMO_TOKEN);
+    }
+    expect(logs.join("\n")).not.toContain(DEMO_TOKEN);
+    expect(logs.length).toBeGreaterThan(0);
+  });
+
+  it("is for owners only, and an organization sees only its own configuration", async () => {
+    expect((await call("PUT", "/api/organization/twilio", { token: await token({ role: "member" }), body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN } })).status).toBe(403);
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+    const other = await json(await call("GET", "/api/organization/twilio", { token: await asOwner("org-b") }));
+    expect(other).toMatchObject({ configured: false, account_sid: null, numbers: [] });
+  });
+
+  it("refuses a body with both a token and an API key, or an invalid SID", async () => {
+    const both = await configure({ api_key_sid: `SK${"1".repeat(32)}`, api_key_secret: "secret-secret" });
+    expect(both.status).toBe(400);
+    const badSid = await call("PUT", "/api/organization/twilio", { token: await asOwner(), body: { account_sid: "AC123", auth_token: DEMO_TOKEN } });
+    expect(badSid.status).toBe(400);
+    expect((await json(badSid)).error.details[0].path).toBe("account_sid");
+  });
+});
+
+describe("the pool's Twilio source", () => {
+  it("falls back pool → new → Twilio list → purchase → 409", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: false })).status).toBe(200);
+    await fillFreePool();
+
+    const listed = await json(await create());
+    expect(listed).toMatchObject({ phone_source: "twilio", phone_provider: "twilio", phone_status: "active", vapi_phone_number: "+14155550101", was_reused: false });
+    const imported = (await sandbox().requests("vapi")).find((r) => r.method === "POST" && r.path === "/phone-number")!;
+    expect(imported.body).toMatchObject({ provider: "twilio", number: "+14155550101", twilioAccountSid: DEMO_SID, twilioAuthToken: DEMO_TOKEN, assistantId: listed.vapi_assistant_id });
+    expect(imported.body.server.url).toBe("https://switchboard.test/webhooks/vapi");
+
+    // The list is used up and purchases are off: 409, and the operators hear about it.
+    const exhausted = await create();
+    expect(exhausted.status).toBe(409);
+    expect((await json(exhausted)).error.code).toBe("pool_exhausted");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("n")).toBe(1);
+
+    // With auto_purchase, Switchboard buys one in the area code.
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true, area_code: "512" })).status).toBe(200);
+    const bought = await json(await create());
+    expect(bought).toMatchObject({ phone_source: "twilio", phone_provider: "twilio", phone_status: "active" });
+    expect(bought.vapi_phone_number).toMatch(/^\+1512/);
+    const row = await env.DB.prepare("SELECT source, org_id FROM phone_numbers WHERE id = ?").bind(bought.phone_number_id).first();
+    expect(row).toEqual({ source: "twilio_purchased", org_id: "org-a" });
+    const owned = await sandbox().twilioNumbers(DEMO_SID);
+    expect(owned.map((n) => n.phoneNumber)).toContain(bought.vapi_phone_number);
+    const config = await json(await call("GET", "/api/organization/twilio", { token: await asOwner() }));
+    expect(config.numbers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ number: "+14155550101", state: "assigned", assistant_id: listed.id, assistant_name: "Cool Breeze HVAC" }),
+        expect.objectContaining({ number: bought.vapi_phone_number, origin: "purchased", state: "assigned" }),
+      ]),
+    );
+    await checkPoolInvariants(10);
+  });
+
+  it("tries the next candidate when Twilio says a number was just taken", async () => {
+    expect((await configure({ auto_purchase: true, area_code: "512" })).status).toBe(200);
+    await fillFreePool();
+    const twilio = createTwilio(env, loadSettings(env), createLogger(), { accountSid: DEMO_SID, authToken: DEMO_TOKEN });
+    const [first] = await twilio.searchLocalNumbers({ areaCode: "512" });
+    // The first candidate the search offers is gone by the time we buy it.
+    await sandbox().markTwilioNumberTaken(first!.phoneNumber);
+    const res = await create();
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    expect(body.vapi_phone_number).not.toBe(first!.phoneNumber);
+    expect(body.vapi_phone_number).toMatch(/^\+1512/);
+  });
+
+  it("names the area code when Twilio has no numbers there", async () => {
+    expect((await configure({ auto_purchase: true, area_code: "533" })).status).toBe(200);
+    await fillFreePool();
+    const res = await create();
+    const body = await json(res);
+    expect(res.status).toBe(409);
+    expect(body.error.code).toBe("twilio_no_numbers_available");
+    expect(body.error.message).toContain("533");
+    expect(await sandbox().vapiAssistants()).toHaveLength(0);
+  });
+
+  it("keeps a bought number recorded as owned and unassigned when the Vapi import fails", async () => {
+    expect((await configure({ auto_purchase: true, area_code: "512" })).status).toBe(200);
+    await fillFreePool();
+    await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/phone-number", count: 1, kind: "status", status: 400 });
+    const failed = await create();
+    expect(failed.status).toBe(502);
+    const kept = await env.DB.prepare("SELECT number, origin, state FROM twilio_numbers").all<any>();
+    expect(kept.results).toHaveLength(1);
+    expect(kept.results[0]).toMatchObject({ origin: "purchased", state: "listed" });
+    expect(await sandbox().vapiAssistants()).toHaveLength(0);
+    // The next assistant gets that very number: nothing was lost or bought twice.
+    const next = await json(await create());
+    expect(next.vapi_phone_number).toBe(kept.results[0].number);
+    expect((await sandbox().twilioNumbers(DEMO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toHaveLength(1);
+  });
+
+  it("reuses an imported number only for its own organization", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    await fillFreePool();
+    const first = await json(await create("org-a"));
+    expect((await call("DELETE", `/api/assistants/${first.id}`, { token: await token({ org: "org-a" }) })).status).toBe(204);
+    // Another organization cannot have it.
+    expect((await create("org-b")).status).toBe(409);
+    const again = await json(await create("org-a"));
+    expect(again).toMatchObject({ phone_number_id: first.phone_number_id, phone_source: "pool", was_reused: true, phone_provider: "twilio" });
+  });
+
+  it("never imports the same number twice under concurrent assignments", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+    await fillFreePool();
+    const responses = await Promise.all(Array.from({ length: 6 }, () => create()));
+    const created = (await Promise.all(responses.map((r) => json(r)))).filter((b) => b.id);
+    expect(created).toHaveLength(2);
+    expect(new Set(created.map((b) => b.vapi_phone_number))).toEqual(new Set(DEMO_NUMBERS));
+    const imports = (await sandbox().vapiPhoneNumbers()).filter((n) => n.provider === "twilio");
+    expect(imports).toHaveLength(2);
+    await checkPoolInvariants(10);
+  });
+});
+
+describe("DELETE /api/organization/twilio", () => {
+  it("forgets the credentials; a number in use stays until its assistant goes", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+    await fillFreePool();
+    const a = await json(await create());
+    expect((await call("DELETE", "/api/organization/twilio", { token: await asOwner() })).status).toBe(204);
+    const config = await json(await call("GET", "/api/organization/twilio", { token: await asOwner() }));
+    expect(config.configured).toBe(false);
+    expect(config.numbers).toEqual([expect.objectContaining({ number: a.vapi_phone_number, state: "assigned" })]);
+    expect((await json(await call("GET", `/api/assistants/${a.id}`))).vapi_phone_number).toBe(a.vapi_phone_number);
+    const row = await env.DB.prepare("SELECT twilio_credentials FROM organizations").first("twilio_credentials");
+    expect(row).toBeNull();
+  });
+});
+
+describe("POST /api/admin/twilio/purchase", () => {
+  it("buys and imports one number into the organization's pool, unassigned", async () => {
+    expect((await configure({ area_code: "512" })).status).toBe(200);
+    const admin = await token({ org: null, role: "platform_admin" });
+    const res = await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-a", area_code: "303" } });
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    expect(body).toMatchObject({ org_id: "org-a", assistant_id: null, status: "active", provider: "twilio", source: "twilio_purchased" });
+    expect(body.number).toMatch(/^\+1303/);
+    // Only org-a's assistants get it.
+    await fillFreePool();
+    expect((await create("org-b")).status).toBe(409);
+    expect((await json(await create("org-a"))).phone_number_id).toBe(body.id);
+
+    expect((await call("POST", "/api/admin/twilio/purchase", { token: await asOwner(), body: { org_id: "org-a" } })).status).toBe(403);
+    const unconfigured = await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-zzz" } });
+    expect(unconfigured.status).toBe(409);
+    expect((await json(unconfigured)).error.code).toBe("twilio_not_configured");
+  });
+});
