@@ -116,6 +116,8 @@ export const alerts = sqliteTable(
     detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at").notNull(),
     resolvedAt: timestamp("resolved_at"),
+    /** When the alert was posted to ALERT_WEBHOOK_URL (at most once per alert). */
+    notifiedAt: timestamp("notified_at"),
   },
   (t) => [uniqueIndex("alerts_open_kind_subject").on(t.kind, t.subject).where(sql`status = 'open'`)],
 );
@@ -166,4 +168,55 @@ export const twilioNumbers = sqliteTable(
     updatedAt: timestamp("updated_at").notNull(),
   },
   (t) => [uniqueIndex("twilio_numbers_org_number").on(t.orgId, t.number), index("twilio_numbers_org_state").on(t.orgId, t.state, t.createdAt)],
+);
+
+/**
+ * An organisation's Google Calendar connection. Tokens are AES-GCM sealed (context `google:<org id>`).
+ * `refresh_lock_until` makes one refresh at a time per organisation: a refresher takes it with a guarded UPDATE.
+ */
+export const calendarConnections = sqliteTable("calendar_connections", {
+  orgId: text("org_id").primaryKey(),
+  googleSub: text("google_sub").notNull(),
+  email: text("email"),
+  calendarId: text("calendar_id").notNull(),
+  timezone: text("timezone"),
+  scopes: text("scopes").notNull(),
+  accessToken: text("access_token").notNull(),
+  accessTokenExpiresAt: timestamp("access_token_expires_at").notNull(),
+  refreshToken: text("refresh_token").notNull(),
+  status: text("status", { enum: ["connected", "reconnect_required"] }).notNull(),
+  lastError: text("last_error"),
+  refreshLockUntil: timestamp("refresh_lock_until"),
+  connectedBy: text("connected_by"),
+  connectedAt: timestamp("connected_at").notNull(),
+  updatedAt: timestamp("updated_at").notNull(),
+});
+
+/** OAuth `state` values already used, so a replayed callback is refused (kept until the state expires). */
+export const oauthStates = sqliteTable("oauth_states", {
+  id: text("id").primaryKey(),
+  orgId: text("org_id").notNull(),
+  usedAt: timestamp("used_at").notNull(),
+  expiresAt: timestamp("expires_at").notNull(),
+});
+
+/** Appointments booked by assistants during calls; the Google event id is derived from the call and tool call. */
+export const bookings = sqliteTable(
+  "bookings",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    assistantId: text("assistant_id"),
+    callId: text("call_id"),
+    toolCallId: text("tool_call_id"),
+    googleEventId: text("google_event_id").notNull(),
+    calendarId: text("calendar_id").notNull(),
+    startsAt: timestamp("starts_at").notNull(),
+    endsAt: timestamp("ends_at").notNull(),
+    callerName: text("caller_name"),
+    callerPhone: text("caller_phone"),
+    reason: text("reason"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("bookings_google_event").on(t.orgId, t.googleEventId), index("bookings_org_start").on(t.orgId, t.startsAt)],
 );

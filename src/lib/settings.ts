@@ -49,6 +49,7 @@ const settingsSchema = z
     PUBLIC_URL: optionalUrl,
     ALLOWED_ORIGINS: csv,
     ALERT_WEBHOOK_URL: optionalUrl,
+    TWILIO_NUMBER_MONTHLY_COST: z.coerce.number().min(0).default(1.15),
     UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
     UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
     UPSTREAM_RETRY_BASE_MS: positiveInt(500),

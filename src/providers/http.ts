@@ -27,6 +27,11 @@ export class UpstreamError extends Error {
     return this.failure === "timeout" || this.failure === "network";
   }
 
+  /** The upstream may have acted before failing: no answer, or a 5xx (a create may exist; look before retrying). */
+  get mayHaveActed(): boolean {
+    return this.outcomeUnknown || (this.failure === "http" && (this.status ?? 0) >= 500);
+  }
+
   /** 4xx other than 408/429: the upstream refused the request itself. */
   get isRefusal(): boolean {
     return this.failure === "http" && this.status !== undefined && this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;

@@ -224,7 +224,7 @@ async function abandonCreation(
   try {
     const vapiIds = knownVapiId
       ? [knownVapiId]
-      : cause instanceof UpstreamError && cause.outcomeUnknown
+      : cause instanceof UpstreamError && cause.mayHaveActed
         ? await findVapiAssistantsFor(deps.vapi, row)
         : [];
     for (const vapiId of vapiIds) await deleteVapiAssistant(deps.vapi, vapiId);

@@ -104,7 +104,7 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
       ...(target.areaCode ? { numberDesiredAreaCode: target.areaCode } : {}),
     });
   } catch (error) {
-    if (error instanceof UpstreamError && error.outcomeUnknown) await deleteOrphanByName(deps, name);
+    if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
     await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
     if (error instanceof UpstreamError && error.isRefusal) {
       await raiseAlert(deps.db, deps.log, {
