@@ -5,7 +5,7 @@ import type { AppContext, AppEnv } from "../lib/context";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { createRouter } from "../lib/router";
-import { observeCall, vapiServerMessageSchema, type WebhookDeps } from "../services/vapi-webhooks";
+import { answerToolCalls, observeCall, transferDestination, vapiServerMessageSchema, type ToolHandler, type WebhookDeps } from "../services/vapi-webhooks";
 import { errorResponse, jsonBody } from "./schemas";
 
 /** Checks `X-Vapi-Secret` in constant time before anything of the body is read. */
@@ -26,6 +26,11 @@ export function webhookDeps(c: AppContext): WebhookDeps {
   };
 }
 
+/** The function tools assistants are created with; the calendar answers them. */
+function toolHandlers(_c: AppContext): Record<string, ToolHandler> {
+  return {};
+}
+
 const vapiWebhook = createRoute({
   method: "post",
   path: "/webhooks/vapi",
@@ -44,6 +49,14 @@ const vapiWebhook = createRoute({
 
 export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
   const { message } = c.req.valid("json");
-  await observeCall(webhookDeps(c), message);
-  return c.json({}, 200);
+  const deps = webhookDeps(c);
+  await observeCall(deps, message);
+  switch (message.type) {
+    case "tool-calls":
+      return c.json(await answerToolCalls(deps.db, deps.log, message, toolHandlers(c)), 200);
+    case "transfer-destination-request":
+      return c.json(await transferDestination(deps.db, deps.log, message), 200);
+    default:
+      return c.json({}, 200);
+  }
 });

@@ -1,4 +1,4 @@
-import type { VapiAssistantInput } from "../providers/vapi";
+import type { VapiAssistantInput, VapiFunctionTool, VapiServer, VapiTransferCallTool } from "../providers/vapi";
 import type { BusinessData } from "./business-data";
 
 /** Languages a receptionist can speak: each is a Deepgram transcriber language Vapi accepts. */
@@ -41,20 +41,30 @@ export const OPENAI_MODEL = "gpt-4o-mini";
 /** Vapi limits an assistant's name to 40 characters. */
 export const VAPI_NAME_MAX = 40;
 
+export interface EmergencyContact {
+  name: string;
+  phone: string;
+}
+
 export interface AssistantConfigInput {
   assistantId: string;
   orgId: string;
   name: string;
   businessData: BusinessData;
   languages: Language[];
+  emergencyContact: EmergencyContact | null;
   webhookUrl: string;
   webhookSecret: string;
 }
+
+export const TOOL_CHECK_AVAILABILITY = "check_availability";
+export const TOOL_BOOK_APPOINTMENT = "book_appointment";
 
 /** The Vapi assistant (CreateAssistantDTO) for a business's receptionist. */
 export function buildVapiAssistant(input: AssistantConfigInput): VapiAssistantInput {
   const business = input.businessData;
   const firstLanguage = input.languages[0] ?? "en";
+  const server: VapiServer = { url: input.webhookUrl, headers: { "X-Vapi-Secret": input.webhookSecret } };
   return {
     name: input.name.slice(0, VAPI_NAME_MAX),
     firstMessage: GREETINGS[firstLanguage](business.business_name),
@@ -63,19 +73,83 @@ export function buildVapiAssistant(input: AssistantConfigInput): VapiAssistantIn
       provider: "openai",
       model: OPENAI_MODEL,
       temperature: 0.4,
-      messages: [{ role: "system", content: systemPrompt(business, input.languages) }],
+      messages: [{ role: "system", content: systemPrompt(business, input.languages, input.emergencyContact) }],
+      tools: assistantTools(server, business, input.emergencyContact),
     },
     transcriber:
       input.languages.length > 1
         ? { provider: "deepgram", model: "nova-3", language: "multi" }
         : { provider: "deepgram", model: "nova-3", language: firstLanguage },
-    server: { url: input.webhookUrl, headers: { "X-Vapi-Secret": input.webhookSecret } },
+    server,
     serverMessages: ["end-of-call-report", "status-update", "tool-calls", "transfer-destination-request"],
     metadata: { switchboardAssistantId: input.assistantId, switchboardOrgId: input.orgId },
   };
 }
 
-export function systemPrompt(business: BusinessData, languages: Language[]): string {
+/** The calendar tools (answered by /webhooks/vapi) and, with an emergency contact, the transfer. */
+export function assistantTools(server: VapiServer, business: BusinessData, contact: EmergencyContact | null): (VapiFunctionTool | VapiTransferCallTool)[] {
+  const minutes = business.appointment_minutes ?? 60;
+  const tools: (VapiFunctionTool | VapiTransferCallTool)[] = [
+    {
+      type: "function",
+      function: {
+        name: TOOL_CHECK_AVAILABILITY,
+        description: "Find open appointment times in the business's calendar. Call it before offering or booking a time.",
+        parameters: {
+          type: "object",
+          properties: {
+            date: { type: "string", description: "First day to look at, YYYY-MM-DD in the business's time zone" },
+            end_date: { type: "string", description: "Last day to look at (optional), YYYY-MM-DD" },
+            duration_minutes: { type: "integer", description: `Length of the appointment; default ${minutes}` },
+          },
+          required: ["date"],
+        },
+      },
+      server,
+    },
+    {
+      type: "function",
+      function: {
+        name: TOOL_BOOK_APPOINTMENT,
+        description: "Book an appointment at a time check_availability offered, after the caller confirmed it and gave their name and phone number.",
+        parameters: {
+          type: "object",
+          properties: {
+            start: { type: "string", description: "Start, YYYY-MM-DDTHH:MM in the business's time zone" },
+            duration_minutes: { type: "integer", description: `Length; default ${minutes}` },
+            caller_name: { type: "string", description: "The caller's full name" },
+            caller_phone: { type: "string", description: "The caller's phone number" },
+            reason: { type: "string", description: "What the appointment is for" },
+          },
+          required: ["start", "caller_name", "caller_phone"],
+        },
+      },
+      server,
+    },
+  ];
+  if (contact) {
+    tools.push({
+      type: "transferCall",
+      destinations: [
+        {
+          type: "number",
+          number: contact.phone,
+          message: "I'm connecting you with someone who can help right away. Please stay on the line.",
+          description: transferDescription(business, contact),
+        },
+      ],
+    });
+  }
+  return tools;
+}
+
+/** When the model should transfer: the business's named emergencies, or a caller who asks for a person. */
+function transferDescription(business: BusinessData, contact: EmergencyContact): string {
+  const emergencies = business.emergencies?.length ? `emergencies such as ${business.emergencies.join(", ")}` : "urgent emergencies";
+  return `Transfer to ${contact.name} for ${emergencies}, or when the caller insists on speaking with a person.`.slice(0, 1000);
+}
+
+export function systemPrompt(business: BusinessData, languages: Language[], contact: EmergencyContact | null = null): string {
   const lines = [
     `You are the friendly, professional phone receptionist of ${business.business_name}${business.industry ? `, a ${business.industry} business` : ""}.`,
   ];
@@ -93,7 +167,12 @@ export function systemPrompt(business: BusinessData, languages: Language[]): str
     "Keep answers short and natural: this is a phone call. Ask one question at a time.",
     "Only state facts given here. If you do not know something, say so and offer to take a message with the caller's name and number.",
     "Never invent prices, availability or appointments.",
+    `To book, first call ${TOOL_CHECK_AVAILABILITY}, offer the times it returns, confirm the caller's choice, name and phone number, then call ${TOOL_BOOK_APPOINTMENT}. Read its answer back to the caller.`,
   );
+  if (contact) {
+    const emergencies = business.emergencies?.length ? ` (${business.emergencies.join(", ")})` : "";
+    lines.push(`If the caller has an emergency${emergencies} or insists on a person, transfer the call to ${contact.name} at once.`);
+  }
   return lines.join("\n");
 }
 

@@ -4,7 +4,7 @@ import { assistants, phoneNumbers } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { UpstreamError } from "../providers/http";
 import type { VapiClient } from "../providers/vapi";
-import { buildVapiAssistant, type Language } from "./assistant-config";
+import { buildVapiAssistant, type EmergencyContact, type Language } from "./assistant-config";
 import { toAssistantView, type AssistantRow, type AssistantView } from "./assistant-view";
 import { businessDataSchema, type BusinessData } from "./business-data";
 import { upstreamFailure } from "./upstream-failure";
@@ -46,7 +46,7 @@ export async function getAssistant(deps: AssistantDeps, orgId: string, id: strin
   return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
 }
 
-async function findAssistant(db: Db, orgId: string, id: string) {
+export async function findAssistant(db: Db, orgId: string, id: string) {
   const [row] = await db
     .select({ assistant: assistants, number: phoneNumbers })
     .from(assistants)
@@ -321,13 +321,18 @@ export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: st
   deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: number?.id ?? null });
 }
 
-function vapiConfig(deps: AssistantDeps, row: AssistantRow) {
+export function emergencyContactOf(row: Pick<AssistantRow, "emergencyContactName" | "emergencyContactPhone">): EmergencyContact | null {
+  return row.emergencyContactName && row.emergencyContactPhone ? { name: row.emergencyContactName, phone: row.emergencyContactPhone } : null;
+}
+
+export function vapiConfig(deps: Pick<AssistantDeps, "webhookUrl" | "settings">, row: AssistantRow) {
   return buildVapiAssistant({
     assistantId: row.id,
     orgId: row.orgId,
     name: row.name,
     businessData: row.businessData as BusinessData,
     languages: row.languages as Language[],
+    emergencyContact: emergencyContactOf(row),
     webhookUrl: deps.webhookUrl,
     webhookSecret: deps.settings.VAPI_WEBHOOK_SECRET,
   });

@@ -62,6 +62,9 @@ export const businessDataSchema = z
     address: text(300).optional(),
     phone: e164.optional(),
     website: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(300).optional(),
+    emergencies: z.array(text(120)).max(20).optional().openapi({ description: "What counts as an emergency (the assistant transfers these to the emergency contact)", example: ["gas smell", "no heat below 40°F"] }),
+    appointment_minutes: z.number().int().min(10).max(480).optional().openapi({ description: "Default appointment length; 60 when unset" }),
+    min_notice_minutes: z.number().int().min(0).max(20_160).optional().openapi({ description: "Earliest booking from now; 60 when unset" }),
   })
   .openapi("BusinessData", {
     example: {

@@ -1,7 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { phoneNumbers } from "../db/schema";
+import { assistants, phoneNumbers } from "../db/schema";
+import { emergencyContactOf } from "./assistants";
+import type { AssistantRow } from "./assistant-view";
 import type { Logger } from "../lib/log";
 import type { VapiClient } from "../providers/vapi";
 import { liveAddress, markActive } from "./provisioning";
@@ -62,3 +64,114 @@ export async function observeCall(deps: WebhookDeps, message: VapiServerMessage)
       .where(eq(phoneNumbers.id, row.id));
   }
 }
+
+/** The call's assistant, found by its Vapi id: the organisation every tool call and transfer is scoped to. */
+export async function assistantOfCall(db: Db, message: VapiServerMessage): Promise<AssistantRow | null> {
+  const vapiAssistantId = message.call?.assistantId;
+  if (!vapiAssistantId) return null;
+  const [row] = await db
+    .select()
+    .from(assistants)
+    .where(and(eq(assistants.vapiAssistantId, vapiAssistantId), eq(assistants.state, "active")))
+    .limit(1);
+  return row ?? null;
+}
+
+/** `transfer-destination-request`: the emergency contact, or a line the assistant can say. */
+export async function transferDestination(db: Db, log: Logger, message: VapiServerMessage): Promise<Record<string, unknown>> {
+  const assistant = await assistantOfCall(db, message);
+  const contact = assistant ? emergencyContactOf(assistant) : null;
+  if (!contact) {
+    log.warn("transfer_without_contact", { vapi_assistant_id: message.call?.assistantId ?? null, assistant_id: assistant?.id ?? null });
+    return { error: "I'm sorry, I can't transfer you right now. I can take a message and have someone call you back." };
+  }
+  log.info("transfer_requested", { org_id: assistant!.orgId, assistant_id: assistant!.id });
+  return {
+    destination: {
+      type: "number",
+      number: contact.phone,
+      message: "I'm connecting you with someone who can help right away. Please stay on the line.",
+    },
+  };
+}
+
+export interface ToolCallContext {
+  assistant: AssistantRow;
+  callId: string | null;
+  toolCallId: string;
+}
+
+/** A tool's answer: one line the assistant can say (Vapi wants single-line strings). */
+export type ToolHandler = (context: ToolCallContext, args: Record<string, unknown>) => Promise<string>;
+
+interface ToolCall {
+  id: string;
+  name: string | null;
+  rawArguments: unknown;
+}
+
+/**
+ * `tool-calls`: every call answered, in order, with `{toolCallId, name, result}` (or `error`), always with HTTP
+ * 200 as Vapi requires. Arguments may arrive as a JSON string or an object.
+ */
+export async function answerToolCalls(
+  db: Db,
+  log: Logger,
+  message: VapiServerMessage,
+  handlers: Record<string, ToolHandler>,
+): Promise<{ results: { toolCallId: string; name: string; result?: string; error?: string }[] }> {
+  const calls = toolCallsOf(message);
+  const assistant = await assistantOfCall(db, message);
+  const results = [];
+  for (const call of calls) {
+    const name = call.name ?? "unknown";
+    const handler = handlers[name];
+    if (!assistant) {
+      log.warn("tool_call_unknown_assistant", { tool: name, vapi_assistant_id: message.call?.assistantId ?? null });
+      results.push({ toolCallId: call.id, name, error: "This assistant is not set up for that. Offer to take a message." });
+      continue;
+    }
+    if (!handler) {
+      results.push({ toolCallId: call.id, name, error: `Unknown tool ${name}.` });
+      continue;
+    }
+    const args = parseArguments(call.rawArguments);
+    if (!args) {
+      results.push({ toolCallId: call.id, name, error: "The tool arguments were not valid JSON." });
+      continue;
+    }
+    try {
+      const result = await handler({ assistant, callId: message.call?.id ?? null, toolCallId: call.id }, args);
+      results.push({ toolCallId: call.id, name, result: singleLine(result) });
+    } catch (error) {
+      log.error("tool_call_failed", { org_id: assistant.orgId, assistant_id: assistant.id, tool: name, error });
+      results.push({ toolCallId: call.id, name, result: "I'm having trouble with the calendar right now. I can take your details and have someone call you back." });
+    }
+  }
+  return { results };
+}
+
+function toolCallsOf(message: VapiServerMessage): ToolCall[] {
+  const list = Array.isArray(message.toolCallList) ? (message.toolCallList as Record<string, any>[]) : [];
+  return list
+    .filter((c) => typeof c?.id === "string")
+    .map((c) => ({
+      id: c.id as string,
+      name: (c.function?.name ?? c.name ?? null) as string | null,
+      rawArguments: c.function?.arguments ?? c.arguments ?? c.parameters ?? {},
+    }));
+}
+
+function parseArguments(raw: unknown): Record<string, unknown> | null {
+  if (typeof raw === "string") {
+    try {
+      const parsed = JSON.parse(raw || "{}");
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+  return raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+}
+
+const singleLine = (text: string) => text.replace(/\s+/g, " ").trim();

@@ -2,6 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../lib/router";
 import { trackerStarter } from "../../durable-objects/provisioning-tracker";
 import { createOrgNumberSource } from "../../services/org-numbers";
+import { getEmergencyContact, setEmergencyContact } from "../../services/emergency-contact";
+import { e164, text } from "../../services/business-data";
 import { twilioConfigDeps } from "../organization";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
@@ -171,6 +173,51 @@ const toPhone = (view: AssistantView) => ({
   provisioning: view.provisioning,
 });
 
+const emergencyContactBody = z
+  .strictObject({ name: text(80).openapi({ example: "Dana (on-call technician)" }), phone: e164 })
+  .openapi("EmergencyContact");
+const emergencyContactView = z.object({ emergency_contact: emergencyContactBody.nullable() }).openapi("EmergencyContactView");
+
+const putEmergency = createRoute({
+  method: "put",
+  path: "/api/assistants/{id}/emergency-contact",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "Set who urgent calls are transferred to",
+  description: "The Vapi assistant gets a transferCall tool to this number, described so the model uses it for the business's emergencies or when a caller asks for a person.",
+  request: { params: idParam("assistant"), body: jsonBody(emergencyContactBody) },
+  responses: {
+    200: jsonResponse(emergencyContactView, "The contact now in effect"),
+    400: errorResponse("Invalid name or phone (E.164)"),
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+    ...upstreamErrors,
+  },
+});
+
+const getEmergency = createRoute({
+  method: "get",
+  path: "/api/assistants/{id}/emergency-contact",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "Who urgent calls are transferred to (null when nobody)",
+  request: { params: idParam("assistant") },
+  responses: { 200: jsonResponse(emergencyContactView, "The contact"), ...authErrors, 404: errorResponse("No such assistant in your organization") },
+});
+
+const deleteEmergency = createRoute({
+  method: "delete",
+  path: "/api/assistants/{id}/emergency-contact",
+  tags,
+  security,
+  middleware: [member] as const,
+  summary: "Stop transferring urgent calls",
+  request: { params: idParam("assistant") },
+  responses: { 204: { description: "Removed" }, ...authErrors, 404: errorResponse("No such assistant in your organization"), ...upstreamErrors },
+});
+
 export const assistantsRouter = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
@@ -216,6 +263,15 @@ export const assistantsRouter = createRouter()
         }
       }
     });
+  })
+  .openapi(putEmergency, async (c) => {
+    const contact = await setEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id, c.req.valid("json"));
+    return c.json({ emergency_contact: contact }, 200);
+  })
+  .openapi(getEmergency, async (c) => c.json({ emergency_contact: await getEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id) }, 200))
+  .openapi(deleteEmergency, async (c) => {
+    await setEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id, null);
+    return c.body(null, 204);
   })
   .openapi(remove, async (c) => {
     await deleteAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id);
