@@ -17,6 +17,8 @@ import { renderDocs } from "./routes/docs";
 import { healthRouter } from "./routes/health";
 import { adminRouter } from "./routes/admin";
 import { organizationRouter } from "./routes/organization";
+import { calendarRouter } from "./routes/calendar";
+import { sandboxRouter } from "./routes/sandbox";
 import { webhooksRouter } from "./routes/webhooks";
 import { upstreamFailure } from "./services/upstream-failure";
 import { VERSION } from "./lib/version";
@@ -57,6 +59,8 @@ export function createApp() {
   app.route("/", healthRouter);
   app.route("/", assistantsRouter);
   app.route("/", organizationRouter);
+  app.route("/", calendarRouter);
+  app.route("/", sandboxRouter);
   app.route("/", adminRouter);
   app.route("/", webhooksRouter);
 

@@ -1,6 +1,7 @@
 import type { Logger } from "../lib/log";
 
-export type UpstreamService = "vapi" | "twilio" | "google";
+/** `alerts` is the operators' webhook (ALERT_WEBHOOK_URL), not a vendor API, but it goes through the same transport. */
+export type UpstreamService = "vapi" | "twilio" | "google" | "alerts";
 
 export type UpstreamFailure = "timeout" | "network" | "http" | "invalid_response";
 

@@ -3,6 +3,8 @@ import type { Env } from "../env";
 import type { Logger } from "../lib/log";
 import type { Settings } from "../lib/settings";
 import { SANDBOX_SERVICE_HEADER, sandboxStub } from "../sandbox/upstream-sandbox";
+import { createAlertWebhookClient, type AlertWebhookClient } from "./alert-webhook";
+import { createGoogleClient, type GoogleClient } from "./google";
 import type { FetchLike, UpstreamService, UpstreamTransport } from "./http";
 import { createTwilioClient, type TwilioClient, type TwilioCredentials } from "./twilio";
 import { createVapiClient, type VapiClient } from "./vapi";
@@ -24,6 +26,36 @@ export function createUpstreams(env: Env, settings: Settings, log: Logger, cost?
 /** A Twilio client for one organisation's account (credentials come from the organisation, not from settings). */
 export function createTwilio(env: Env, settings: Settings, log: Logger, credentials: TwilioCredentials, cost?: RequestCost): TwilioClient {
   return createTwilioClient(transportFor("twilio", env, settings, log, cost), settings.TWILIO_API_URL, credentials);
+}
+
+const GOOGLE_CLIENT_SETTINGS = ["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_REDIRECT_URI"] as const;
+
+/** The Google OAuth client settings that are not set (empty when Google Calendar can be connected). */
+export function missingGoogleSettings(settings: Settings): string[] {
+  return GOOGLE_CLIENT_SETTINGS.filter((name) => !settings[name]);
+}
+
+/** The Google client (OAuth and Calendar); throws when the OAuth client is not configured: check `missingGoogleSettings` first. */
+export function createGoogle(env: Env, settings: Settings, log: Logger, cost?: RequestCost): GoogleClient {
+  const missing = missingGoogleSettings(settings);
+  if (missing.length > 0) throw new Error(`Google Calendar is not configured: set ${missing.join(", ")}`);
+  return createGoogleClient(
+    transportFor("google", env, settings, log, cost),
+    {
+      oauthUrl: settings.GOOGLE_OAUTH_URL,
+      tokenUrl: settings.GOOGLE_TOKEN_URL,
+      revokeUrl: settings.GOOGLE_REVOKE_URL,
+      jwksUrl: settings.GOOGLE_JWKS_URL,
+      apiUrl: settings.GOOGLE_API_URL,
+    },
+    { clientId: settings.GOOGLE_CLIENT_ID!, clientSecret: settings.GOOGLE_CLIENT_SECRET!, redirectUri: settings.GOOGLE_REDIRECT_URI! },
+  );
+}
+
+/** The operators' alert webhook, or null when ALERT_WEBHOOK_URL is not set. */
+export function createAlertWebhook(env: Env, settings: Settings, log: Logger, cost?: RequestCost): AlertWebhookClient | null {
+  if (!settings.ALERT_WEBHOOK_URL) return null;
+  return createAlertWebhookClient(transportFor("alerts", env, settings, log, cost), settings.ALERT_WEBHOOK_URL);
 }
 
 export function transportFor(service: UpstreamService, env: Env, settings: Settings, log: Logger, cost?: RequestCost): UpstreamTransport {

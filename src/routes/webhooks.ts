@@ -7,6 +7,8 @@ import { ApiError } from "../lib/errors";
 import { createRouter } from "../lib/router";
 import { answerToolCalls, observeCall, transferDestination, vapiServerMessageSchema, type ToolHandler, type WebhookDeps } from "../services/vapi-webhooks";
 import { errorResponse, jsonBody } from "./schemas";
+import { calendarToolHandlers } from "../services/calendar-tools";
+import { calendarDeps } from "./calendar";
 
 /** Checks `X-Vapi-Secret` in constant time before anything of the body is read. */
 const vapiSecret = createMiddleware<AppEnv>(async (c, next) => {
@@ -27,8 +29,8 @@ export function webhookDeps(c: AppContext): WebhookDeps {
 }
 
 /** The function tools assistants are created with; the calendar answers them. */
-function toolHandlers(_c: AppContext): Record<string, ToolHandler> {
-  return {};
+function toolHandlers(c: AppContext): Record<string, ToolHandler> {
+  return calendarToolHandlers(calendarDeps(c));
 }
 
 const vapiWebhook = createRoute({

@@ -1,10 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadSettings } from "../lib/settings";
+import {
+  addGoogleBusy,
+  expireGoogleAccessTokens,
+  googleAuthorizeUrl,
+  handleGoogle,
+  listGoogleEvents,
+  redactGoogleBody,
+  revokeAllGoogleGrants,
+  setGoogleConsent,
+  type GoogleConsent,
+} from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
 import { handleVapi, seedActiveNumber, setNumberStatus } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
-export type SandboxService = "vapi" | "twilio" | "google";
+export type SandboxService = "vapi" | "twilio" | "google" | "alerts";
 export const SANDBOX_SERVICE_HEADER = "x-sandbox-service";
 
 /** A fault to inject into the next `count` matching calls (used by tests and `npm run dev` experiments). */
@@ -56,16 +67,17 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     const url = new URL(request.url);
     // Decoded by hand: workerd warns when .text() reads a form-encoded (Twilio) body.
     const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : new TextDecoder().decode(await request.arrayBuffer());
+    const recorded = service === "google" ? redactGoogleBody(bodyText) : bodyText;
     const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
     if (fault && fault.kind !== "timeout") {
-      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, bodyText, fault.kind === "malformed" ? 200 : fault.status ?? 500);
+      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, recorded, fault.kind === "malformed" ? 200 : fault.status ?? 500);
       return faultResponse(fault);
     }
 
     const settings = loadSettings(this.env);
     if (fault?.kind === "timeout" && !fault.afterProcessing) {
       // Lost before the upstream acted on it: nothing happens, and no answer comes in time (status 0: none).
-      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, bodyText, 0);
+      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, recorded, 0);
       await answerTooLate(settings);
       return Response.json({ message: "Gateway Timeout", error: "Sandbox Fault", statusCode: 504 }, { status: 504 });
     }
@@ -77,10 +89,17 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
       case "twilio":
         response = await handleTwilio(this.store, settings, request, url, bodyText);
         break;
+      case "google":
+        response = await handleGoogle(this.store, settings, request, url, bodyText);
+        break;
+      case "alerts":
+        // The operators' webhook: recorded (see `requests("alerts")`) and answered as Slack does.
+        response = new Response("ok", { status: 200 });
+        break;
       default:
         response = Response.json({ message: `The sandbox does not simulate ${service ?? "this service"} yet.` }, { status: 501 });
     }
-    this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, bodyText, response.status);
+    this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, recorded, response.status);
 
     if (fault?.kind === "timeout") await answerTooLate(settings);
     return response;
@@ -143,6 +162,37 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   twilioNumbers(accountSid: string): { sid: string; phoneNumber: string; friendlyName: string }[] {
     return listTwilioNumbers(this.store, accountSid);
   }
+
+  /**
+   * Follows Google's authorization URL as a user answering the consent screen would: `{location}` is the redirect
+   * to the callback. A URL Google would refuse (unknown client, unregistered redirect URI, no S256) throws, with
+   * the error Google's page would show.
+   */
+  googleAuthorize(url: string): { location: string } {
+    return googleAuthorizeUrl(this.store, loadSettings(this.env), url);
+  }
+
+  /** How the user answers the next consent screens (until set again or reset). */
+  googleSetConsent(consent: GoogleConsent): void {
+    setGoogleConsent(this.store, consent);
+  }
+
+  /** The user removes Switchboard's access in their Google account: every grant is revoked. */
+  googleRevokeAll(): void {
+    revokeAllGoogleGrants(this.store);
+  }
+
+  googleEvents(calendarId?: string): JsonObject[] {
+    return listGoogleEvents(this.store, calendarId) as JsonObject[];
+  }
+
+  googleAddBusy(busy: { start: string; end: string; calendarId?: string }): { id: string } {
+    return addGoogleBusy(this.store, busy);
+  }
+
+  googleExpireAccessTokens(): void {
+    expireGoogleAccessTokens(this.store);
+  }
 }
 
 /** Answers long after the caller's timeout so it sees no response at all. */
@@ -162,7 +212,9 @@ function faultResponse(fault: SandboxFault): Response {
   const body =
     fault.service === "twilio"
       ? { code: twilioCode, message: "Injected fault", more_info: twilioCode && `https://www.twilio.com/docs/errors/${twilioCode}`, status }
-      : { message: "Injected fault", error: "Sandbox Fault", statusCode: status };
+      : fault.service === "google"
+        ? { error: { code: status, message: "Injected fault", errors: [{ domain: "global", reason: status === 429 ? "rateLimitExceeded" : "backendError", message: "Injected fault" }] } }
+        : { message: "Injected fault", error: "Sandbox Fault", statusCode: status };
   return new Response(JSON.stringify(body), { status, headers });
 }
 

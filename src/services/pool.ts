@@ -146,13 +146,9 @@ export interface PoolStats {
   by_provider: Record<"vapi" | "twilio", number>;
 }
 
-/**
- * The pool at a glance (one D1 round trip). Every number not released is exactly one of assigned (active, with
- * an assistant), unassigned (active, without), provisioning, or stuck (stuck or failed), so the four add up
- * to `total`. `percent_used` is free Vapi numbers held against the account's limit.
- */
-export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
-  const rows = await db
+/** Non-released numbers counted by provider, status, assigned and free (the rows `toPoolStats` folds). */
+export function poolStatsQuery(db: Db) {
+  return db
     .select({
       provider: phoneNumbers.provider,
       status: phoneNumbers.status,
@@ -163,6 +159,27 @@ export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<Poo
     .from(phoneNumbers)
     .where(ne(phoneNumbers.status, "released"))
     .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, sql`4`);
+}
+
+export type PoolStatsRow = Awaited<ReturnType<typeof poolStatsQuery>>[number];
+
+/** The state a non-released number counts as: the four add up to `total`. */
+export function poolStateOf(row: Pick<PoolStatsRow, "status" | "assigned">): "assigned" | "unassigned" | "provisioning" | "stuck" {
+  if (row.status === "provisioning") return "provisioning";
+  if (row.status === "stuck" || row.status === "failed") return "stuck";
+  return row.assigned ? "assigned" : "unassigned";
+}
+
+/**
+ * The pool at a glance (one D1 round trip). Every number not released is exactly one of assigned (active, with
+ * an assistant), unassigned (active, without), provisioning, or stuck (stuck or failed), so the four add up
+ * to `total`. `percent_used` is free Vapi numbers held against the account's limit.
+ */
+export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
+  return toPoolStats(await poolStatsQuery(db), freeNumberLimit);
+}
+
+export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number): PoolStats {
   const stats: PoolStats = {
     total: 0,
     limit: freeNumberLimit,
@@ -178,10 +195,7 @@ export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<Poo
     stats.total += row.n;
     stats.by_provider[row.provider] += row.n;
     if (row.free && (HOLDS_FREE_SLOT as readonly string[]).includes(row.status)) stats.free_numbers += row.n;
-    if (row.status === "provisioning") stats.provisioning += row.n;
-    else if (row.status === "stuck" || row.status === "failed") stats.stuck += row.n;
-    else if (row.assigned) stats.assigned += row.n;
-    else stats.unassigned += row.n;
+    stats[poolStateOf(row)] += row.n;
   }
   stats.percent_used = freeNumberLimit > 0 ? Math.round((stats.free_numbers / freeNumberLimit) * 1000) / 10 : 100;
   return stats;
@@ -198,20 +212,25 @@ export interface UnassignedNumber {
 
 /** Active numbers waiting for an assistant, the longest-waiting first. */
 export async function listUnassigned(db: Db): Promise<UnassignedNumber[]> {
-  const rows = await db
+  return (await unassignedQuery(db)).map(toUnassignedNumber);
+}
+
+export function unassignedQuery(db: Db) {
+  return db
     .select()
     .from(phoneNumbers)
     .where(and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId)))
     .orderBy(sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`);
-  return rows.map((r) => ({
-    id: r.id,
-    number: r.number,
-    provider: r.provider,
-    area_code: r.areaCode,
-    org_id: r.orgId,
-    since: r.unassignedAt ?? r.createdAt,
-  }));
 }
+
+export const toUnassignedNumber = (r: PhoneNumberRow): UnassignedNumber => ({
+  id: r.id,
+  number: r.number,
+  provider: r.provider,
+  area_code: r.areaCode,
+  org_id: r.orgId,
+  since: r.unassignedAt ?? r.createdAt,
+});
 
 export async function numbersByIds(db: Db, ids: string[]): Promise<PhoneNumberRow[]> {
   if (ids.length === 0) return [];

@@ -1,7 +1,7 @@
 import { ApiError } from "../lib/errors";
 import { UpstreamError } from "../providers/http";
 
-const SERVICE_NAMES = { vapi: "Vapi", twilio: "Twilio", google: "Google" } as const;
+const SERVICE_NAMES = { vapi: "Vapi", twilio: "Twilio", google: "Google", alerts: "The alert webhook" } as const;
 
 /**
  * What the caller hears when an upstream failed while doing `action` (e.g. "create the assistant"):

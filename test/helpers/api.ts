@@ -44,7 +44,7 @@ export async function call(method: string, path: string, options: CallOptions = 
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
   if (options.rawBody !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-  return exports.default.fetch(new Request(`https://switchboard.test${path}`, { method, headers, body }));
+  return exports.default.fetch(new Request(`https://switchboard.test${path}`, { method, headers, body, redirect: "manual" }));
 }
 
 export async function json<T = any>(response: Response): Promise<T> {
@@ -72,6 +72,13 @@ export interface SandboxControl {
   }): Promise<void>;
   markTwilioNumberTaken(phoneNumber: string): Promise<void>;
   twilioNumbers(accountSid: string): Promise<{ sid: string; phoneNumber: string; friendlyName: string }[]>;
+  /** `{location}`: the redirect to the callback; throws with the error Google's page would show. */
+  googleAuthorize(url: string): Promise<{ location: string }>;
+  googleSetConsent(consent: { grantScopes?: string[]; deny?: boolean }): Promise<void>;
+  googleRevokeAll(): Promise<void>;
+  googleEvents(calendarId?: string): Promise<Record<string, any>[]>;
+  googleAddBusy(busy: { start: string; end: string; calendarId?: string }): Promise<{ id: string }>;
+  googleExpireAccessTokens(): Promise<void>;
 }
 
 export const sandbox = () => sandboxStub(env) as unknown as SandboxControl;
