@@ -6,5 +6,7 @@ export interface Env {
   DB: D1Database;
   PROVISIONING_TRACKER: DurableObjectNamespace<ProvisioningTracker>;
   UPSTREAM_SANDBOX: DurableObjectNamespace<UpstreamSandbox>;
+  /** Workers Rate Limiting binding for costly routes (optional: absent, nothing is limited). */
+  COSTLY_RATE_LIMITER?: RateLimit;
   [setting: string]: unknown;
 }

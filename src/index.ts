@@ -9,7 +9,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async scheduled(controller, env, _ctx) {
-    await runScheduled(controller, env);
+  async scheduled(controller, env, ctx) {
+    await runScheduled(controller, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,8 @@
 /** Settings every test runs with: the sandbox upstream, fast retries and a short upstream timeout. */
 export const TEST_SETTINGS = {
   UPSTREAM_MODE: "sandbox",
+  // Tests create many assistants per organisation; the rate-limit test turns limits on for itself.
+  RATE_LIMITS_ENABLED: "false",
   VAPI_API_KEY: "test-vapi-key",
   VAPI_WEBHOOK_SECRET: "test-webhook-secret-0123456789",
   AUTH_JWT_SECRET: "test-jwt-secret-with-at-least-32-chars",

@@ -1,40 +1,75 @@
 import { createDb } from "../db/client";
 import type { Env } from "../env";
-import { createLogger } from "../lib/log";
+import { secretBox } from "../lib/crypto";
+import { createLogger, type Logger } from "../lib/log";
 import { loadSettings } from "../lib/settings";
-import { createUpstreams } from "../providers";
+import { deliverPendingAlerts } from "../services/alerts";
+import { reviewAlerts } from "../services/alert-review";
+import { runCleanup } from "../services/cleanup";
 import { pruneIdempotencyKeys } from "../services/idempotency";
-import { repairInterruptedCreations } from "./repair-creations";
+import { removeStrayAssistants } from "../services/reconcile-assistants";
+import { reconcileNumbers } from "../services/reconcile";
 import { sweepProvisioning } from "../services/provisioning-sweep";
 import { trackerStub } from "../durable-objects/provisioning-tracker";
+import { operationsDeps } from "./operations-deps";
+import { repairInterruptedCreations } from "./repair-creations";
 
 /** Cron expressions of wrangler.toml, by job. */
 export const CRON_SWEEP = "*/5 * * * *";
 export const CRON_DAILY = "17 3 * * *";
 
-/** Dispatches a Cron Trigger to its jobs; each job logs its own outcome. */
-export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {
+/**
+ * Dispatches a Cron Trigger to its jobs. Each job logs its own outcome, and a failing job is logged without
+ * stopping the ones after it.
+ */
+export async function runScheduled(controller: ScheduledController, env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Promise<void> {
   const settings = loadSettings(env);
   const log = createLogger({ cron: controller.cron });
   const db = createDb(env.DB);
-  const upstreams = createUpstreams(env, settings, log);
+  const box = await secretBox(settings.ENCRYPTION_KEY, settings.ENCRYPTION_KEY_PREVIOUS);
+  const deps = operationsDeps({ env, settings, log, db, box, waitUntil: ctx ? (promise) => ctx.waitUntil(promise) : undefined });
+  const now = controller.scheduledTime;
 
   if (controller.cron === CRON_SWEEP) {
-    const provisioning = await sweepProvisioning(
-      {
-        db,
-        log,
-        resumeTracker: async (key, request) => ({ rearmed: (await trackerStub(env, key).start(request)).rearmed }),
-        stopTracker: (key) => trackerStub(env, key).stop("stuck"),
-      },
-      controller.scheduledTime,
+    await runJob(log, "provisioning_sweep", () =>
+      sweepProvisioning(
+        {
+          db,
+          log,
+          resumeTracker: async (key, request) => ({ rearmed: (await trackerStub(env, key).start(request)).rearmed }),
+          stopTracker: (key) => trackerStub(env, key).stop("stuck"),
+        },
+        now,
+      ),
     );
-    const repaired = await repairInterruptedCreations(db, upstreams.vapi, log, controller.scheduledTime);
-    log.info("sweep_done", { ...provisioning, interrupted_creations_repaired: repaired });
+    await runJob(log, "interrupted_creations", () => repairInterruptedCreations(db, deps.vapi, log, now));
+    await runJob(log, "alert_review", () => reviewAlerts(deps, new Date(now).toISOString()));
+    const notifier = deps.alerts.notifier;
+    if (notifier) await runJob(log, "alert_delivery", () => deliverPendingAlerts(db, log, notifier));
   } else if (controller.cron === CRON_DAILY) {
-    const pruned = await pruneIdempotencyKeys(db, controller.scheduledTime);
-    log.info("daily_done", { idempotency_keys_pruned: pruned });
+    await runJob(log, "reconcile_numbers", () => reconcileNumbers(deps, now));
+    await runJob(log, "reconcile_assistants", () => removeStrayAssistants(deps, now));
+    await runJob(log, "cleanup", () => runCleanup(deps, { nowMs: now, dryRun: false }));
+    await runJob(log, "idempotency_keys", async () => ({ pruned: await pruneIdempotencyKeys(db, now) }));
   } else {
     log.warn("cron_unknown", { message: `No job is scheduled for "${controller.cron}"; check wrangler.toml triggers.` });
   }
+}
+
+/** Runs one job; its summary (or failure) is logged as `job_done` / `job_failed`. */
+async function runJob(log: Logger, job: string, run: () => Promise<unknown>): Promise<void> {
+  const started = Date.now();
+  try {
+    const result = await run();
+    log.info("job_done", { job, ms: Date.now() - started, ...summary(result) });
+  } catch (error) {
+    log.error("job_failed", { job, ms: Date.now() - started, error });
+  }
+}
+
+/** Counts rather than lists: a job's report may name hundreds of numbers. */
+function summary(result: unknown): Record<string, unknown> {
+  if (typeof result === "number") return { count: result };
+  if (!result || typeof result !== "object") return {};
+  return Object.fromEntries(Object.entries(result).map(([key, value]) => [key, Array.isArray(value) ? value.length : value]));
 }

@@ -49,6 +49,10 @@ const settingsSchema = z
     PUBLIC_URL: optionalUrl,
     ALLOWED_ORIGINS: csv,
     ALERT_WEBHOOK_URL: optionalUrl,
+    RATE_LIMITS_ENABLED: z
+      .enum(["true", "false"], { message: 'must be "true" or "false"' })
+      .default("true")
+      .transform((v) => v === "true"),
     TWILIO_NUMBER_MONTHLY_COST: z.coerce.number().min(0).default(1.15),
     UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
     UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),

@@ -4,7 +4,8 @@ import { addBusyEvent, handleCalendarApi, listCalendarEvents, unauthenticated } 
 import type { SandboxStore } from "./store";
 
 /**
- * Google's OAuth endpoints and the Calendar API calls Switchboard makes, as the reference describes them.
+ * Google's OAuth endpoints (authorization, token, revoke, JWKS) as the reference describes them, and the entry to
+ * the Calendar API (google-calendar-sim.ts) behind Google's access-token check.
  *
  * Google's consent screen cannot be simulated, so the authorization URL is answered at once with the redirect a
  * user who clicked "Allow" would get (or "Cancel", after `googleSetConsent({deny: true})`). In `npm run dev` the
@@ -70,6 +71,7 @@ interface SimAccessToken {
 }
 
 type Json = Record<string, unknown>;
+
 export interface GoogleConsent {
   /** The scopes the user leaves checked (identity scopes are always granted); all requested ones when unset. */
   grantScopes?: string[];

@@ -1,9 +1,9 @@
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { alerts } from "../db/schema";
+import { alerts, phoneNumbers } from "../db/schema";
 import type { Logger } from "../lib/log";
 import { raiseAlert, resolveAlert, type AlertKind, type AlertOptions } from "./alerts";
-import { poolStatsQuery, toPoolStats, type PoolStats } from "./pool";
+import { HOLDS_FREE_SLOT, poolStatsQuery, toPoolStats, type PoolStats } from "./pool";
 
 export interface AlertReviewDeps {
   db: Db;
@@ -25,11 +25,6 @@ export interface AlertReview {
 /** Free numbers held at or above this share of the limit raise `pool_near_limit`. */
 export const NEAR_LIMIT_SHARE = 0.8;
 
-/**
- * Statuses a free number may be in while it holds one of the account's slots (as `reserveFreeNumber` counts).
- * Written out in SQL below; keep in step with pool.ts.
- */
-const HOLDS_FREE_SLOT_SQL = sql.raw(`('provisioning', 'active', 'stuck', 'failed')`);
 
 /**
  * The 5-minute review: resolves every alert whose condition has cleared (one batch of guarded UPDATEs), then
@@ -51,7 +46,7 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
     // Room for a new free number, or an unassigned shared number, means the next request gets one.
     resolveWhen(
       "pool_exhausted",
-      sql`((SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND status IN ${HOLDS_FREE_SLOT_SQL}) < ${limit}
+      sql`((SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND ${inArray(phoneNumbers.status, [...HOLDS_FREE_SLOT])}) < ${limit}
            OR EXISTS (SELECT 1 FROM phone_numbers WHERE status = 'active' AND assistant_id IS NULL AND org_id IS NULL))`,
     ),
     // A free number made after the refusal: Vapi accepts numbers again.

@@ -119,7 +119,7 @@ export async function deliverPendingAlerts(db: Db, log: Logger, notifier: AlertN
 
 export interface AlertView {
   id: number;
-  kind: string;
+  kind: AlertKind;
   subject: string;
   status: "open" | "resolved";
   message: string;
@@ -131,7 +131,7 @@ export interface AlertView {
 
 export const toAlertView = (row: AlertRow): AlertView => ({
   id: row.id,
-  kind: row.kind,
+  kind: row.kind as AlertKind, // only raiseAlert writes alerts, and it takes an AlertKind
   subject: row.subject,
   status: row.status,
   message: row.message,

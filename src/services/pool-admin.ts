@@ -131,6 +131,9 @@ function provisioningQuery(db: Db) {
  * purchases recorded since the first of the month (UTC), released ones included: they were paid for.
  */
 function twilioByOrgQuery(monthStart: string) {
+  // Inlined rather than bound: drizzle's D1 batch cannot bind the parameters of raw SQL. It is our own timestamp.
+  if (!/^\d{4}-\d{2}-01T00:00:00\.000Z$/.test(monthStart)) throw new Error(`not a month start: ${monthStart}`);
+  const since = sql.raw(`'${monthStart}'`);
   return sql`
     WITH org_ids AS (
       SELECT id AS org_id FROM organizations WHERE twilio_credentials IS NOT NULL
@@ -145,8 +148,8 @@ function twilioByOrgQuery(monthStart: string) {
       (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released') AS in_vapi,
       (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released' AND p.assistant_id IS NOT NULL) AS assigned,
       (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.state != 'in_vapi') AS listed,
-      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.source = 'twilio_purchased' AND p.created_at >= ${monthStart})
-        + (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased' AND t.phone_number_id IS NULL AND t.created_at >= ${monthStart})
+      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.source = 'twilio_purchased' AND p.created_at >= ${since})
+        + (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased' AND t.phone_number_id IS NULL AND t.created_at >= ${since})
         AS bought_this_month,
       (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased') AS purchased_held
     FROM org_ids o LEFT JOIN organizations org ON org.id = o.org_id

@@ -2,6 +2,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { phoneNumberEvents, phoneNumbers } from "../db/schema";
 import { toBase64Url, fromBase64Url } from "../lib/crypto";
+import type { PhoneNumberEvent } from "./pool";
 
 export interface HistoryQuery {
   orgId?: string;
@@ -16,7 +17,7 @@ export interface HistoryEvent {
   phone_number_id: string;
   /** The number's digits as they are now (null while it has none). */
   number: string | null;
-  event: string;
+  event: PhoneNumberEvent;
   org_id: string | null;
   assistant_id: string | null;
   detail: Record<string, unknown> | null;

@@ -4,7 +4,7 @@ import { phoneNumberEvents, phoneNumbers, PHONE_NUMBER_EVENTS } from "../db/sche
 import type { PhoneNumberRow } from "./assistant-view";
 
 /** Statuses of a free Vapi number that still occupies one of the account's free slots. */
-const HOLDS_FREE_SLOT = ["provisioning", "active", "stuck", "failed"] as const;
+export const HOLDS_FREE_SLOT = ["provisioning", "active", "stuck", "failed"] as const;
 
 export type PhoneNumberEvent = (typeof PHONE_NUMBER_EVENTS)[number];
 

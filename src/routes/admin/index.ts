@@ -1,36 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { trackerStub } from "../../durable-objects/provisioning-tracker";
-import { requireRole } from "../../lib/middleware";
 import { createRouter } from "../../lib/router";
-import { refreshNumber } from "../../services/number-refresh";
-import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../schemas";
+import { authErrors, errorResponse, jsonBody, jsonResponse } from "../schemas";
 import { areaCode } from "../../services/business-data";
 import { purchaseForOrganization } from "../../services/org-numbers";
 import { assistantDeps } from "../assistants";
 import { twilioConfigDeps } from "../organization";
+import { alertsAdminRouter } from "./alerts";
+import { platformAdmin, security, tags } from "./deps";
+import { numbersAdminRouter } from "./numbers";
+import { poolAdminRouter } from "./pool";
 import { adminPhoneNumberSchema, toAdminPhoneNumber } from "./schemas";
-
-const tags = ["Admin"];
-const security = [{ Bearer: [] }];
-const platformAdmin = requireRole("platform_admin");
-
-const refresh = createRoute({
-  method: "post",
-  path: "/api/admin/phone-numbers/{id}/refresh",
-  tags,
-  security,
-  middleware: [platformAdmin] as const,
-  summary: "Check a number in Vapi now and apply the result",
-  description: "For a number stuck in provisioning: if Vapi has it active, its digits are recorded and its tracker stops.",
-  request: { params: idParam("phone number") },
-  responses: {
-    200: jsonResponse(z.object({ outcome: z.enum(["active", "failed", "pending"]), phone_number: adminPhoneNumberSchema }), "What Vapi said, and the number now"),
-    ...authErrors,
-    404: errorResponse("No such number"),
-    409: errorResponse("The number has no Vapi id yet"),
-    502: errorResponse("Vapi failed"),
-  },
-});
 
 const purchase = createRoute({
   method: "post",
@@ -53,17 +32,16 @@ const purchase = createRoute({
   },
 });
 
-export const adminRouter = createRouter()
-  .openapi(purchase, async (c) => {
-    const { org_id, area_code } = c.req.valid("json");
-    const deps = { ...assistantDeps(c), box: c.var.secrets, twilioFor: twilioConfigDeps(c).twilioFor };
-    const number = await purchaseForOrganization(deps, org_id, area_code ?? null);
-    return c.json(toAdminPhoneNumber(number), 201);
-  })
-  .openapi(refresh, async (c) => {
-  const { outcome, number } = await refreshNumber(
-    { db: c.var.db, log: c.var.log, vapi: c.var.upstreams.vapi, stopTracker: (key) => trackerStub(c.env, key).stop("active") },
-    c.req.valid("param").id,
-  );
-  return c.json({ outcome, phone_number: toAdminPhoneNumber(number) }, 200);
+const twilioAdminRouter = createRouter().openapi(purchase, async (c) => {
+  const { org_id, area_code } = c.req.valid("json");
+  const deps = { ...assistantDeps(c), box: c.var.secrets, twilioFor: twilioConfigDeps(c).twilioFor };
+  const number = await purchaseForOrganization(deps, org_id, area_code ?? null);
+  return c.json(toAdminPhoneNumber(number), 201);
 });
+
+/** Platform operators only (`platform_admin`); every other role gets 403. */
+export const adminRouter = createRouter()
+  .route("/", poolAdminRouter)
+  .route("/", numbersAdminRouter)
+  .route("/", alertsAdminRouter)
+  .route("/", twilioAdminRouter);

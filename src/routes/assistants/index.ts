@@ -7,6 +7,7 @@ import { e164, text } from "../../services/business-data";
 import { twilioConfigDeps } from "../organization";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
+import { rateLimit } from "../../lib/rate-limit";
 import { sha256Hex } from "../../lib/crypto";
 import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "../../services/assistants";
 import { runIdempotent } from "../../services/idempotency";
@@ -41,7 +42,7 @@ const create = createRoute({
   path: "/api/assistants",
   tags,
   security,
-  middleware: [member] as const,
+  middleware: [member, rateLimit("assistant_create")] as const,
   summary: "Create an assistant and give it a phone number",
   description: "Send `Idempotency-Key` to make retries safe: the same key and body answer the first response again.",
   request: {
@@ -53,6 +54,7 @@ const create = createRoute({
     400: errorResponse("Invalid body (`details` lists each field)"),
     ...authErrors,
     409: errorResponse("Same Idempotency-Key still in progress"),
+    429: errorResponse("Too many creates for your organization; `Retry-After` says when to retry"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
     422: errorResponse("Idempotency-Key reused with another body"),
@@ -116,7 +118,7 @@ const assignPhone = createRoute({
   path: "/api/assistants/{id}/phone",
   tags,
   security,
-  middleware: [member] as const,
+  middleware: [member, rateLimit("number_assign")] as const,
   summary: "Give an assistant that has none a phone number (pool, then a new free number, then your own)",
   request: { params: idParam("assistant"), body: { ...jsonBody(assignPhoneSchema), required: false } },
   responses: {

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { SANDBOX_GOOGLE_AUTHORIZE_PATH } from "../sandbox";
 import { requireRole } from "../../lib/middleware";
+import { rateLimit } from "../../lib/rate-limit";
 import { createRouter } from "../../lib/router";
 import { createGoogle } from "../../providers";
 import {
@@ -35,7 +36,7 @@ const auth = createRoute({
   path: "/api/calendar/google/auth",
   tags,
   security,
-  middleware: [requireRole("owner")] as const,
+  middleware: [requireRole("owner"), rateLimit("calendar_auth")] as const,
   summary: "Where to send the browser to connect Google Calendar",
   description: "A Google authorization URL with PKCE and a signed, encrypted state that expires in 10 minutes and binds the organization and user.",
   responses: {
