@@ -56,13 +56,15 @@ export function createApp() {
   app.use(requestContext);
   app.use("/api/*", requireJsonBody);
 
-  app.route("/", healthRouter);
-  app.route("/", assistantsRouter);
-  app.route("/", organizationRouter);
-  app.route("/", calendarRouter);
-  app.route("/", sandboxRouter);
-  app.route("/", adminRouter);
-  app.route("/", webhooksRouter);
+  // One chain, so the app's type carries every route for the typed client (src/client.ts).
+  const routed = app
+    .route("/", healthRouter)
+    .route("/", assistantsRouter)
+    .route("/", organizationRouter)
+    .route("/", calendarRouter)
+    .route("/", sandboxRouter)
+    .route("/", adminRouter)
+    .route("/", webhooksRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -96,10 +98,11 @@ export function createApp() {
   });
 
   app.onError((error, c) => errorResponse(c, toApiError(error, c)));
-  return app;
+  return routed;
 }
 
-export type App = ReturnType<typeof createApp>;
+/** The whole API's type: `hc<AppType>()` from hono/client gives typed calls (see src/client.ts). */
+export type AppType = ReturnType<typeof createApp>;
 
 function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
   if (error instanceof ApiError) return error;

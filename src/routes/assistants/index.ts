@@ -62,7 +62,7 @@ const create = createRoute({
   },
 });
 
-const listRoute = (path: string, hide = false) =>
+const listRoute = <P extends string>(path: P, hide = false) =>
   createRoute({
     method: "get",
     path,
