@@ -4,7 +4,7 @@ import type { SandboxFault, SandboxRequestRecord, SandboxService } from "./upstr
 export class SandboxStore {
   private readonly sql: SqlStorage;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS resources (

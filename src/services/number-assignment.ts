@@ -91,33 +91,10 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
   };
 }
 
-/** Creates the reserved free number in Vapi; null when Vapi refuses it (the limit, as Vapi documents none). */
+/** Creates the reserved free number in Vapi and attaches it; null when Vapi refuses it (the limit). */
 async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | null> {
-  const name = vapiNumberName(reservationId);
-  let vapiNumber;
-  try {
-    vapiNumber = await deps.vapi.createPhoneNumber({
-      provider: "vapi",
-      name,
-      assistantId: target.vapiAssistantId,
-      server: webhookServer(deps),
-      ...(target.areaCode ? { numberDesiredAreaCode: target.areaCode } : {}),
-    });
-  } catch (error) {
-    if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
-    await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
-    if (error instanceof UpstreamError && error.isRefusal) {
-      await raiseAlert(deps.db, deps.log, {
-        kind: "vapi_refused_number",
-        subject: "vapi",
-        message: `Vapi refused a new free number: ${error.message}`,
-        detail: { status: error.status, area_code: target.areaCode },
-      });
-      return null;
-    }
-    throw upstreamFailure(error, "create a phone number");
-  }
-
+  const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
+  if (!vapiNumber) return null;
   const at = now();
   const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(target.assistantId, reservationId), target.areaCode, at);
   const number: PhoneNumberRow = {
@@ -168,6 +145,41 @@ export function newNumberFields(deps: Pick<NumberDeps, "settings">, vapiNumber: 
     activatedAt: address ? at : null,
     updatedAt: at,
   };
+}
+
+/**
+ * Makes the Vapi number of a reserved slot. Vapi refusing it counts as the limit being reached (Vapi documents
+ * no code for it): the slot is dropped, an alert recorded, and null returned. Any other failure drops the slot
+ * too, after deleting the number if Vapi may have made it.
+ */
+export async function createReservedNumber(
+  deps: NumberDeps,
+  reservationId: string,
+  options: { vapiAssistantId: string | null; areaCode: string | null },
+): Promise<VapiPhoneNumber | null> {
+  const name = vapiNumberName(reservationId);
+  try {
+    return await deps.vapi.createPhoneNumber({
+      provider: "vapi",
+      name,
+      server: webhookServer(deps),
+      ...(options.vapiAssistantId ? { assistantId: options.vapiAssistantId } : {}),
+      ...(options.areaCode ? { numberDesiredAreaCode: options.areaCode } : {}),
+    });
+  } catch (error) {
+    if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
+    await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
+    if (error instanceof UpstreamError && error.isRefusal) {
+      await raiseAlert(deps.db, deps.log, {
+        kind: "vapi_refused_number",
+        subject: "vapi",
+        message: `Vapi refused a new free number: ${error.message}`,
+        detail: { status: error.status, area_code: options.areaCode },
+      });
+      return null;
+    }
+    throw upstreamFailure(error, "create a phone number");
+  }
 }
 
 /** After a create whose answer was lost, the number may exist in Vapi: find it by its name and delete it. */

@@ -1,10 +1,7 @@
 import { eq } from "drizzle-orm";
 import { phoneNumbers } from "../db/schema";
-import { UpstreamError } from "../providers/http";
-import { raiseAlert } from "./alerts";
-import { newNumberFields, webhookServer, type NumberDeps } from "./number-assignment";
-import { dropReservation, recordEvent, reserveFreeNumber, vapiNumberName } from "./pool";
-import { upstreamFailure } from "./upstream-failure";
+import { createReservedNumber, newNumberFields, type NumberDeps } from "./number-assignment";
+import { recordEvent, reserveFreeNumber } from "./pool";
 import { trackerKeyFor } from "./provisioning";
 
 export interface PreProvisionResult {
@@ -34,27 +31,10 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
       stopped = "limit_reached";
       break;
     }
-    let vapiNumber;
-    try {
-      vapiNumber = await deps.vapi.createPhoneNumber({
-        provider: "vapi",
-        name: vapiNumberName(reservationId),
-        server: webhookServer(deps),
-        ...(areaCode ? { numberDesiredAreaCode: areaCode } : {}),
-      });
-    } catch (error) {
-      await dropReservation(deps.db, reservationId);
-      if (error instanceof UpstreamError && error.isRefusal) {
-        await raiseAlert(deps.db, deps.log, {
-          kind: "vapi_refused_number",
-          subject: "vapi",
-          message: `Vapi refused a new free number: ${error.message}`,
-          detail: { status: error.status, area_code: areaCode },
-        });
-        stopped = "vapi_refused";
-        break;
-      }
-      throw upstreamFailure(error, "create a phone number");
+    const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: null, areaCode });
+    if (!vapiNumber) {
+      stopped = "vapi_refused";
+      break;
     }
     const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(null, reservationId), areaCode, at);
     await deps.db.batch([
