@@ -14,12 +14,13 @@ import { loadSettings, SettingsError } from "./lib/settings";
 import { UpstreamError } from "./providers/http";
 import { assistantsRouter } from "./routes/assistants";
 import { renderDocs } from "./routes/docs";
+import { dashboardRouter } from "./routes/dashboard";
 import { healthRouter } from "./routes/health";
 import { adminRouter } from "./routes/admin";
 import { organizationRouter } from "./routes/organization";
 import { calendarRouter } from "./routes/calendar";
 import { sandboxRouter } from "./routes/sandbox";
-import { webhooksRouter } from "./routes/webhooks";
+import { vapiSecret, webhooksRouter } from "./routes/webhooks";
 import { upstreamFailure } from "./services/upstream-failure";
 import { VERSION } from "./lib/version";
 
@@ -51,9 +52,10 @@ export function createApp() {
       maxAge: 600,
     }),
   );
-  app.use("/api/*", limitBody(MAX_BODY_BYTES));
-  app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BYTES));
   app.use(requestContext);
+  app.use("/api/*", limitBody(MAX_BODY_BYTES));
+  app.use("/webhooks/vapi", vapiSecret);
+  app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BYTES));
   app.use("/api/*", requireJsonBody);
 
   // One chain, so the app's type carries every route for the typed client (src/client.ts).
@@ -65,6 +67,7 @@ export function createApp() {
     .route("/", sandboxRouter)
     .route("/", adminRouter)
     .route("/", webhooksRouter);
+  app.route("/", dashboardRouter); // GET /admin, the operators' page: not in the typed client nor the OpenAPI document
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

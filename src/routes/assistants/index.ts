@@ -175,10 +175,12 @@ const toPhone = (view: AssistantView) => ({
   provisioning: view.provisioning,
 });
 
-const emergencyContactBody = z
-  .strictObject({ name: text(80).openapi({ example: "Dana (on-call technician)" }), phone: e164 })
-  .openapi("EmergencyContact");
-const emergencyContactView = z.object({ emergency_contact: emergencyContactBody.nullable() }).openapi("EmergencyContactView");
+const emergencyContactFields = { name: text(80).openapi({ example: "Dana (on-call technician)" }), phone: e164 };
+const emergencyContactBody = z.strictObject(emergencyContactFields).openapi("EmergencyContact");
+// Its own schema: `.nullable()` on the registered body would document the request body as nullable too.
+const emergencyContactView = z
+  .object({ emergency_contact: z.object(emergencyContactFields).nullable() })
+  .openapi("EmergencyContactView");
 
 const putEmergency = createRoute({
   method: "put",

@@ -20,7 +20,14 @@ export function twilioConfigDeps(c: AppContext): TwilioConfigDeps {
   };
 }
 
-const secret = (name: string) => z.string().trim().min(8, `${name} looks too short`).max(128);
+/** Twilio's tokens and secrets are printable ASCII: anything else is a copy-paste accident, refused before Twilio. */
+const secret = (name: string) =>
+  z
+    .string()
+    .trim()
+    .min(8, `${name} looks too short`)
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/, `${name} must be printable ASCII without spaces: copy it again from the Twilio console`);
 
 export const twilioConfigSchema = z
   .strictObject({

@@ -1,0 +1,171 @@
+// GET /admin in real headless Chromium (Debian's, driven by playwright-core) against a throwaway `wrangler dev`
+// in sandbox mode (bench/lib.mjs: loopback port, own state dir and secrets, always stopped). Run by
+// `npm run test:e2e` (vitest.e2e.config.ts); skipped when /usr/bin/chromium is missing. Screenshots go to /tmp.
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assistantBody, DevServer, sleep, token } from "../../bench/lib.mjs";
+
+const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium"; // Debian's chromium package
+const SHOTS = { desktop: "/tmp/switchboard-dashboard-desktop.png", provisioning: "/tmp/switchboard-dashboard-provisioning.png", phone: "/tmp/switchboard-dashboard-phone.png" };
+const LIMIT = 5; // 2 seeded + 2 pre-provisioned by the test = 80 %: pool_near_limit opens, so an alert shows
+const serverOptions = {
+  name: "e2e",
+  preferredPort: 8797,
+  vars: {
+    UPSTREAM_MODE: "sandbox",
+    VAPI_FREE_NUMBER_LIMIT: String(LIMIT),
+    SANDBOX_VAPI_NUMBER_LIMIT: "20",
+    SANDBOX_ACTIVATION_DELAY_SECONDS: "6", // long enough to see a number provisioning, short enough to wait for
+    POLL_INTERVAL_SECONDS: "1",
+  },
+};
+let server; // created in beforeAll, so a skipped run leaves no state directory behind
+const admin = token("ops", { role: "platform_admin", prefix: "e2e" });
+const api = async (method, path, body) => {
+  const res = await server.call(method, path, { auth: admin, body });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res.json;
+};
+const pool = () => api("GET", "/api/admin/phone-pool");
+
+/** Polls `check` (async, truthy when done) every 250 ms for up to `ms`. */
+async function until(what, check, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** expect.poll with room for a busy machine (its default gives up after 1 s). */
+const eventually = (read, timeout = 15_000) => expect.poll(read, { timeout, interval: 100 });
+
+/** The counts the page shows, read as the user reads them. */
+async function shownCounts(page) {
+  const read = async (key) => Number(await page.locator(`#count-${key}`).textContent());
+  return { assigned: await read("assigned"), unassigned: await read("unassigned"), provisioning: await read("provisioning"), stuck: await read("stuck"), total: await read("total") };
+}
+const countsOf = ({ assigned, unassigned, provisioning, stuck, total }) => ({ assigned, unassigned, provisioning, stuck, total });
+
+async function signIn(page, jwt) {
+  await page.goto(`${server.base}/admin`);
+  await page.getByLabel(/Admin token/).fill(jwt);
+  await page.getByRole("button", { name: "Show the pool" }).click();
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
+  let browser;
+  let page;
+  const problems = []; // console errors (CSP violations among them) and uncaught exceptions
+
+  beforeAll(async () => {
+    server = new DevServer(serverOptions);
+    await server.start().catch((error) => {
+      throw new Error(`${error.message}\n--- wrangler dev's log ---\n${server.logTail()}`);
+    });
+    // A pool to look at: two numbers in area 512, one of them then taken by an assistant.
+    await api("POST", "/api/admin/phone-pool/pre-provision", { count: 2, area_code: "512" });
+    await until("the seeded numbers to activate", async () => (await pool()).stats.unassigned === 2);
+    const created = await server.call("POST", "/api/assistants", { auth: token("e2e-org", { prefix: "e2e" }), body: assistantBody(0) });
+    if (created.status !== 201 || created.json.phone_source !== "pool") throw new Error(`seed create: ${created.status} ${created.text}`);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 30_000,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    // The refused token's 403 is logged by Chromium as a failed resource: expected, not a problem.
+    page.on("console", (m) => m.type() === "error" && !/status of 40[13]/.test(m.text()) && problems.push(m.text()));
+    page.on("pageerror", (error) => problems.push(String(error)));
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    server?.removeState();
+  });
+
+  it("asks for a token and explains a refused one (owner → 403), then asks again", async () => {
+    await signIn(page, token("e2e-org", { role: "owner", prefix: "e2e" }));
+    await eventually(() => page.locator("#signin-error").textContent()).toMatch(/may not use the admin API.*platform_admin/);
+    expect(await page.getByLabel(/Admin token/).isVisible()).toBe(true);
+    expect(await page.locator("#dashboard").isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+
+  it("with a platform_admin token shows what GET /api/admin/phone-pool reports, and keeps the token for the tab", async () => {
+    await signIn(page, admin);
+    await page.locator("#dashboard").waitFor();
+    const { stats, unassigned } = await pool();
+    await eventually(() => shownCounts(page)).toEqual(countsOf(stats));
+    expect(stats).toMatchObject({ assigned: 1, unassigned: 1, total: 2, free_numbers: 2, limit: LIMIT });
+    expect(await page.locator("#gauge").evaluate((meter) => meter.value)).toBe(stats.percent_used);
+    expect(await page.locator("#gauge-text").textContent()).toBe(`2 of ${LIMIT} free numbers used (${stats.percent_used}%)`);
+    const rows = page.locator("#unassigned-table tbody tr");
+    expect(await rows.count()).toBe(unassigned.length);
+    expect(await rows.first().textContent()).toContain(unassigned[0].number);
+    expect(await page.locator("#history-table tbody tr").count()).toBeGreaterThanOrEqual(4); // 2 created, 2 provisioned, 1 assigned
+    expect(await page.locator("#alerts-list li").count()).toBe(0);
+
+    await page.reload(); // asked once: the tab remembers the token
+    await page.locator("#dashboard").waitFor();
+    expect(await page.getByLabel(/Admin token/).isVisible()).toBe(false);
+  });
+
+  it("pre-provisions 2: they show as provisioning with progress bars, then join the unassigned numbers", async () => {
+    const before = (await pool()).stats;
+    await page.getByLabel(/How many/).fill("2");
+    await page.getByRole("button", { name: "Pre-provision" }).click();
+    await eventually(() => page.locator("#status").textContent()).toMatch(/Created 2 numbers/);
+    const cards = page.locator("#provisioning-list li");
+    await eventually(() => cards.count()).toBe(2);
+    expect(await cards.first().locator("progress").getAttribute("max")).toBeTruthy();
+    await page.screenshot({ path: SHOTS.provisioning, fullPage: true });
+
+    await cards.first().getByRole("button", { name: "Refresh" }).click(); // asks Vapi now: still activating, or active
+    await eventually(() => page.locator("#status").textContent()).toMatch(/Vapi says (pending|active)/);
+
+    // The trackers' alarms activate them; the page polls every 2 s while anything provisions.
+    await eventually(() => cards.count(), 40_000).toBe(0);
+    const after = (await pool()).stats;
+    expect(after).toMatchObject({ unassigned: before.unassigned + 2, provisioning: 0, free_numbers: 4 });
+    await eventually(() => shownCounts(page)).toEqual(countsOf(after));
+  });
+
+  it("shows the pool_near_limit alert (4 of 5) and resolves it with its button", async () => {
+    const alerts = page.locator("#alerts-list li");
+    await eventually(() => alerts.count()).toBe(1);
+    expect(await alerts.first().textContent()).toContain("pool near limit");
+    await page.screenshot({ path: SHOTS.desktop, fullPage: true });
+    await alerts.first().getByRole("button", { name: /Resolve/ }).click();
+    await eventually(() => alerts.count()).toBe(0);
+    expect((await pool()).alerts).toEqual([]);
+  });
+
+  it("runs the cleanup dry run and shows its report", async () => {
+    await page.getByRole("button", { name: "Cleanup dry run" }).click();
+    await eventually(() => page.locator("#cleanup-report").textContent()).toMatch(/Dry run: 0 numbers would be released.*30 days/);
+  });
+
+  it("is readable on a phone: one column, no horizontal scroll", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    try {
+      phone.on("pageerror", (error) => problems.push(String(error)));
+      await signIn(phone, admin);
+      await phone.locator("#dashboard").waitFor();
+      await eventually(() => phone.locator("#count-total").textContent()).toBe(String((await pool()).stats.total));
+      const width = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+      expect(width.scroll).toBeLessThanOrEqual(width.view);
+      await phone.screenshot({ path: SHOTS.phone, fullPage: true });
+    } finally {
+      await phone.close();
+    }
+    expect(problems).toEqual([]);
+  });
+});

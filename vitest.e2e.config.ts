@@ -1,0 +1,21 @@
+// The dashboard's browser test (`npm run test:e2e`, part of `npm test`): Node, not workerd. It drives Debian's
+// Chromium with playwright-core against a throwaway `wrangler dev` in sandbox mode; without /usr/bin/chromium (or
+// the browser E2E_CHROMIUM names) it is skipped with a notice. CI installs Chromium in .ci/run.
+import { existsSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  console.warn(`\n[e2e] ${CHROMIUM} not found: the dashboard's browser test is SKIPPED (apt-get install -y chromium to run it).\n`);
+}
+
+export default defineConfig({
+  test: {
+    environment: "node",
+    include: ["test/e2e/**/*.e2e.mjs"],
+    fileParallelism: false,
+    testTimeout: 90_000,
+    hookTimeout: 180_000, // wrangler's migrations and start
+    teardownTimeout: 30_000,
+  },
+});
