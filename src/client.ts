@@ -14,7 +14,7 @@ export interface SwitchboardClientOptions {
  * A typed client for the frontend: paths, bodies and responses are checked by TypeScript against the API.
  *
  *   const api = createSwitchboardClient("https://switchboard.example.com", { token: () => session.jwt });
- *   const res = await api.api.assistants.$post({ json: { business_data: { business_name: "Acme Dental" } } });
+ *   const res = await api.api.assistants.$post({ json: { business_data: { business_name: "Acme Dental" } }, header: {} });
  *   if (res.ok) console.log((await res.json()).vapi_phone_number);
  */
 export function createSwitchboardClient(baseUrl: string, options: SwitchboardClientOptions) {

@@ -1,6 +1,6 @@
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { assistants } from "../db/schema";
+import { assistants, phoneNumbers } from "../db/schema";
 import type { Logger } from "../lib/log";
 import type { VapiClient } from "../providers/vapi";
 import { findVapiAssistantsFor } from "../services/assistants";
@@ -10,8 +10,10 @@ import { UpstreamError } from "../providers/http";
 export const STALE_CREATION_MS = 10 * 60_000;
 
 /**
- * Finishes what an interrupted `POST /api/assistants` left: deletes any Vapi assistant made for the row, then
- * the row. The caller never got a success for it, so removing it loses nothing.
+ * Finishes what an interrupted `POST /api/assistants` left: deletes any Vapi assistant made for the row, then,
+ * in one batch, the row, and gives back what it took from the pool (a claimed number returns, unassigned; a
+ * reservation that never got its Vapi number is dropped). The caller never got a success for it, so removing it
+ * loses nothing.
  */
 export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: Logger, nowMs = Date.now()): Promise<number> {
   const cutoff = new Date(nowMs - STALE_CREATION_MS).toISOString();
@@ -29,7 +31,14 @@ export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: 
           if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
         });
       }
-      await db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating")));
+      await db.batch([
+        db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating"))),
+        db
+          .update(phoneNumbers)
+          .set({ assistantId: null, assignedAt: null, updatedAt: new Date(nowMs).toISOString() })
+          .where(and(eq(phoneNumbers.assistantId, row.id), isNotNull(phoneNumbers.vapiPhoneNumberId))),
+        db.delete(phoneNumbers).where(and(eq(phoneNumbers.assistantId, row.id), isNull(phoneNumbers.vapiPhoneNumberId))),
+      ]);
       log.warn("interrupted_creation_repaired", { org_id: row.orgId, assistant_id: row.id, vapi_assistants_deleted: vapiIds.length });
       repaired++;
     } catch (error) {

@@ -3,6 +3,7 @@ import type { Db, RequestCost } from "../db/client";
 import type { Env } from "../env";
 import type { Upstreams } from "../providers";
 import type { Caller } from "./auth";
+import { ApiError } from "./errors";
 import type { SecretBox } from "./crypto";
 import type { Logger } from "./log";
 import type { Settings } from "./settings";
@@ -27,10 +28,12 @@ export interface AppEnv {
 
 export type AppContext = Context<AppEnv>;
 
-/** The caller's organisation; routes behind `requireRole` for org members always have one. */
+/** The caller's organisation; only platform admins may have none, and they get a 403 here. */
 export function orgOf(c: AppContext): string {
   const orgId = c.var.caller.orgId;
-  if (!orgId) throw new Error("route needs an organisation but the caller has none");
+  if (!orgId) {
+    throw new ApiError(403, "organization_required", "This route acts on an organization, and your token names none (a platform admin token without an organization claim).");
+  }
   return orgId;
 }
 

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from "jose";
 import { z } from "zod";
-import { callUpstream, UpstreamError, type UpstreamResponse, type UpstreamTransport } from "./http";
+import { callUpstream, invalidResponse, UpstreamError, type UpstreamResponse, type UpstreamTransport } from "./http";
 
 /** The scopes Switchboard asks for: identity, then freeBusy (`calendar.events` does not authorize it) and event writes. */
 export const GOOGLE_CALENDAR_SCOPES = [
@@ -244,7 +244,7 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
     }
     const parsed = tokenSchema.safeParse(response.body);
     // No body on this error: it would carry the tokens.
-    if (!parsed.success) throw new UpstreamError("google", "invalid_response", `unexpected response from the token endpoint: ${parsed.error.issues[0]?.message}`, response.status);
+    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: "POST", url: urls.tokenUrl }, parsed.error.issues[0]?.message ?? "not a token response", response.status);
     const t = parsed.data;
     return {
       accessToken: t.access_token,
@@ -277,7 +277,7 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
 
   function parse<T>(schema: z.ZodType<T>, response: UpstreamResponse, what: string): T {
     const parsed = schema.safeParse(response.body);
-    if (!parsed.success) throw new UpstreamError("google", "invalid_response", `unexpected response from ${what}: ${parsed.error.issues[0]?.message}`, response.status, response.body);
+    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: /insert|freeBusy/.test(what) ? "POST" : "GET", url: `${api}/calendar/v3 ${what}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
     return parsed.data;
   }
 
@@ -293,7 +293,7 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
       idempotent: true,
     });
     const parsed = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string() })) }).safeParse(response.body);
-    if (!parsed.success) throw new UpstreamError("google", "invalid_response", "unexpected response from the JWKS endpoint", response.status);
+    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: "GET", url: urls.jwksUrl }, "not a JWKS", response.status);
     const keys = parsed.data as JSONWebKeySet;
     jwksCache.set(urls.jwksUrl, { keys, fetchedAt: Date.now() });
     return { keys, fresh: true };

@@ -106,6 +106,22 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
 }
 
 /** The response and its body, both within the timeout: a body that stalls after the headers is a timeout too. */
+/**
+ * A 2xx answer the client could not read: logged with where it came from, then returned to be thrown. `body` is
+ * kept on the error only when it holds no secrets.
+ */
+export function invalidResponse(
+  transport: Pick<UpstreamTransport, "log">,
+  where: { service: UpstreamService; method: string; url: string },
+  problem: string,
+  status: number,
+  body?: unknown,
+): UpstreamError {
+  const message = `unexpected response from ${where.method} ${pathOf(where.url)}: ${problem}`;
+  transport.log.warn("upstream_invalid_response", { service: where.service, method: where.method, path: pathOf(where.url), status, message });
+  return new UpstreamError(where.service, "invalid_response", message, status, body);
+}
+
 async function withTimeout(transport: UpstreamTransport, request: UpstreamRequest): Promise<{ response: Response; body: unknown }> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | null = null;

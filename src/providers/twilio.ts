@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callUpstream, UpstreamError, type UpstreamResponse, type UpstreamTransport } from "./http";
+import { callUpstream, invalidResponse, UpstreamError, type UpstreamResponse, type UpstreamTransport } from "./http";
 
 /** Basic auth with the API key when one is given, else the auth token; the path always uses the AC account SID. */
 export interface TwilioCredentials {
@@ -191,8 +191,7 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
     const response = await send(method, path, context, form);
     const parsed = schema.safeParse(response.body);
     if (!parsed.success) {
-      const where = path.split("?")[0];
-      throw new UpstreamError("twilio", "invalid_response", `unexpected response from ${method} ${where}: ${parsed.error.issues[0]?.message}`, response.status, response.body);
+      throw invalidResponse(transport, { service: "twilio", method, url: `${base}${path}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
     }
     return parsed.data;
   }

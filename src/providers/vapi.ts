@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callUpstream, UpstreamError, type UpstreamTransport } from "./http";
+import { callUpstream, invalidResponse, type UpstreamTransport } from "./http";
 
 /** `Server` as Vapi defines it: never `secret`, `serverUrl` or `serverUrlSecret` (Vapi refuses them). */
 export interface VapiServer {
@@ -146,7 +146,7 @@ export function createVapiClient(transport: UpstreamTransport, baseUrl: string, 
     if (!schema) return undefined as T;
     const parsed = schema.safeParse(response.body);
     if (!parsed.success) {
-      throw new UpstreamError("vapi", "invalid_response", `unexpected response from ${method} ${path}: ${parsed.error.issues[0]?.message}`, response.status, response.body);
+      throw invalidResponse(transport, { service: "vapi", method, url: `${base}${path}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
     }
     return parsed.data;
   }

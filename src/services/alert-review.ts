@@ -57,6 +57,7 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
     resolveWhen(
       "twilio_numbers_exhausted",
       sql`(EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = alerts.subject AND t.state = 'listed')
+           OR EXISTS (SELECT 1 FROM phone_numbers p WHERE p.org_id = alerts.subject AND p.status = 'active' AND p.assistant_id IS NULL)
            OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = alerts.subject AND o.twilio_auto_purchase = 1 AND o.twilio_credentials IS NOT NULL))`,
     ),
     resolveWhen("provisioning_stuck", sql`NOT EXISTS (SELECT 1 FROM phone_numbers p WHERE p.id = alerts.subject AND p.status IN ('provisioning', 'stuck'))`),

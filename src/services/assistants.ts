@@ -242,11 +242,20 @@ export async function findVapiAssistantsFor(vapi: VapiClient, row: Pick<Assistan
   return candidates.filter((a) => a.metadata?.switchboardAssistantId === row.id).map((a) => a.id);
 }
 
+/** Deletes a Vapi assistant; already gone is fine, and so is a delete whose answers were lost but which happened. */
 async function deleteVapiAssistant(vapi: VapiClient, vapiId: string): Promise<void> {
   try {
     await vapi.deleteAssistant(vapiId);
   } catch (error) {
-    if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
+    if (error instanceof UpstreamError && error.isNotFound) return;
+    if (error instanceof UpstreamError && error.mayHaveActed) {
+      const gone = await vapi.getAssistant(vapiId).then(
+        () => false,
+        (check) => check instanceof UpstreamError && check.isNotFound,
+      );
+      if (gone) return;
+    }
+    throw error;
   }
 }
 

@@ -128,7 +128,15 @@ async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, con
   }
   const busy = await busyTimes(deps, token, connection, timeZone, [slot]);
   if (busy === null) return UNAVAILABLE_LINE;
-  if (busy.some((b) => slot.start < b.end && b.start < slot.end)) return `Sorry, ${when} was just taken. Shall I find another time?`;
+  const record = () => recordBooking(deps, context, connection, eventId, slot, args);
+  if (busy.some((b) => slot.start < b.end && b.start < slot.end)) {
+    // Busy may be this very booking, made by an earlier attempt whose answer was lost.
+    if (await ownEventExists(deps, token, connection, eventId)) {
+      await record();
+      return confirmation;
+    }
+    return `Sorry, ${when} was just taken. Shall I find another time?`;
+  }
 
   const description = [`Booked by phone by ${context.assistant.name}.`, `Caller: ${args.caller_name}, ${args.caller_phone}.`, args.reason ? `Reason: ${args.reason}` : ""].filter(Boolean).join("\n");
   try {
@@ -146,9 +154,28 @@ async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, con
       { sendUpdates: "none" },
     );
   } catch (error) {
-    // A retried tool call finds its own event already there: it was booked.
-    if (!(error instanceof GoogleApiError && error.isDuplicate)) throw error;
+    // A retried tool call finds its own event already there: it was booked. After lost answers, look.
+    const booked =
+      (error instanceof GoogleApiError && error.isDuplicate) ||
+      (error instanceof UpstreamError && error.mayHaveActed && (await ownEventExists(deps, token, connection, eventId)));
+    if (!booked) throw error;
   }
+  await record();
+  return confirmation;
+}
+
+async function ownEventExists(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, eventId: string): Promise<boolean> {
+  return (await deps.google!.getEvent(token, connection.calendarId, eventId).catch(() => null)) !== null;
+}
+
+async function recordBooking(
+  deps: CalendarDeps,
+  context: ToolCallContext,
+  connection: CalendarConnectionRow,
+  eventId: string,
+  slot: Slot,
+  args: z.infer<typeof bookingArgs>,
+): Promise<void> {
   await deps.db
     .insert(bookings)
     .values({
@@ -168,7 +195,6 @@ async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, con
     })
     .onConflictDoNothing();
   deps.log.info("appointment_booked", { org_id: context.assistant.orgId, assistant_id: context.assistant.id, call_id: context.callId, starts_at: new Date(slot.start).toISOString() });
-  return confirmation;
 }
 
 /** Busy intervals over the candidates' span, or null when Google cannot say (a per-calendar error is not "free"). */

@@ -77,7 +77,7 @@ export async function runIdempotent(
   return { ...response, replayed: false };
 }
 
-/** Forgets keys older than a day (run by the cron sweep). */
+/** Forgets keys older than a day (run by the daily cron). */
 export async function pruneIdempotencyKeys(db: Db, nowMs = Date.now()): Promise<number> {
   const cutoff = new Date(nowMs - IDEMPOTENCY_KEY_TTL_MS).toISOString();
   const removed = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key });

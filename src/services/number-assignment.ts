@@ -183,7 +183,7 @@ export async function createReservedNumber(
 }
 
 /** After a create whose answer was lost, the number may exist in Vapi: find it by its name and delete it. */
-async function deleteOrphanByName(deps: NumberDeps, name: string): Promise<void> {
+export async function deleteOrphanByName(deps: NumberDeps, name: string): Promise<void> {
   try {
     const since = new Date(Date.now() - 5 * 60_000).toISOString();
     const orphans = (await deps.vapi.listPhoneNumbers({ createdAtGe: since })).filter((n) => n.name === name);

@@ -2,10 +2,11 @@ import { and, count, eq, sql } from "drizzle-orm";
 import { organizations, phoneNumbers, twilioNumbers } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { UpstreamError } from "../providers/http";
 import { TwilioApiError, type TwilioClient, type TwilioCredentials } from "../providers/twilio";
 import { raiseAlert } from "./alerts";
 import type { PhoneNumberRow } from "./assistant-view";
-import { webhookServer, type Attachment, type NumberDeps, type OrgNumberSource } from "./number-assignment";
+import { deleteOrphanByName, webhookServer, type Attachment, type NumberDeps, type OrgNumberSource } from "./number-assignment";
 import { loadTwilioCredentials, type OrganizationRow } from "./organizations";
 import { recordEvent, vapiNumberName } from "./pool";
 import { upstreamFailure } from "./upstream-failure";
@@ -114,7 +115,10 @@ async function purchaseNumber(deps: OrgDeps, org: OrganizationRow, credentials: 
       bought = await twilio.buyNumber({ phoneNumber: candidate.phoneNumber, friendlyName: `Switchboard ${org.id}`.slice(0, 64) });
     } catch (error) {
       if (error instanceof TwilioApiError && error.code === 21422) continue;
-      throw twilioFailure(error, "buy a Twilio number", wanted);
+      // The answer was lost: if the account owns the number now, the purchase happened and must be recorded.
+      bought = error instanceof UpstreamError && error.mayHaveActed ? await twilio.findIncomingNumber(candidate.phoneNumber).catch(() => null) : null;
+      if (!bought) throw twilioFailure(error, "buy a Twilio number", wanted);
+      deps.log.warn("twilio_purchase_answer_lost", { org_id: org.id, number: bought.phoneNumber, twilio_sid: bought.sid });
     }
     const at = new Date().toISOString();
     const row: TwilioNumberRow = {
@@ -159,6 +163,8 @@ async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, cla
       ...(target.vapiAssistantId ? { assistantId: target.vapiAssistantId } : {}),
     });
   } catch (error) {
+    // Vapi may have imported it before the answer was lost: remove that import, or the next one would double it.
+    if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, vapiNumberName(phoneNumberId));
     await releaseClaim(deps, claimed.id);
     throw upstreamFailure(error, `import ${claimed.number} into Vapi`);
   }

@@ -8,6 +8,11 @@ import { listAllFromVapi } from "./vapi-listing";
 
 /** A Vapi assistant younger than this may belong to a creation still under way. */
 export const ASSISTANT_SETTLING_MS = 60 * 60_000;
+/**
+ * More Vapi assistants of ours unknown to D1 than this (and than a quarter of them) looks like another
+ * deployment's account (a wrong VAPI_API_KEY), not strays: those are then left alone.
+ */
+const MAX_UNKNOWN_WITHOUT_REVIEW = 5;
 /** D1 binds at most 100 parameters per statement. */
 const IDS_PER_QUERY = 90;
 
@@ -36,9 +41,19 @@ export async function removeStrayAssistants(deps: AssistantReconcileDeps, nowMs 
   const ours = listing.items.filter((a) => typeof switchboardIdOf(a) === "string" && a.createdAt < settled);
   const rows = await assistantRows(deps.db, [...new Set(ours.map((a) => switchboardIdOf(a)!))]);
   const report: AssistantReconcileReport = { vapi_assistants: listing.items.length, deleted: [], failures: 0 };
+  const unknown = ours.filter((a) => !rows.has(switchboardIdOf(a)!)).length;
+  const braked = unknown > MAX_UNKNOWN_WITHOUT_REVIEW && unknown > ours.length / 4;
+  if (braked) {
+    deps.log.error("reconcile_assistants_braked", {
+      unknown,
+      ours: ours.length,
+      message: "Many Vapi assistants carry our metadata but have no row: is VAPI_API_KEY another deployment's? They were not deleted.",
+    });
+  }
 
   for (const vapiAssistant of ours) {
     const switchboardId = switchboardIdOf(vapiAssistant)!;
+    if (braked && !rows.has(switchboardId)) continue;
     const reason = strayReason(rows.get(switchboardId), vapiAssistant.id);
     if (!reason) continue;
     try {

@@ -35,6 +35,8 @@ export interface ReconcileReport {
   vanished: { phone_number_id: string; vapi_phone_number_id: string; assistant_id: string | null }[];
   assistant_repaired: { phone_number_id: string; vapi_phone_number_id: string; from: string | null; to: string | null }[];
   skipped: { vapi_phone_number_id: string; reason: string }[];
+  /** Second Vapi numbers made for one row (a create resent after an answer that was lost): deleted. */
+  duplicates_deleted: { phone_number_id: string; vapi_phone_number_id: string }[];
   failures: number;
 }
 
@@ -57,10 +59,10 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId));
   const settled = new Date(nowMs - SETTLING_MS).toISOString();
   const at = new Date(nowMs).toISOString();
-  const report: ReconcileReport = { vapi_numbers: listing.items.length, adopted: [], vanished: [], assistant_repaired: [], skipped: [], failures: 0 };
+  const report: ReconcileReport = { vapi_numbers: listing.items.length, adopted: [], vanished: [], assistant_repaired: [], skipped: [], duplicates_deleted: [], failures: 0 };
 
   const byVapiId = new Map(rows.filter((r) => r.row.vapiPhoneNumberId).map((r) => [r.row.vapiPhoneNumberId!, r]));
-  const rowIds = new Set(rows.map((r) => r.row.id));
+  const rowsById = new Map(rows.map((r) => [r.row.id, r.row]));
   for (const vapiNumber of listing.items) {
     try {
       const known = byVapiId.get(vapiNumber.id);
@@ -71,7 +73,8 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
       const rowId = rowIdFromVapiName(vapiNumber.name);
       if (!rowId || !ROW_ID.test(rowId)) continue; // not made by Switchboard: never touched
       if (vapiNumber.createdAt >= settled) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "recent" });
-      else if (rowIds.has(rowId)) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "its row has another Vapi number" });
+      else if (rowsById.get(rowId)?.vapiPhoneNumberId) await deleteDuplicate(deps, vapiNumber, rowId, report);
+      else if (rowsById.has(rowId)) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "its row is still being made" });
       else await adoptOrphan(deps, vapiNumber, rowId, at, report);
     } catch (error) {
       report.failures++;
@@ -106,6 +109,18 @@ async function repairAssistant(deps: ReconcileDeps, { row, vapiAssistantId }: Ro
  * A free number joins the shared pool; a Twilio number joins its organisation's, found by its listed number
  * (without one it is left alone: it must never be offered to another organisation).
  */
+/**
+ * A Vapi number named for a row that has a different Vapi number: a create was resent after Vapi had acted on the
+ * first one. It serves nobody and holds a free slot, so it is deleted.
+ */
+async function deleteDuplicate(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, rowId: string, report: ReconcileReport): Promise<void> {
+  await deps.vapi.deletePhoneNumber(vapiNumber.id).catch((error) => {
+    if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
+  });
+  report.duplicates_deleted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id });
+  deps.log.warn("duplicate_vapi_number_deleted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: vapiNumber.number ?? null });
+}
+
 async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, rowId: string, at: string, report: ReconcileReport): Promise<void> {
   let owner: Pick<PhoneNumberRow, "provider" | "source" | "orgId" | "twilioSid"> & { twilioNumberId: string | null };
   if (vapiNumber.provider === "vapi") {

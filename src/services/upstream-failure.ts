@@ -16,9 +16,9 @@ export function upstreamFailure(error: unknown, action: string): ApiError {
   const code = `${error.service}_unavailable`;
   switch (error.failure) {
     case "timeout":
-      return new ApiError(502, code, `${service} did not answer in time, so we could not ${action}. Nothing was kept; try again.`);
+      return new ApiError(502, code, `${service} did not answer in time, so we could not ${action}. Try again: repeating the request is safe.`);
     case "network":
-      return new ApiError(502, code, `${service} could not be reached, so we could not ${action}. Nothing was kept; try again.`);
+      return new ApiError(502, code, `${service} could not be reached, so we could not ${action}. Try again: repeating the request is safe.`);
     case "invalid_response":
       return new ApiError(502, `${error.service}_error`, `${service} sent an answer we could not read, so we could not ${action}.`);
     case "http":

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, json } from "../helpers/api";
+import { call, json, token } from "../helpers/api";
 import { expectError, expectNoSideEffects, sideEffects } from "../helpers/assertions";
 
 const ALLOWED = "https://app.example.com";
@@ -126,5 +126,11 @@ describe("API description", () => {
     expect(page).toMatch(/^<!doctype html>/i);
     expect(page).toContain("/api/assistants");
     expect(page).toContain("/api/assistants/{id}");
+  });
+
+  it("answers 403 organization_required when a platform admin without an organization calls an organization route", async () => {
+    const res = await call("GET", "/api/assistants", { token: await token({ org: null, role: "platform_admin" }) });
+    expect(res.status).toBe(403);
+    expect((await json(res)).error.code).toBe("organization_required");
   });
 });

@@ -199,4 +199,16 @@ describe("stray Vapi assistants", () => {
     expect(remaining).not.toContain(duplicate.id);
     expect(remaining).not.toContain(ofNothing.id);
   });
+
+  it("deletes no unknown assistants when many appear at once (another deployment's account, not strays)", async () => {
+    const org = newOrg();
+    const deps = await opsDeps();
+    const real = await createAssistantFor(org);
+    const foreign = [];
+    for (let i = 0; i < 7; i++) foreign.push(await deps.vapi.createAssistant({ name: `Foreign ${i}`, metadata: { switchboardAssistantId: crypto.randomUUID() } }));
+    const report = await removeStrayAssistants(deps, later());
+    expect(report.deleted).toEqual([]);
+    const remaining = (await sandbox().vapiAssistants()).map((a) => a.id);
+    expect(remaining).toEqual(expect.arrayContaining([real.vapi_assistant_id, ...foreign.map((f) => f.id)]));
+  });
 });

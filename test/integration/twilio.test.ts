@@ -5,6 +5,8 @@ import { checkPoolInvariants, resetState, seedNumbers } from "../helpers/pool";
 import { createTwilio } from "../../src/providers";
 import { loadSettings } from "../../src/lib/settings";
 import { createLogger } from "../../src/lib/log";
+import { createDb } from "../../src/db/client";
+import { reviewAlerts } from "../../src/services/alert-review";
 
 const DEMO_SID = `AC${"0".repeat(32)}`;
 const DEMO_TOKEN = "sandbox-twilio-auth-token";
@@ -227,6 +229,12 @@ describe("POST /api/admin/twilio/purchase", () => {
     expect((await json(await create("org-a"))).phone_number_id).toBe(body.id);
 
     expect((await call("POST", "/api/admin/twilio/purchase", { token: await asOwner(), body: { org_id: "org-a" } })).status).toBe(403);
+    // An organisation whose list ran out is fine again once a bought number waits in its pool.
+    await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('twilio_numbers_exhausted', 'org-a', 'open', 'used up', ?)").bind(new Date().toISOString()).run();
+    expect((await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-a" } })).status).toBe(201);
+    const review = await reviewAlerts({ db: createDb(env.DB), log: createLogger(), settings: loadSettings(env) });
+    expect(review.resolved).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "twilio_numbers_exhausted", subject: "org-a" })]));
+
     const unconfigured = await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-zzz" } });
     expect(unconfigured.status).toBe(409);
     expect((await json(unconfigured)).error.code).toBe("twilio_not_configured");

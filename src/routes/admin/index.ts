@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { rateLimit } from "../../lib/rate-limit";
 import { createRouter } from "../../lib/router";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../schemas";
 import { areaCode } from "../../services/business-data";
@@ -16,7 +17,7 @@ const purchase = createRoute({
   path: "/api/admin/twilio/purchase",
   tags,
   security,
-  middleware: [platformAdmin] as const,
+  middleware: [platformAdmin, rateLimit("twilio_purchase")] as const,
   summary: "Buy a Twilio number for an organization and import it into Vapi now",
   description: "The number joins that organization's pool, unassigned; only its assistants will get it.",
   request: {

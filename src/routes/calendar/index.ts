@@ -52,7 +52,7 @@ const callback = createRoute({
   tags,
   summary: "Google's redirect back (set as GOOGLE_REDIRECT_URI)",
   description:
-    "Always redirects to APP_URL/settings/phone-calendar with `?calendar=connected` or `?calendar_error=<code>`: access_denied, invalid_state, state_expired, state_replayed, exchange_failed, missing_scopes, missing_refresh_token, invalid_id_token, google_unavailable.",
+    "Always redirects to APP_URL/settings/phone-calendar with `?calendar=connected` or `?calendar_error=<code>`: access_denied, google_error, invalid_request, invalid_state, state_expired, state_replayed, exchange_failed, missing_scopes, missing_refresh_token, invalid_id_token, google_unavailable, not_configured.",
   request: {
     query: z.object({ code: z.string().max(2048).optional(), state: z.string().max(4096).optional(), error: z.string().max(200).optional(), scope: z.string().max(2048).optional() }),
   },
