@@ -1,3 +1,4 @@
+import type { PhoneNumberRow } from "./assistant-view";
 import { asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { assistants, phoneNumbers } from "../db/schema";
@@ -96,27 +97,31 @@ export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs 
       const view = toUnassignedNumber(row);
       return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
     }),
-    provisioning: provisioningRows.map(({ number, assistantName }) => ({
-      phone_number_id: number.id,
-      status: number.status as ProvisioningNumber["status"],
-      vapi_phone_number_id: number.vapiPhoneNumberId,
-      area_code: number.areaCode,
-      org_id: number.orgId,
-      assistant_id: number.assistantId,
-      assistant_name: assistantName ?? null,
-      attempts: number.provisioningAttempts,
-      max_attempts: settings.POLL_MAX_ATTEMPTS,
-      started_at: number.provisioningStartedAt,
-      deadline: number.provisioningDeadline,
-      next_check_at: number.nextCheckAt,
-    })),
+    provisioning: provisioningRows.map((row) => toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS)),
     twilio: { number_monthly_cost: price, bought_this_month: boughtThisMonth, bought_this_month_cost: money(boughtThisMonth * price), organizations },
     alerts: alertRows.map(toAlertView),
   };
 }
 
+export function toProvisioningNumber({ number, assistantName }: { number: PhoneNumberRow; assistantName: string | null }, maxAttempts: number): ProvisioningNumber {
+  return {
+    phone_number_id: number.id,
+    status: number.status as ProvisioningNumber["status"],
+    vapi_phone_number_id: number.vapiPhoneNumberId,
+    area_code: number.areaCode,
+    org_id: number.orgId,
+    assistant_id: number.assistantId,
+    assistant_name: assistantName ?? null,
+    attempts: number.provisioningAttempts,
+    max_attempts: maxAttempts,
+    started_at: number.provisioningStartedAt,
+    deadline: number.provisioningDeadline,
+    next_check_at: number.nextCheckAt,
+  };
+}
+
 /** Numbers not usable yet (or ever): provisioning, stuck and failed, the oldest first. */
-function provisioningQuery(db: Db) {
+export function provisioningQuery(db: Db) {
   return db
     .select({ number: phoneNumbers, assistantName: assistants.name })
     .from(phoneNumbers)

@@ -28,6 +28,7 @@ const api = async (method, path, body) => {
   return res.json;
 };
 const pool = () => api("GET", "/api/admin/phone-pool");
+const EVENTS_PATH = "/api/admin/phone-pool/provisioning/events";
 
 /** Polls `check` (async, truthy when done) every 250 ms for up to `ms`. */
 async function until(what, check, ms = 30_000) {
@@ -60,6 +61,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
   let browser;
   let page;
   const problems = []; // console errors (CSP violations among them) and uncaught exceptions
+  const requests = []; // the first page's API requests: {method, path, authorization, at, ended?}
+  let failingStream = false; // while a test makes the event stream fail on purpose, its network errors are expected
+  const poolReads = () => requests.filter((r) => r.method === "GET" && r.path === "/api/admin/phone-pool").length;
+  const streamOpens = () => requests.filter((r) => r.path === EVENTS_PATH);
+  /** The attempts a provisioning card's progress bar shows. */
+  const attemptsOf = (card) => card.locator("progress").evaluate((bar) => bar.value);
 
   beforeAll(async () => {
     server = new DevServer(serverOptions);
@@ -81,8 +88,23 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     // The refused token's 403 is logged by Chromium as a failed resource: expected, not a problem.
-    page.on("console", (m) => m.type() === "error" && !/status of 40[13]/.test(m.text()) && problems.push(m.text()));
+    page.on("console", (m) => {
+      if (m.type() !== "error" || /status of 40[13]/.test(m.text())) return;
+      if (failingStream && (m.location().url ?? "").includes(EVENTS_PATH)) return;
+      problems.push(m.text());
+    });
     page.on("pageerror", (error) => problems.push(String(error)));
+    page.on("request", (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith("/api/")) requests.push({ request: r, method: r.method(), path: url.pathname, authorization: r.headers().authorization, at: Date.now() });
+    });
+    // A stream's request "finishes" when its body ends, and "fails" (net::ERR_ABORTED) when the page drops it.
+    const ended = (r) => {
+      const entry = requests.find((e) => e.request === r);
+      if (entry) entry.ended = Date.now();
+    };
+    page.on("requestfinished", ended);
+    page.on("requestfailed", ended);
   });
 
   afterAll(async () => {
@@ -118,24 +140,82 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     expect(await page.getByLabel(/Admin token/).isVisible()).toBe(false);
   });
 
-  it("pre-provisions 2: they show as provisioning with progress bars, then join the unassigned numbers", async () => {
+  it("pre-provisions 2: their progress bars rise with the event stream, not with reloads, then they join the unassigned numbers", async () => {
     const before = (await pool()).stats;
+    // The page holds the provisioning event stream (fetch with the token: EventSource could not send it).
+    await eventually(() => page.locator("#live").textContent()).toMatch(/^Live:/);
+    expect(streamOpens().at(-1)?.authorization).toBe(`Bearer ${admin}`);
     await page.getByLabel(/How many/).fill("2");
     await page.getByRole("button", { name: "Pre-provision" }).click();
     await eventually(() => page.locator("#status").textContent()).toMatch(/Created 2 numbers/);
     const cards = page.locator("#provisioning-list li");
     await eventually(() => cards.count()).toBe(2);
     expect(await cards.first().locator("progress").getAttribute("max")).toBeTruthy();
+    // Numbers joining the stream reload the rest once (the counts), then only the stream moves the bars.
+    await eventually(() => page.locator("#count-provisioning").textContent()).toBe("2");
     await page.screenshot({ path: SHOTS.provisioning, fullPage: true });
 
-    await cards.first().getByRole("button", { name: "Refresh" }).click(); // asks Vapi now: still activating, or active
+    // Watch the first card's bar (every 50 ms) until it has risen twice, counting GET /api/admin/phone-pool
+    // meanwhile: the slow reload (every 30 s) accounts for at most one; polling every 2 s would need a read per rise.
+    const card = cards.first();
+    const reads = poolReads();
+    const opens = streamOpens().length;
+    const seen = [await attemptsOf(card)];
+    const deadline = Date.now() + 15_000;
+    while (seen.length < 3) {
+      if (Date.now() > deadline) throw new Error(`the progress bar did not rise twice in 15 s: ${seen.join(" → ")}`);
+      const attempts = await attemptsOf(card).catch(() => null); // null: the card left (the number became active)
+      if (attempts === null) throw new Error(`the number became active before its bar rose twice: ${seen.join(" → ")}`);
+      if (attempts > seen.at(-1)) seen.push(attempts);
+      else await sleep(50);
+    }
+    expect(poolReads() - reads, `GET /api/admin/phone-pool while the bar went ${seen.join(" → ")}`).toBeLessThanOrEqual(1);
+    expect(streamOpens().length, "the stream stayed open (no reconnects)").toBe(opens);
+
+    await card.getByRole("button", { name: "Refresh" }).click(); // asks Vapi now: still activating, or active
     await eventually(() => page.locator("#status").textContent()).toMatch(/Vapi says (pending|active)/);
 
-    // The trackers' alarms activate them; the page polls every 2 s while anything provisions.
+    // The trackers' alarms activate them; the stream drops them, and the page reloads the rest.
     await eventually(() => cards.count(), 40_000).toBe(0);
     const after = (await pool()).stats;
     expect(after).toMatchObject({ unassigned: before.unassigned + 2, provisioning: 0, free_numbers: 4 });
     await eventually(() => shownCounts(page)).toEqual(countsOf(after));
+  });
+
+  it("drops the stream while the tab is hidden, and when it fails reloads and reconnects with backoff", async () => {
+    const setVisibility = (state) =>
+      page.evaluate((value) => {
+        Object.defineProperty(document, "visibilityState", { value, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, state);
+    const live = page.locator("#live");
+    await eventually(() => live.textContent()).toMatch(/^Live:/);
+
+    const opens = streamOpens().length;
+    expect(streamOpens().filter((r) => !r.ended)).toHaveLength(1);
+    await setVisibility("hidden");
+    await eventually(() => live.textContent()).toMatch(/paused while this tab is hidden/);
+    await eventually(() => streamOpens().filter((r) => !r.ended).length).toBe(0); // the page dropped the connection
+    await sleep(1500);
+    expect(streamOpens().length, "no reconnect while hidden").toBe(opens);
+
+    // Shown again, but the stream fails (network error) until the route is lifted: each failure reloads the
+    // pool, then the page tries again after about 1 s, then 2 s.
+    failingStream = true;
+    await page.route(`**${EVENTS_PATH}`, (route) => route.abort("failed"));
+    try {
+      const reads = poolReads();
+      await setVisibility("visible");
+      await eventually(() => streamOpens().length).toBeGreaterThanOrEqual(opens + 2);
+      expect(await live.textContent()).toMatch(/Live progress failed.*reconnecting in [1-3] s/);
+      expect(poolReads() - reads).toBeGreaterThanOrEqual(2); // on showing the tab, and after the first failure
+      const [first, second] = streamOpens().slice(opens);
+      expect(second.at - first.at).toBeGreaterThanOrEqual(700); // backoff: 1 s ± 20 %
+    } finally {
+      await page.unroute(`**${EVENTS_PATH}`);
+    }
+    await eventually(() => live.textContent(), 10_000).toMatch(/^Live:/);
+    failingStream = false;
   });
 
   it("shows the pool_near_limit alert (4 of 5) and resolves it with its button", async () => {

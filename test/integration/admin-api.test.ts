@@ -31,6 +31,7 @@ describe("who may call the admin API", () => {
       expect.arrayContaining([
         "GET /api/admin/phone-pool",
         "GET /api/admin/phone-pool/history",
+        "GET /api/admin/phone-pool/provisioning/events",
         "POST /api/admin/phone-pool/pre-provision",
         "POST /api/admin/phone-pool/cleanup",
         "PATCH /api/admin/phone-numbers/1",

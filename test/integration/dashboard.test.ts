@@ -48,6 +48,19 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(again.headers.get("Content-Security-Policy")).not.toContain(nonce); // a new nonce each time
   });
 
+  it("takes live provisioning progress from the admin event stream with fetch (the token in a header)", async () => {
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    expect(page).toContain('<p id="live" class="hint"></p>');
+    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
+    const streamPath = "/api/admin/phone-pool/provisioning/events";
+    expect(script).toContain(`"${streamPath}"`);
+    expect(script).not.toContain("EventSource"); // it cannot send the Authorization header
+    expect(script).toContain("document.visibilityState");
+    // The route it reads exists, for platform admins, as an event stream.
+    const doc = await json(await call("GET", "/openapi.json", { token: null }));
+    expect(Object.keys(doc.paths[streamPath].get.responses[200].content)).toEqual(["text/event-stream"]);
+  });
+
   it("is not an API route: not in /openapi.json, and other methods answer 405", async () => {
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     expect(Object.keys(doc.paths)).not.toContain("/admin");

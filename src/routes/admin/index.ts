@@ -10,6 +10,7 @@ import { alertsAdminRouter } from "./alerts";
 import { platformAdmin, security, tags } from "./deps";
 import { numbersAdminRouter } from "./numbers";
 import { poolAdminRouter } from "./pool";
+import { provisioningEventsRouter } from "./provisioning-events";
 import { adminPhoneNumberSchema, toAdminPhoneNumber } from "./schemas";
 
 const purchase = createRoute({
@@ -43,6 +44,7 @@ const twilioAdminRouter = createRouter().openapi(purchase, async (c) => {
 /** Platform operators only (`platform_admin`); every other role gets 403. */
 export const adminRouter = createRouter()
   .route("/", poolAdminRouter)
+  .route("/", provisioningEventsRouter)
   .route("/", numbersAdminRouter)
   .route("/", alertsAdminRouter)
   .route("/", twilioAdminRouter);

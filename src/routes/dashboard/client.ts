@@ -2,14 +2,26 @@
  * The dashboard's inline script: plain browser JavaScript, sent as is (no build step). Everything it shows comes
  * from the admin API and is put in the page with textContent, never as HTML. Kept free of backticks and "${" so
  * it can live in this String.raw literal.
+ *
+ * Two sources: a full reload (GET /api/admin/phone-pool and the history) every 30 s, and the provisioning
+ * progress live from GET /api/admin/phone-pool/provisioning/events, read with fetch() (EventSource cannot send
+ * the Authorization header) and a small server-sent-events parser. While the stream is live it alone draws the
+ * progress cards; when a number appears, leaves (it became active) or changes state, the rest is reloaded at once.
+ * When the stream ends or fails: a reload, then a reconnect after 1 s, 2 s, 4 s… at most 30 s. A hidden tab
+ * holds no stream and does not reload.
  */
 export const DASHBOARD_SCRIPT = String.raw`
 "use strict";
 (function () {
   var KEY = "switchboard.adminToken";
-  var FAST_MS = 2000, SLOW_MS = 30000;
+  var SLOW_MS = 30000;
+  var EVENTS = "/api/admin/phone-pool/provisioning/events";
+  var RETRY_BASE_MS = 1000, RETRY_MAX_MS = 30000;
+  var HEALTHY_MS = 30000; // a stream that delivered events for this long ended normally: reconnect at once
+  var SILENCE_MS = 45000; // the server writes at least every 15 s (a keepalive): longer silence is a dead connection
   var $ = function (id) { return document.getElementById(id); };
   var timer = null, inflight = null, reloadAfter = false, last = {};
+  var stream = null, retryTimer = null, failures = 0, shown = "";
 
   function h(tag, props) {
     var el = document.createElement(tag);
@@ -33,6 +45,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   function askForToken(message) {
     sessionStorage.removeItem(KEY);
     clearTimeout(timer);
+    stopStream();
     $("dashboard").hidden = true;
     $("forget").hidden = true;
     $("signin").hidden = false;
@@ -51,6 +64,14 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   // ---- the API ---------------------------------------------------------------------------------------------
   function AuthError(message) { this.message = message; }
+  /** The error for a refused request (the API's one error shape); 401 and 403 ask for a token again. */
+  function refusal(res, json) {
+    var error = (json && json.error) || {};
+    var text = (error.message || "HTTP " + res.status) + " (" + (error.code || res.status) + ", request " + res.headers.get("X-Request-Id") + ")";
+    if (res.status === 401) return new AuthError("The token was refused: " + text + ". Enter a valid platform_admin token.");
+    if (res.status === 403) return new AuthError("This token may not use the admin API: " + text + ". Enter a platform_admin token.");
+    return new Error(text);
+  }
   function api(method, path, body) {
     var headers = { Authorization: "Bearer " + token() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -58,11 +79,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (json) {
           if (res.ok) return json;
-          var error = (json && json.error) || {};
-          var text = (error.message || "HTTP " + res.status) + " (" + (error.code || res.status) + ", request " + res.headers.get("X-Request-Id") + ")";
-          if (res.status === 401) throw new AuthError("The token was refused: " + text + ". Enter a valid platform_admin token.");
-          if (res.status === 403) throw new AuthError("This token may not use the admin API: " + text + ". Enter a platform_admin token.");
-          throw new Error(text);
+          throw refusal(res, json);
         });
       });
   }
@@ -146,6 +163,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
     Array.from(list.children).forEach(function (li) { if (!seen[li.dataset.id]) li.remove(); });
     showEmpty("provisioning", items.length === 0);
+    shown = items.map(function (p) { return p.phone_number_id + ":" + p.status; }).sort().join(",");
   }
 
   function renderAlerts(alerts) {
@@ -194,7 +212,6 @@ export const DASHBOARD_SCRIPT = String.raw`
   function load() {
     if (inflight) { reloadAfter = true; return inflight; }
     clearTimeout(timer);
-    var busy = false;
     inflight = Promise.all([api("GET", "/api/admin/phone-pool"), api("GET", "/api/admin/phone-pool/history?limit=20")])
       .then(function (answers) {
         var pool = answers[0], history = answers[1];
@@ -202,19 +219,18 @@ export const DASHBOARD_SCRIPT = String.raw`
         $("dashboard").hidden = false;
         $("forget").hidden = false;
         renderPool(pool.stats);
-        renderProvisioning(pool.provisioning);
+        if (!(stream && stream.live)) renderProvisioning(pool.provisioning); // the live stream's is newer
         if (changed("alerts", pool.alerts)) renderAlerts(pool.alerts);
         if (changed("unassigned", pool.unassigned)) renderUnassigned(pool.unassigned);
         if (changed("twilio", pool.twilio)) renderTwilio(pool.twilio);
         if (changed("history", history.events)) renderHistory(history.events);
-        busy = pool.provisioning.some(function (p) { return p.status === "provisioning"; });
-        $("updated").textContent = "Updated " + new Date().toLocaleTimeString() + (busy ? "; every 2 s while numbers provision." : ".");
+        $("updated").textContent = "Updated " + new Date().toLocaleTimeString() + "; again every 30 s.";
       })
       .catch(failed)
       .then(function () {
         inflight = null;
         if (reloadAfter) { reloadAfter = false; return load(); }
-        if (token()) timer = setTimeout(load, busy ? FAST_MS : SLOW_MS);
+        if (token() && !hidden()) timer = setTimeout(load, SLOW_MS);
       });
     return inflight;
   }
@@ -222,10 +238,120 @@ export const DASHBOARD_SCRIPT = String.raw`
     $("signin-error").textContent = "";
     say("Loading the pool…");
     last = {};
-    load().then(function () { if (!$("dashboard").hidden) say("Pool loaded."); });
+    load().then(function () {
+      if ($("dashboard").hidden) return;
+      say("Pool loaded.");
+      failures = 0;
+      connectStream();
+    });
   }
 
-  $("reload").addEventListener("click", function (event) { act(event.currentTarget, function () { return Promise.resolve("Reloaded."); }); });
+  // ---- live provisioning progress: server-sent events over fetch() -----------------------------------------
+  function hidden() { return document.visibilityState === "hidden"; }
+  function showLive(text) { $("live").textContent = text; }
+  /** Ends the stream on purpose (hidden tab, token gone): no fallback, no reconnect. */
+  function stopStream() {
+    clearTimeout(retryTimer);
+    var s = stream;
+    stream = null;
+    if (s) { clearTimeout(s.watchdog); s.controller.abort(); }
+  }
+  /** Restarts the silence watchdog: a connection quiet for SILENCE_MS is dropped and reconnected. */
+  function heard(s) {
+    clearTimeout(s.watchdog);
+    s.watchdog = setTimeout(function () { s.controller.abort(); }, SILENCE_MS);
+  }
+  function connectStream() {
+    clearTimeout(retryTimer);
+    if (stream || hidden() || !token() || $("dashboard").hidden) return;
+    var s = { controller: new AbortController(), live: false, opened: Date.now(), watchdog: null };
+    stream = s;
+    showLive("Connecting to live progress…");
+    heard(s);
+    fetch(EVENTS, { headers: { Authorization: "Bearer " + token(), Accept: "text/event-stream" }, cache: "no-store", signal: s.controller.signal })
+      .then(function (res) {
+        if (!res.ok || !res.body) return res.json().catch(function () { return null; }).then(function (json) { throw refusal(res, json); });
+        return readEvents(res.body.getReader(), s);
+      })
+      .then(function () { streamEnded(s, null); }, function (error) { streamEnded(s, error); });
+  }
+  /** The stream ended (the server's time bound), failed or went silent: reload now, reconnect with backoff. */
+  function streamEnded(s, error) {
+    clearTimeout(s.watchdog);
+    if (stream !== s) return; // stopped on purpose
+    stream = null;
+    s.controller.abort();
+    if (error instanceof AuthError) { askForToken(error.message); return; }
+    failures = s.live && Date.now() - s.opened >= HEALTHY_MS ? 0 : failures + 1;
+    var delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, Math.max(0, failures - 1)) * (0.8 + 0.4 * Math.random()));
+    var why = !error ? "Live progress ended" : error.name === "AbortError" ? "Live progress went silent" : "Live progress failed (" + (error.message || error) + ")";
+    showLive(why + "; reconnecting in " + Math.ceil(delay / 1000) + " s.");
+    load();
+    if (!hidden()) retryTimer = setTimeout(connectStream, delay);
+  }
+  /** A small SSE parser: lines end with CRLF, LF or CR; a blank line dispatches; lines starting ":" are comments. */
+  function readEvents(reader, s) {
+    var decoder = new TextDecoder(), buffer = "", type = "", data = [];
+    function line(text) {
+      if (text === "") {
+        if (data.length) onEvent(s, type || "message", data.join("\n"));
+        type = "";
+        data = [];
+      } else if (text.charAt(0) !== ":") { // ":" starts a comment: the server's keepalive
+        var colon = text.indexOf(":");
+        var field = colon < 0 ? text : text.slice(0, colon);
+        var value = colon < 0 ? "" : text.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") type = value;
+        else if (field === "data") data.push(value);
+      }
+    }
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done || stream !== s) return;
+        heard(s);
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var cut = buffer.charAt(buffer.length - 1) === "\r" ? buffer.length - 1 : buffer.length; // a CR may be half a CRLF
+        var lines = buffer.slice(0, cut).split(/\r\n|\r|\n/);
+        buffer = lines.pop() + buffer.slice(cut);
+        lines.forEach(line);
+        return pump();
+      });
+    }
+    return pump();
+  }
+  function onEvent(s, type, data) {
+    if (stream !== s) return;
+    if (type === "error") {
+      var body = null;
+      try { body = JSON.parse(data); } catch (e) { /* not JSON */ }
+      throw new Error((body && body.error && body.error.message) || "the server ended the stream");
+    }
+    if (type !== "provisioning") return;
+    var items = JSON.parse(data);
+    s.live = true;
+    var before = shown;
+    renderProvisioning(items);
+    showLive("Live: progress shows as it happens (last change " + new Date().toLocaleTimeString() + ").");
+    if (shown !== before) load(); // a number appeared, left (it became active) or got stuck: counts and lists changed
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!token() || $("dashboard").hidden) return;
+    if (hidden()) {
+      stopStream();
+      clearTimeout(timer);
+      showLive("Live progress paused while this tab is hidden.");
+    } else {
+      failures = 0;
+      load();
+      connectStream();
+    }
+  });
+
+  $("reload").addEventListener("click", function (event) {
+    failures = 0;
+    connectStream(); // when it was waiting to reconnect
+    act(event.currentTarget, function () { return Promise.resolve("Reloaded."); });
+  });
 
   $("pre-form").addEventListener("submit", function (event) {
     event.preventDefault();

@@ -1,9 +1,9 @@
 /**
  * `GET /admin`: the operators' dashboard. The page is public, static HTML (no data in it); its inline script asks
  * for a platform_admin token once (kept in sessionStorage), then reads and acts through the admin API with it.
- * Live provisioning progress comes from polling `GET /api/admin/phone-pool` every 2 s while a number is
- * provisioning (30 s otherwise): the SSE stream of GET /api/assistants/:id/phone/events is per assistant and needs
- * an organisation member's token, and it polls D1 itself anyway. Not part of the OpenAPI document (not an API).
+ * Live provisioning progress comes from the server-sent events of GET /api/admin/phone-pool/provisioning/events
+ * (read with fetch, so the token goes in the Authorization header); the rest reloads every 30 s and whenever a
+ * number leaves or joins that stream. Not part of the OpenAPI document (not an API).
  */
 import { Hono } from "hono";
 import type { FC } from "hono/jsx";
@@ -118,6 +118,7 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
             </div>
           </Section>
           <Section id="provisioning" title="Provisioning">
+            <p id="live" class="hint" />
             <p class="empty">Nothing is provisioning, stuck or failed.</p>
             <ul id="provisioning-list" class="cards" />
           </Section>

@@ -13,7 +13,7 @@ a{color:#0550ae}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .hint,.meta{color:#57606a;font-size:.875rem;margin:.25rem 0}
-.error{color:#a40e26;font-weight:600}.error:empty,#status:empty{display:none}
+.error{color:#a40e26;font-weight:600}.error:empty,#status:empty,#live:empty{display:none}
 #status{background:#ddf4ff;border:1px solid #54aeff;border-radius:6px;padding:.5rem .75rem;margin:1rem 0 0}
 button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1f6feb;background:#1f6feb;color:#fff;cursor:pointer;min-height:2.5rem}
 button[type=button]{background:#fff;color:#0550ae}
