@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { SandboxFault } from "../../src/sandbox/upstream-sandbox";
 import { call, json, sampleBusiness, sandbox, token } from "./api";
 import { expectError } from "./assertions";
@@ -280,3 +280,31 @@ export function upcoming(weekday: number): string {
 }
 
 export const weekdays9to5 = Object.fromEntries(["mon", "tue", "wed", "thu", "fri"].map((d) => [d, [{ open: "09:00", close: "17:00" }]]));
+
+/**
+ * The setup every fault suite shares: a clean record, sandbox and log capture before each test; no mocks or
+ * pending faults after. `logs()` is the current test's capture.
+ */
+export function useFaultSuite(): { logs: () => ReturnType<typeof captureLogs> } {
+  let current: ReturnType<typeof captureLogs>;
+  beforeEach(async () => {
+    await resetAll();
+    current = captureLogs();
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await sandbox().clearFaults();
+  });
+  return { logs: () => current };
+}
+
+export const vapiAssistantIds = async () => (await sandbox().vapiAssistants()).map((a) => String(a.id));
+
+/** After a fault: the 5-minute sweep past the repair window, the invariants, the daily reconcile, the strict ones. */
+export async function settleAndCheck(options: Omit<InvariantOptions, "reconciled"> = {}): Promise<void> {
+  await sandbox().clearFaults();
+  await sweep(11);
+  await expectInvariants(options);
+  await daily();
+  await expectInvariants({ ...options, reconciled: true });
+}

@@ -1,23 +1,20 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sampleBusiness, sandbox } from "../helpers/api";
 import { newOrg } from "../helpers/assertions";
 import {
-  captureLogs,
   connectCalendar,
   created,
-  daily,
-  expectInvariants,
   faultFor,
   inject,
-  resetAll,
   RETRIED,
-  sweep,
   toolCall,
   upcoming,
   weekdays9to5,
   type FaultKind,
   type FaultTarget,
+  useFaultSuite,
+  settleAndCheck,
 } from "../helpers/faults";
 import { alertRows } from "../helpers/operations";
 
@@ -29,15 +26,7 @@ import { alertRows } from "../helpers/operations";
 
 const UNAVAILABLE = /can't reach the appointment calendar/;
 
-let logs: ReturnType<typeof captureLogs>;
-beforeEach(async () => {
-  await resetAll();
-  logs = captureLogs();
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await sandbox().clearFaults();
-});
+const suite = useFaultSuite();
 
 /** An organisation with its calendar connected and an assistant open weekdays 9 to 5 (Chicago). */
 async function setup() {
@@ -65,12 +54,8 @@ async function expectBookingsMatchCalendar(org: string) {
   expect(booked, "bookings on record vs events in Google").toEqual(events);
 }
 
-async function settleAndCheck(org: string) {
-  await sandbox().clearFaults();
-  await sweep(11);
-  await expectInvariants();
-  await daily();
-  await expectInvariants({ reconciled: true });
+async function settleCalendar(org: string) {
+  await settleAndCheck();
   await expectStillConnected(org);
 }
 
@@ -90,7 +75,7 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
 
   /** Google is back: the next tool call refreshes and answers with slots. */
   async function recovers(org: string, vapiAssistantId: string) {
-    await settleAndCheck(org);
+    await settleCalendar(org);
     const line = await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) }, { call: "call-2", tool: "tool-2" });
     expect(line).toMatch(/^I have /);
     expect(Date.parse((await connectionOf(org))!.access_token_expires_at)).toBeGreaterThan(Date.now() + 50 * 60_000);
@@ -99,8 +84,8 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
   it("500 on every attempt → HTTP 200, the 'can't reach the calendar' line; still connected, logged, no alert", async () => {
     const { org, vapiAssistantId, line } = await refreshWith("500");
     expect(line).toMatch(UNAVAILABLE);
-    expect(logs.events("calendar_refresh_failed")).toEqual([expect.objectContaining({ org_id: org })]);
-    expect(logs.events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_unavailable" })]);
+    expect(suite.logs().events("calendar_refresh_failed")).toEqual([expect.objectContaining({ org_id: org })]);
+    expect(suite.logs().events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_unavailable" })]);
     await expectStillConnected(org);
     await recovers(org, vapiAssistantId);
   });
@@ -121,7 +106,7 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
   it("timeout on every attempt → the 'can't reach' line; still connected", async () => {
     const { org, vapiAssistantId, line } = await refreshWith("timeout");
     expect(line).toMatch(UNAVAILABLE);
-    expect(logs.events("upstream_failed")).toEqual([expect.objectContaining({ service: "google", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "google", failure: "timeout", attempts: 3 })]);
     await expectStillConnected(org);
     await recovers(org, vapiAssistantId);
   });
@@ -173,10 +158,10 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
   it("500 on every attempt → HTTP 200, the 'can't reach' line; no event, no booking; a retried tool call books once", async () => {
     const { org, vapiAssistantId, booking, line } = await bookWith("500");
     expect(line).toMatch(UNAVAILABLE);
-    expect(logs.events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_error" })]);
+    expect(suite.logs().events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_error" })]);
     expect(await sandbox().googleEvents()).toEqual([]);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
@@ -185,7 +170,7 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(line).toMatch(/^You're booked for /);
     expect(await sandbox().googleEvents()).toHaveLength(1);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
   });
 
   it("429 with Retry-After: 120 → the 'can't reach' line; nothing booked; a retried tool call books once", async () => {
@@ -193,7 +178,7 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(line).toMatch(UNAVAILABLE);
     expect(await sandbox().googleEvents()).toEqual([]);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
@@ -202,7 +187,7 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(line).toMatch(UNAVAILABLE);
     expect(await sandbox().googleEvents()).toEqual([]);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
@@ -213,13 +198,13 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(inserts.map((r) => r.status)).toEqual([200, 409]);
     expect(await sandbox().googleEvents()).toHaveLength(1);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
   });
 
   it("timeout after Google made the event, on every attempt → still HTTP 200 with a line to say; the pool is untouched", async () => {
     // toolCall asserts the HTTP 200 and the one line; what the line says is the GAP below.
     const { org } = await bookWith("timeout_after_processing");
-    await settleAndCheck(org);
+    await settleCalendar(org);
   });
 
   it(
@@ -242,7 +227,7 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
   it("malformed JSON answering the insert → the 'can't reach' line; a retried tool call books once", async () => {
     const { org, vapiAssistantId, booking, line } = await bookWith("malformed");
     expect(line).toMatch(UNAVAILABLE);
-    await settleAndCheck(org);
+    await settleCalendar(org);
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
@@ -253,6 +238,6 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(line).toMatch(UNAVAILABLE);
     expect(await sandbox().googleEvents()).toEqual([]);
     await expectBookingsMatchCalendar(org);
-    await settleAndCheck(org);
+    await settleCalendar(org);
   });
 });

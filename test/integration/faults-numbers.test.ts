@@ -1,9 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sandbox } from "../helpers/api";
 import { assistantRowsOf, newOrg } from "../helpers/assertions";
 import {
-  captureLogs,
   createAs,
   created,
   daily,
@@ -11,12 +10,14 @@ import {
   expectInvariants,
   faultFor,
   inject,
-  resetAll,
   RETRIED,
   RETRIED_POST,
   sweep,
   type FaultKind,
   type FaultTarget,
+  useFaultSuite,
+  settleAndCheck,
+  vapiAssistantIds,
 } from "../helpers/faults";
 import { alertRows } from "../helpers/operations";
 import { numberRows, seedNumber } from "../helpers/pool";
@@ -27,25 +28,7 @@ import { createProvisioning, numberRow, tracker, trackerAlarm } from "../helpers
  * the POST that creates a new free number, and the tracker's GET that checks a provisioning number.
  */
 
-let logs: ReturnType<typeof captureLogs>;
-beforeEach(async () => {
-  await resetAll();
-  logs = captureLogs();
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await sandbox().clearFaults();
-});
-
-const vapiAssistantIds = async () => (await sandbox().vapiAssistants()).map((a) => String(a.id));
-
-async function settleAndCheck() {
-  await sandbox().clearFaults();
-  await sweep(11);
-  await expectInvariants();
-  await daily();
-  await expectInvariants({ reconciled: true });
-}
+const suite = useFaultSuite();
 
 describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
   const target: FaultTarget = { service: "vapi", method: "PATCH", pathPrefix: "/phone-number/" };
@@ -73,7 +56,7 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
   it("500 on every attempt → 502 vapi_error; the claim is returned", async () => {
     const { org, pooled, response } = await claimWith("500");
     await expectFailure(response, 502, "vapi_error");
-    expect(logs.events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", status: 500, attempts: 3 })]);
     await expectClaimReturned(org, pooled);
   });
 
@@ -95,7 +78,7 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
   it("timeout on every attempt → 502 vapi_unavailable; the claim is returned", async () => {
     const { org, pooled, response } = await claimWith("timeout");
     await expectFailure(response, 502, "vapi_unavailable");
-    expect(logs.events("upstream_failed")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", failure: "timeout", attempts: 3 })]);
     await expectClaimReturned(org, pooled);
   });
 
@@ -117,7 +100,7 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
     await sweep(11);
     await expectInvariants();
     await daily();
-    expect(logs.events("vapi_number_assistant_repaired")).toEqual([expect.objectContaining({ phone_number_id: pooled.id, to: null })]);
+    expect(suite.logs().events("vapi_number_assistant_repaired")).toEqual([expect.objectContaining({ phone_number_id: pooled.id, to: null })]);
     await expectInvariants({ reconciled: true });
     expect((await created(newOrg())).phone_number_id).toBe(pooled.id);
   });
@@ -195,7 +178,7 @@ describe("fault on POST /phone-number (new free number)", () => {
     await inject({ service: "vapi", method: "GET", pathPrefix: "/phone-number", count: 3, kind: "status", status: 500 });
     await expectFailure(await createAs(org, { area_code: "512" }), 502, "vapi_unavailable");
     await sandbox().clearFaults();
-    expect(logs.events("orphan_number_cleanup_failed")).toHaveLength(1);
+    expect(suite.logs().events("orphan_number_cleanup_failed")).toHaveLength(1);
     expect(await numberRows()).toEqual([]);
     const [orphan] = await sandbox().vapiPhoneNumbers();
     expect(orphan!.name).toMatch(/^sb-/);
@@ -244,7 +227,7 @@ describe("fault on GET /phone-number/:id (the tracker's check)", () => {
   /** The sweep finds the tracker armed, the invariants hold; once Vapi activates the number, the next check sees it. */
   async function recovers(p: Awaited<ReturnType<typeof createProvisioning>>) {
     await sweep(1);
-    expect(logs.events("tracker_rearmed")).toEqual([]);
+    expect(suite.logs().events("tracker_rearmed")).toEqual([]);
     await expectInvariants();
     await sandbox().advanceClock(30);
     expect(await runDurableObjectAlarm(tracker(p.trackerKey))).toBe(true);
@@ -257,7 +240,7 @@ describe("fault on GET /phone-number/:id (the tracker's check)", () => {
   it("500 on every attempt → counted, logged with the error, still provisioning", async () => {
     const p = await checkWith("500");
     expect((await tracker(p.trackerKey).state())!.lastError).toContain("Injected fault");
-    expect(logs.events("provisioning_check_failed")).toEqual([expect.objectContaining({ phone_number_id: p.numberId, attempts: 1 })]);
+    expect(suite.logs().events("provisioning_check_failed")).toEqual([expect.objectContaining({ phone_number_id: p.numberId, attempts: 1 })]);
     await recovers(p);
   });
 

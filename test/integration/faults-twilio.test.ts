@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, json, sandbox } from "../helpers/api";
 import { assistantRowsOf, newOrg } from "../helpers/assertions";
 import {
-  captureLogs,
   configureTwilio,
   createAs,
   created,
@@ -13,7 +12,6 @@ import {
   faultFor,
   fillFreePool,
   inject,
-  resetAll,
   RETRIED_POST,
   sweep,
   TWILIO_LISTED,
@@ -21,6 +19,9 @@ import {
   type Attempts,
   type FaultKind,
   type FaultTarget,
+  useFaultSuite,
+  settleAndCheck,
+  vapiAssistantIds,
 } from "../helpers/faults";
 import { adminToken, alertRows } from "../helpers/operations";
 
@@ -29,29 +30,13 @@ import { adminToken, alertRows } from "../helpers/operations";
  * (auto_purchase, and the admin route) followed by its import. The free pool is full, so only Twilio can help.
  */
 
-let logs: ReturnType<typeof captureLogs>;
-beforeEach(async () => {
-  await resetAll();
-  logs = captureLogs();
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await sandbox().clearFaults();
-});
+const suite = useFaultSuite();
 
 const twilioRows = async (org: string) =>
   (await env.DB.prepare("SELECT number, origin, state, phone_number_id FROM twilio_numbers WHERE org_id = ? ORDER BY number").bind(org).all<Record<string, any>>())
     .results;
 const vapiImports = async () => (await sandbox().vapiPhoneNumbers()).filter((n) => n.provider === "twilio");
-const vapiAssistantIds = async () => (await sandbox().vapiAssistants()).map((a) => String(a.id));
-
-async function settleAndCheck() {
-  await sandbox().clearFaults();
-  await sweep(11);
-  await expectInvariants({ twilioAccountSid: TWILIO_SID });
-  await daily();
-  await expectInvariants({ reconciled: true, twilioAccountSid: TWILIO_SID });
-}
+const settleTwilio = () => settleAndCheck({ twilioAccountSid: TWILIO_SID });
 
 describe("fault on the Vapi import of a listed Twilio number (POST /phone-number, provider twilio)", () => {
   const target: FaultTarget = { service: "vapi", method: "POST", pathPrefix: "/phone-number" };
@@ -72,7 +57,7 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
     expect(await vapiAssistantIds()).toEqual([]);
     expect(await vapiImports()).toEqual([]);
     expect(await twilioRows(org)).toEqual([{ number: TWILIO_LISTED, origin: "imported", state: "listed", phone_number_id: null }]);
-    await settleAndCheck();
+    await settleTwilio();
     expect(await created(org)).toMatchObject({ phone_source: "twilio", vapi_phone_number: TWILIO_LISTED });
     await expectInvariants({ twilioAccountSid: TWILIO_SID });
   }
@@ -80,7 +65,7 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
   it("500 on every attempt → 502 vapi_error; the number is listed again", async () => {
     const { org, response } = await importWith("500");
     await expectFailure(response, 502, "vapi_error");
-    expect(logs.events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "POST", path: "/phone-number", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "POST", path: "/phone-number", status: 500, attempts: 3 })]);
     await expectBackOnTheList(org);
   });
 
@@ -90,7 +75,7 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
     expect(response.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: TWILIO_LISTED, phone_status: "active" });
     expect((await twilioRows(org))[0]!.state).toBe("in_vapi");
-    await settleAndCheck();
+    await settleTwilio();
   });
 
   it("429 with Retry-After: 120 → 503 vapi_rate_limited with Retry-After 120; the number is listed again", async () => {
@@ -163,7 +148,7 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     expect(await vapiAssistantIds()).toEqual([]);
     expect(await twilioRows(org)).toEqual([]);
     expect((await sandbox().twilioNumbers(TWILIO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toEqual([]);
-    await settleAndCheck();
+    await settleTwilio();
     expect(await created(org)).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
     await expectInvariants({ twilioAccountSid: TWILIO_SID });
   }
@@ -171,7 +156,7 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
   it("buy: 500 → 502 twilio_error (not retried: Twilio retries only 429), logged; nothing bought", async () => {
     const { org, response } = await purchaseWith(buy, "500", BUY);
     await expectFailure(response, 502, "twilio_error");
-    expect(logs.events("upstream_error")).toEqual([expect.objectContaining({ service: "twilio", method: "POST", status: 500, attempts: 1 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "twilio", method: "POST", status: 500, attempts: 1 })]);
     await expectNothingBought(org);
   });
 
@@ -181,7 +166,7 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     expect(response.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
     expect(await twilioRows(org)).toEqual([expect.objectContaining({ origin: "purchased", state: "in_vapi" })]);
-    await settleAndCheck();
+    await settleTwilio();
   });
 
   it("buy: 429 with Retry-After: 120 → 503 twilio_rate_limited with Retry-After 120; nothing bought", async () => {
@@ -203,11 +188,11 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     const body = await json(response);
     expect(response.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
-    expect(logs.events("twilio_purchase_answer_lost")).toHaveLength(1);
+    expect(suite.logs().events("twilio_purchase_answer_lost")).toHaveLength(1);
     expect(await twilioRows(org)).toEqual([expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" })]);
     // Bought once, not twice.
     expect((await sandbox().twilioNumbers(TWILIO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toHaveLength(1);
-    await settleAndCheck();
+    await settleTwilio();
   });
 
   it("buy: malformed JSON → 502 twilio_error; nothing bought", async () => {
@@ -225,7 +210,7 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
   it("search: timeout on every attempt → 502 twilio_unavailable after 3 tries; nothing bought", async () => {
     const { org, response } = await purchaseWith(search, "timeout", SEARCH);
     await expectFailure(response, 502, "twilio_unavailable");
-    expect(logs.events("upstream_failed")).toEqual([expect.objectContaining({ service: "twilio", method: "GET", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "twilio", method: "GET", failure: "timeout", attempts: 3 })]);
     await expectNothingBought(org);
   });
 
@@ -260,7 +245,7 @@ describe("fault on POST /api/admin/twilio/purchase", () => {
     const { org, response } = await adminPurchaseWith("500");
     await expectFailure(response, 502, "twilio_error");
     expect(await twilioRows(org)).toEqual([]);
-    await settleAndCheck();
+    await settleTwilio();
   });
 
   it("429 with Retry-After: 120 → 503 twilio_rate_limited with Retry-After 120", async () => {
@@ -268,13 +253,13 @@ describe("fault on POST /api/admin/twilio/purchase", () => {
     expect(response.headers.get("Retry-After")).toBe("120");
     await expectFailure(response, 503, "twilio_rate_limited");
     expect(await twilioRows(org)).toEqual([]);
-    await settleAndCheck();
+    await settleTwilio();
   });
 
   it("timeout before Twilio acts → 502 twilio_unavailable; nothing bought", async () => {
     const { org, response } = await adminPurchaseWith("timeout");
     await expectFailure(response, 502, "twilio_unavailable");
     expect(await twilioRows(org)).toEqual([]);
-    await settleAndCheck();
+    await settleTwilio();
   });
 });
