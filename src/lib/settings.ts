@@ -55,6 +55,8 @@ const settingsSchema = z
       .transform((v) => v === "true"),
     TWILIO_NUMBER_MONTHLY_COST: z.coerce.number().min(0).default(1.15),
     UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+    /** Tool calls are answered within this, whatever Google does (Vapi gives up after 20 s). */
+    TOOL_CALL_DEADLINE_MS: positiveInt(15_000),
     UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
     UPSTREAM_RETRY_BASE_MS: positiveInt(500),
     SANDBOX_ACTIVATION_DELAY_SECONDS: z.coerce.number().min(0).default(30),

@@ -57,7 +57,7 @@ export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
   await observeCall(deps, message);
   switch (message.type) {
     case "tool-calls":
-      return c.json(await answerToolCalls(deps.db, deps.log, message, toolHandlers(c)), 200);
+      return c.json(await answerToolCalls(deps.db, deps.log, message, toolHandlers(c), c.var.settings.TOOL_CALL_DEADLINE_MS), 200);
     case "transfer-destination-request":
       return c.json(await transferDestination(deps.db, deps.log, message), 200);
     default:

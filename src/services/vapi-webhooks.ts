@@ -119,7 +119,10 @@ export async function answerToolCalls(
   log: Logger,
   message: VapiServerMessage,
   handlers: Record<string, ToolHandler>,
+  deadlineMs: number,
 ): Promise<{ results: { toolCallId: string; name: string; result?: string; error?: string }[] }> {
+  // Vapi waits 20 s (server.timeoutSeconds) for the answer: past the deadline a tool is answered for, not awaited.
+  const deadline = Date.now() + deadlineMs;
   const calls = toolCallsOf(message);
   const assistant = await assistantOfCall(db, message);
   const results = [];
@@ -141,14 +144,36 @@ export async function answerToolCalls(
       continue;
     }
     try {
-      const result = await handler({ assistant, callId: message.call?.id ?? null, toolCallId: call.id }, args);
+      const running = handler({ assistant, callId: message.call?.id ?? null, toolCallId: call.id }, args);
+      const result = await beforeDeadline(running, deadline);
+      if (result === null) {
+        log.warn("tool_call_deadline", { org_id: assistant.orgId, assistant_id: assistant.id, tool: name, deadline_ms: deadlineMs });
+        running.catch((error) => log.error("tool_call_failed", { org_id: assistant.orgId, assistant_id: assistant.id, tool: name, error }));
+        results.push({ toolCallId: call.id, name, result: TROUBLE_LINE });
+        continue;
+      }
       results.push({ toolCallId: call.id, name, result: singleLine(result) });
     } catch (error) {
       log.error("tool_call_failed", { org_id: assistant.orgId, assistant_id: assistant.id, tool: name, error });
-      results.push({ toolCallId: call.id, name, result: "I'm having trouble with the calendar right now. I can take your details and have someone call you back." });
+      results.push({ toolCallId: call.id, name, result: TROUBLE_LINE });
     }
   }
   return { results };
+}
+
+const TROUBLE_LINE = "I'm having trouble with the calendar right now. I can take your details and have someone call you back.";
+
+/** The value, or null once the deadline passed first. */
+async function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
 }
 
 function toolCallsOf(message: VapiServerMessage): ToolCall[] {

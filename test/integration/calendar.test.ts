@@ -248,4 +248,25 @@ describe("tools during a call", () => {
     const line = await say(a.vapi_assistant_id, "book_appointment", { start: `${upcoming(1)}T10:00`, caller_name: "Sam", caller_phone: "+15125550123" });
     expect(line).toMatch(/take your name and number/);
   });
+
+  it("answers within the tool-call deadline even when Google does not answer (Vapi waits 20 s at most)", async () => {
+    await connect();
+    const a = await assistantWith({ ...sampleBusiness, hours: open9to5 });
+    await sandbox().injectFault({ service: "google", method: "POST", pathPrefix: "/calendar/v3/freeBusy", count: 3, kind: "timeout" });
+    const { createApp } = await import("../../src/app");
+    const res = await createApp().request(
+      "https://switchboard.test/webhooks/vapi",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Vapi-Secret": env.VAPI_WEBHOOK_SECRET as string },
+        body: JSON.stringify({
+          message: { type: "tool-calls", call: { id: "c-deadline", assistantId: a.vapi_assistant_id }, toolCallList: [{ id: "t-deadline", function: { name: "check_availability", arguments: { date: upcoming(1) } } }] },
+        }),
+      },
+      { ...env, TOOL_CALL_DEADLINE_MS: "100" },
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).results).toEqual([{ toolCallId: "t-deadline", name: "check_availability", result: expect.stringMatching(/having trouble with the calendar/) }]);
+    await sandbox().clearFaults();
+  });
 });
