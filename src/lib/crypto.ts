@@ -108,3 +108,12 @@ export async function sha256Hex(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** A UUID-shaped id (version 8, RFC 9562: custom) from the first 128 bits of a hex digest. */
+export function uuidFrom(hex: string): string {
+  const h = hex.slice(0, 32).split("");
+  h[12] = "8";
+  h[16] = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  const s = h.join("");
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+}

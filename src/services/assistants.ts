@@ -63,8 +63,13 @@ export async function findAssistant(db: Db, orgId: string, id: string) {
  * Then Vapi gets the assistant and the number is pointed at it; a final batch records both. Every failure on
  * the way is compensated before the caller hears of it, and a crash leaves a `creating` row the sweep repairs.
  */
-export async function createAssistant(deps: AssistantDeps, orgId: string, input: CreateAssistantInput): Promise<AssistantView> {
-  const id = crypto.randomUUID();
+export async function createAssistant(
+  deps: AssistantDeps,
+  orgId: string,
+  input: CreateAssistantInput,
+  options: { id?: string } = {},
+): Promise<AssistantView> {
+  const id = options.id ?? crypto.randomUUID();
   const createdAt = now();
   const row: AssistantRow = {
     id,
@@ -84,11 +89,18 @@ export async function createAssistant(deps: AssistantDeps, orgId: string, input:
     deletedAt: null,
   };
   const request = acquireRequest(deps, row);
-  const [, claimed, reserved] = await deps.db.batch([
-    deps.db.insert(assistants).values(row),
-    claimPoolNumber(deps.db, request),
-    reserveFreeNumber(deps.db, request),
-  ]);
+  let claimed, reserved;
+  try {
+    [, claimed, reserved] = await deps.db.batch([
+      deps.db.insert(assistants).values(row),
+      claimPoolNumber(deps.db, request),
+      reserveFreeNumber(deps.db, request),
+    ]);
+  } catch (error) {
+    // A given id (derived from an Idempotency-Key) already exists: this request was made before.
+    if (options.id && /UNIQUE constraint failed: assistants\.id/.test(String(error))) return existingCreation(deps, orgId, id);
+    throw error;
+  }
   const slot = slotFrom(claimed, reserved);
   if (!slot && !(await deps.orgNumbers?.mayProvide(deps, orgId))) {
     await deps.db.delete(assistants).where(eq(assistants.id, id));
@@ -140,6 +152,21 @@ export async function createAssistant(deps: AssistantDeps, orgId: string, input:
     await abandonCreation(deps, row, error, vapiAssistantId, attachment.undo);
     throw new ApiError(503, "storage_unavailable", "The assistant could not be saved; nothing was kept. Try again in a moment.");
   }
+}
+
+/** The outcome of an earlier create with the same id: its assistant, or 409 while it is still being made. */
+async function existingCreation(deps: AssistantDeps, orgId: string, id: string): Promise<AssistantView> {
+  const [row] = await deps.db
+    .select({ assistant: assistants, number: phoneNumbers })
+    .from(assistants)
+    .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId)))
+    .limit(1);
+  if (row?.assistant.state === "active") return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
+  if (row?.assistant.state === "creating") {
+    throw new ApiError(409, "idempotency_request_in_progress", "A request with this Idempotency-Key is still being processed. Retry in a few seconds.", undefined, { "Retry-After": "2" });
+  }
+  throw new ApiError(409, "idempotency_key_spent", "The assistant this Idempotency-Key created was deleted since. Use a new key to create another.");
 }
 
 /**

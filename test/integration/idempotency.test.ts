@@ -17,6 +17,22 @@ describe("Idempotency-Key on POST /api/assistants", () => {
     await sandbox().clearFaults();
   });
 
+  it("a create whose stored response was lost (key still `processing` after 5 minutes) is answered from its assistant, never made twice", async () => {
+    const org = newOrg();
+    const key = crypto.randomUUID();
+    const first = await json(await asOrg(org)("POST", "/api/assistants", withKey(key)));
+    // As if the final write of the response had failed: the key looks abandoned.
+    await env.DB.prepare("UPDATE idempotency_keys SET state = 'processing', response_body = NULL, created_at = ? WHERE key LIKE ?")
+      .bind(new Date(Date.now() - 10 * 60_000).toISOString(), `${org}:%`)
+      .run();
+    const vapiBefore = (await sandbox().vapiAssistants()).length;
+    const again = await asOrg(org)("POST", "/api/assistants", withKey(key));
+    expect(again.status).toBe(201);
+    expect((await json(again)).id).toBe(first.id);
+    expect((await sandbox().vapiAssistants()).length).toBe(vapiBefore);
+    expect(await assistantRowsOf(org)).toHaveLength(1);
+  });
+
   it("same key and body twice → the same response, marked replayed, one assistant in Vapi and D1", async () => {
     const org = newOrg();
     const key = crypto.randomUUID();

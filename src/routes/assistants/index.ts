@@ -8,7 +8,7 @@ import { twilioConfigDeps } from "../organization";
 import { orgOf, publicUrl, type AppContext } from "../../lib/context";
 import { requireRole } from "../../lib/middleware";
 import { rateLimit } from "../../lib/rate-limit";
-import { sha256Hex } from "../../lib/crypto";
+import { sha256Hex, uuidFrom } from "../../lib/crypto";
 import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "../../services/assistants";
 import { runIdempotent } from "../../services/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../schemas";
@@ -227,9 +227,12 @@ export const assistantsRouter = createRouter()
     const body = c.req.valid("json");
     const orgId = orgOf(c);
     const key = c.req.valid("header")["idempotency-key"];
-    const run = async () => ({ status: 201, body: await createAssistant(assistantDeps(c), orgId, body) });
-    if (!key) return c.json((await run()).body, 201);
-    const result = await runIdempotent(c.var.db, `${orgId}:assistants.create`, key, await sha256Hex(JSON.stringify(body)), run);
+    if (!key) return c.json(await createAssistant(assistantDeps(c), orgId, body), 201);
+    const scope = `${orgId}:assistants.create`;
+    // The assistant's id follows from the key, so even a run whose response was never stored cannot make a second one.
+    const id = uuidFrom(await sha256Hex(`${scope}:${key}`));
+    const run = async () => ({ status: 201, body: await createAssistant(assistantDeps(c), orgId, body, { id }) });
+    const result = await runIdempotent(c.var.db, scope, key, await sha256Hex(JSON.stringify(body)), run);
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body as z.infer<typeof assistantSchema>, 201);
   })
