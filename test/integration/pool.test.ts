@@ -68,6 +68,9 @@ describe("new free numbers", () => {
     expect(res.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "new", was_reused: false, phone_status: "provisioning", vapi_phone_number: null, phone_provider: "vapi" });
     expect(body.provisioning).toMatchObject({ attempts: 0, max_attempts: 40 });
+    // One batch decides (row, claim or reservation), one records; Vapi: the assistant and the number.
+    expect(res.headers.get("X-D1-Round-Trips")).toBe("2");
+    expect(res.headers.get("X-Upstream-Calls")).toBe("2");
     const created = (await sandbox().requests("vapi")).find((r) => r.method === "POST" && r.path === "/phone-number")!;
     expect(created.body).toMatchObject({
       provider: "vapi",
