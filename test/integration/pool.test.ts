@@ -61,6 +61,17 @@ describe("reuse first", () => {
   });
 });
 
+describe("the list's cost", () => {
+  it("lists an organisation's assistants with their numbers in one D1 round trip, whatever their count", async () => {
+    await seedNumbers(6);
+    for (let i = 0; i < 6; i++) expect((await create("org-list")).status).toBe(201);
+    const res = await call("GET", "/api/assistants", { token: await token({ org: "org-list" }) });
+    expect((await json(res)).assistants).toHaveLength(6);
+    expect(res.headers.get("X-D1-Round-Trips")).toBe("1");
+    expect(res.headers.get("X-Upstream-Calls")).toBe("0");
+  });
+});
+
 describe("new free numbers", () => {
   it("creates a Vapi number in the requested area code when the pool is empty; it starts provisioning", async () => {
     const res = await create("org-a", { area_code: "512" });
