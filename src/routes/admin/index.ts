@@ -7,6 +7,7 @@ import { purchaseForOrganization } from "../../services/org-numbers";
 import { assistantDeps } from "../assistants";
 import { twilioConfigDeps } from "../organization";
 import { alertsAdminRouter } from "./alerts";
+import { assistantsAdminRouter } from "./assistants";
 import { platformAdmin, security, tags } from "./deps";
 import { numbersAdminRouter } from "./numbers";
 import { poolAdminRouter } from "./pool";
@@ -47,4 +48,5 @@ export const adminRouter = createRouter()
   .route("/", provisioningEventsRouter)
   .route("/", numbersAdminRouter)
   .route("/", alertsAdminRouter)
+  .route("/", assistantsAdminRouter)
   .route("/", twilioAdminRouter);
