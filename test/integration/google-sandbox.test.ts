@@ -6,6 +6,7 @@ import { createGoogle, missingGoogleSettings } from "../../src/providers";
 import { GOOGLE_CALENDAR_SCOPES, GoogleApiError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../../src/providers/google";
 import { sandboxStub, SANDBOX_SERVICE_HEADER } from "../../src/sandbox/upstream-sandbox";
 import { sandbox } from "../helpers/api";
+import { rejection } from "../helpers/upstream";
 
 const FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy";
 const EVENTS = "https://www.googleapis.com/auth/calendar.events";
@@ -51,16 +52,6 @@ async function authorizeError(url: string): Promise<string> {
     return (error as Error).message;
   }
   throw new Error("expected the sandbox to refuse the authorization URL");
-}
-
-async function refusal<T extends Error>(promise: Promise<unknown>, type: new (...args: any[]) => T): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(type);
-    return error as T;
-  }
-  throw new Error(`expected a ${type.name}`);
 }
 
 const day = { timeMin: "2026-06-02T00:00:00-05:00", timeMax: "2026-06-03T00:00:00-05:00", timeZone: "America/Chicago" };
@@ -116,7 +107,7 @@ describe("Google sandbox: the OAuth round trip", () => {
     const after = await client.freeBusy(refreshed.accessToken, { ...day, calendarIds: [email] });
     expect(after[email]!.busy).toContainEqual({ start: "2026-06-02T14:00:00-05:00", end: "2026-06-02T15:00:00-05:00" });
 
-    const duplicate = await refusal(client.insertEvent(refreshed.accessToken, "primary", slot(id), { sendUpdates: "none" }), GoogleApiError);
+    const duplicate = await rejection(client.insertEvent(refreshed.accessToken, "primary", slot(id), { sendUpdates: "none" }), GoogleApiError);
     expect(duplicate).toMatchObject({ status: 409, reason: "duplicate", isDuplicate: true });
     expect(await client.getEvent(refreshed.accessToken, "primary", id)).toMatchObject({ id });
     expect(await client.getEvent(refreshed.accessToken, "primary", eventId())).toBeNull();
@@ -124,9 +115,9 @@ describe("Google sandbox: the OAuth round trip", () => {
     expect(await client.getCalendar(refreshed.accessToken, "primary")).toBeNull();
 
     expect(await client.revoke(tokens.refreshToken!)).toBe("revoked");
-    const dead = await refusal(client.refresh(tokens.refreshToken!), GoogleOAuthError);
+    const dead = await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError);
     expect(dead).toMatchObject({ status: 400, oauthError: "invalid_grant", description: "Token has been expired or revoked.", needsReconnect: true });
-    const unauthenticated = await refusal(client.freeBusy(refreshed.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
+    const unauthenticated = await rejection(client.freeBusy(refreshed.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
     expect(unauthenticated).toMatchObject({ status: 401, reason: "authError" });
     expect(await client.revoke(tokens.refreshToken!)).toBe("already_invalid");
   });
@@ -143,9 +134,9 @@ describe("Google sandbox: the OAuth round trip", () => {
     const client = google();
     const { callback, verifier } = await authorize(client);
     const code = callback.searchParams.get("code")!;
-    const wrong = await refusal(client.exchangeCode({ code, codeVerifier: randomVerifier() }), GoogleOAuthError);
+    const wrong = await rejection(client.exchangeCode({ code, codeVerifier: randomVerifier() }), GoogleOAuthError);
     expect(wrong).toMatchObject({ status: 400, oauthError: "invalid_grant", description: "Invalid code verifier." });
-    const reused = await refusal(client.exchangeCode({ code, codeVerifier: verifier }), GoogleOAuthError);
+    const reused = await rejection(client.exchangeCode({ code, codeVerifier: verifier }), GoogleOAuthError);
     expect(reused).toMatchObject({ oauthError: "invalid_grant", description: "Malformed auth code." });
   });
 
@@ -154,27 +145,27 @@ describe("Google sandbox: the OAuth round trip", () => {
     const first = await authorize(client);
     const code = first.callback.searchParams.get("code")!;
     await client.exchangeCode({ code, codeVerifier: first.verifier });
-    expect(await refusal(client.exchangeCode({ code, codeVerifier: first.verifier }), GoogleOAuthError)).toMatchObject({
+    expect(await rejection(client.exchangeCode({ code, codeVerifier: first.verifier }), GoogleOAuthError)).toMatchObject({
       oauthError: "invalid_grant",
       description: "Malformed auth code.",
     });
 
     const late = await authorize(client);
     await sandbox().advanceClock(601);
-    expect(await refusal(client.exchangeCode({ code: late.callback.searchParams.get("code")!, codeVerifier: late.verifier }), GoogleOAuthError)).toMatchObject({
+    expect(await rejection(client.exchangeCode({ code: late.callback.searchParams.get("code")!, codeVerifier: late.verifier }), GoogleOAuthError)).toMatchObject({
       oauthError: "invalid_grant",
     });
 
     const elsewhere = await authorize(client);
     const other = google({ GOOGLE_REDIRECT_URI: "https://switchboard.test/other/callback" });
-    expect(await refusal(other.exchangeCode({ code: elsewhere.callback.searchParams.get("code")!, codeVerifier: elsewhere.verifier }), GoogleOAuthError)).toMatchObject({
+    expect(await rejection(other.exchangeCode({ code: elsewhere.callback.searchParams.get("code")!, codeVerifier: elsewhere.verifier }), GoogleOAuthError)).toMatchObject({
       oauthError: "redirect_uri_mismatch",
     });
   });
 
   it("refuses a wrong client secret with invalid_client", async () => {
     const { callback, verifier } = await authorize(google());
-    const error = await refusal(google({ GOOGLE_CLIENT_SECRET: "wrong" }).exchangeCode({ code: callback.searchParams.get("code")!, codeVerifier: verifier }), GoogleOAuthError);
+    const error = await rejection(google({ GOOGLE_CLIENT_SECRET: "wrong" }).exchangeCode({ code: callback.searchParams.get("code")!, codeVerifier: verifier }), GoogleOAuthError);
     expect(error).toMatchObject({ status: 401, oauthError: "invalid_client" });
   });
 
@@ -209,7 +200,7 @@ describe("Google sandbox: consent", () => {
     expect(missingScopes(tokens.scopes)).toEqual([FREEBUSY]);
     expect(tokens.refreshToken).not.toBeNull();
 
-    const denied = await refusal(client.freeBusy(tokens.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
+    const denied = await rejection(client.freeBusy(tokens.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
     expect(denied).toMatchObject({ status: 403, reason: "insufficientPermissions", isRateLimited: false });
     expect((await client.insertEvent(tokens.accessToken, "primary", slot(eventId()), { sendUpdates: "none" })).status).toBe("confirmed");
   });
@@ -235,7 +226,7 @@ describe("Google sandbox: tokens over time", () => {
     const client = google();
     const { tokens } = await connect(client);
     await sandbox().googleExpireAccessTokens();
-    const expired = await refusal(client.freeBusy(tokens.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
+    const expired = await rejection(client.freeBusy(tokens.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
     expect(expired).toMatchObject({ status: 401, reason: "authError" });
     const { accessToken } = await client.refresh(tokens.refreshToken!);
     expect((await client.freeBusy(accessToken, { ...day, calendarIds: ["primary"] })).primary!.errors).toEqual([]);
@@ -245,7 +236,7 @@ describe("Google sandbox: tokens over time", () => {
     const client = google();
     const { tokens } = await connect(client);
     await sandbox().googleRevokeAll();
-    expect(await refusal(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({ oauthError: "invalid_grant", needsReconnect: true });
+    expect(await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({ oauthError: "invalid_grant", needsReconnect: true });
     expect(await client.revoke(tokens.accessToken)).toBe("already_invalid");
   });
 
@@ -253,7 +244,7 @@ describe("Google sandbox: tokens over time", () => {
     const client = google();
     const { tokens } = await connect(client);
     expect(await client.revoke(tokens.accessToken)).toBe("revoked");
-    expect(await refusal(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({ oauthError: "invalid_grant" });
+    expect(await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({ oauthError: "invalid_grant" });
   });
 });
 
@@ -273,9 +264,9 @@ describe("Google sandbox: calendar", () => {
   it("refuses a window over 90 days and an event id outside base32hex", async () => {
     const client = google();
     const { tokens } = await connect(client);
-    const long = await refusal(client.freeBusy(tokens.accessToken, { timeMin: "2026-01-01T00:00:00Z", timeMax: "2026-04-02T00:00:00Z", timeZone: "UTC", calendarIds: ["primary"] }), GoogleApiError);
+    const long = await rejection(client.freeBusy(tokens.accessToken, { timeMin: "2026-01-01T00:00:00Z", timeMax: "2026-04-02T00:00:00Z", timeZone: "UTC", calendarIds: ["primary"] }), GoogleApiError);
     expect(long).toMatchObject({ status: 400, reason: "timeRangeTooLong" });
-    const badId = await refusal(client.insertEvent(tokens.accessToken, "primary", slot("Booking-XYZ"), { sendUpdates: "none" }), GoogleApiError);
+    const badId = await rejection(client.insertEvent(tokens.accessToken, "primary", slot("Booking-XYZ"), { sendUpdates: "none" }), GoogleApiError);
     expect(badId).toMatchObject({ status: 400, reason: "invalid" });
     expect(badId.message).toContain("Invalid resource id value.");
   });

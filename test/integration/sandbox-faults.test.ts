@@ -3,22 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/lib/log";
 import { loadSettings } from "../../src/lib/settings";
 import { createUpstreams } from "../../src/providers";
-import { UpstreamError } from "../../src/providers/http";
 import { sandbox } from "../helpers/api";
+import { rejection } from "../helpers/upstream";
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const vapi = () => createUpstreams(env, loadSettings(env), silent).vapi;
 const names = async () => (await sandbox().vapiAssistants()).map((a) => a.name);
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    return error as UpstreamError;
-  }
-  throw new Error("expected an UpstreamError");
-}
 
 /** The sandbox's faults are what the failure tests stand on: they must do exactly what they say. */
 describe("sandbox fault injection", () => {
@@ -28,14 +18,14 @@ describe("sandbox fault injection", () => {
 
   it("a timeout without afterProcessing: no answer, and Vapi did nothing", async () => {
     await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 1, kind: "timeout" });
-    const error = await failure(vapi().createAssistant({ name: "Never made" }));
+    const error = await rejection(vapi().createAssistant({ name: "Never made" }));
     expect(error.failure).toBe("timeout");
     expect(await names()).not.toContain("Never made");
   });
 
   it("a timeout with afterProcessing: no answer, but Vapi made the assistant", async () => {
     await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 1, kind: "timeout", afterProcessing: true });
-    const error = await failure(vapi().createAssistant({ name: "Made anyway" }));
+    const error = await rejection(vapi().createAssistant({ name: "Made anyway" }));
     expect(error.failure).toBe("timeout");
     expect(await names()).toContain("Made anyway");
   });
@@ -48,7 +38,7 @@ describe("sandbox fault injection", () => {
     expect((await vapi().getAssistant(made.id)).name).toBe("Unaffected");
 
     await stub.injectFault({ service: "vapi", method: "GET", pathPrefix: "/assistant/", count: 1, kind: "status", status: 429, retryAfterSeconds: 60 });
-    const limited = await failure(vapi().getAssistant(made.id));
+    const limited = await rejection(vapi().getAssistant(made.id));
     expect(limited).toMatchObject({ status: 429, retryAfterSeconds: 60 });
     // Consumed: the next call goes through.
     expect((await vapi().getAssistant(made.id)).id).toBe(made.id);
@@ -67,7 +57,7 @@ describe("sandbox fault injection", () => {
   });
 
   it("validates bodies like Vapi: a refused body is a 400 with Vapi's messages", async () => {
-    const error = await failure(vapi().createAssistant({ name: "x", serverUrl: "https://legacy" } as never));
+    const error = await rejection(vapi().createAssistant({ name: "x", serverUrl: "https://legacy" } as never));
     expect(error).toMatchObject({ status: 400, message: "property serverUrl should not exist" });
   });
 });

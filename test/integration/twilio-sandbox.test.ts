@@ -6,6 +6,7 @@ import { createTwilio, createUpstreams } from "../../src/providers";
 import { UpstreamError } from "../../src/providers/http";
 import { TwilioApiError, type TwilioCredentials } from "../../src/providers/twilio";
 import { sandbox } from "../helpers/api";
+import { rejection } from "../helpers/upstream";
 
 const DEMO = { accountSid: `AC${"0".repeat(32)}`, authToken: "sandbox-twilio-auth-token" };
 
@@ -19,16 +20,6 @@ async function account(options: { type?: "Trial" | "Full"; numbers?: string[]; a
   const apiKey = { sid: `SK${hex()}`, secret: `secret-${hex()}` };
   await sandbox().seedTwilioAccount({ ...credentials, type: options.type, numbers: options.numbers, apiKeys: [apiKey] });
   return { credentials, apiKey };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TwilioApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TwilioApiError);
-    return error as TwilioApiError;
-  }
-  throw new Error("expected a TwilioApiError");
 }
 
 afterEach(async () => {
@@ -47,7 +38,7 @@ describe("Twilio sandbox: accounts and credentials", () => {
   });
 
   it("a wrong token is refused with 20003 (401) and a message to check the credentials", async () => {
-    const error = await refusal(twilio({ ...DEMO, authToken: "wrong" }).fetchAccount());
+    const error = await rejection(twilio({ ...DEMO, authToken: "wrong" }).fetchAccount(), TwilioApiError);
     expect(error).toMatchObject({ code: 20003, status: 401, service: "twilio", failure: "http" });
     expect(error.userMessage).toMatch(/^Twilio rejected the Account SID and Auth Token/);
   });
@@ -58,9 +49,9 @@ describe("Twilio sandbox: accounts and credentials", () => {
     expect((await viaKey.fetchAccount()).sid).toBe(credentials.accountSid);
 
     const crossed = twilio({ accountSid: DEMO.accountSid, apiKeySid: apiKey.sid, apiKeySecret: apiKey.secret });
-    expect((await refusal(crossed.fetchAccount())).code).toBe(20003);
+    expect((await rejection(crossed.fetchAccount(), TwilioApiError)).code).toBe(20003);
     const wrongSecret = twilio({ accountSid: credentials.accountSid, apiKeySid: apiKey.sid, apiKeySecret: "nope" });
-    expect((await refusal(wrongSecret.listIncomingNumbers())).status).toBe(401);
+    expect((await rejection(wrongSecret.listIncomingNumbers(), TwilioApiError)).status).toBe(401);
   });
 });
 
@@ -100,7 +91,7 @@ describe("Twilio sandbox: numbers", () => {
     await sandbox().markTwilioNumberTaken(first!.phoneNumber);
     expect((await client.searchLocalNumbers({ areaCode: "212" }))[0]!.phoneNumber).toBe(first!.phoneNumber);
 
-    const error = await refusal(client.buyNumber({ phoneNumber: first!.phoneNumber, friendlyName: "x" }));
+    const error = await rejection(client.buyNumber({ phoneNumber: first!.phoneNumber, friendlyName: "x" }), TwilioApiError);
     expect(error).toMatchObject({ code: 21422, status: 400 });
     expect(error.userMessage).toContain(first!.phoneNumber);
     expect((await client.buyNumber({ phoneNumber: second!.phoneNumber, friendlyName: "x" })).phoneNumber).toBe(second!.phoneNumber);
@@ -108,9 +99,9 @@ describe("Twilio sandbox: numbers", () => {
 
   it("Twilio's magic test numbers: +15005550000 is unavailable, +15005550001 and non-E.164 are invalid", async () => {
     const client = twilio((await account()).credentials);
-    expect((await refusal(client.buyNumber({ phoneNumber: "+15005550000", friendlyName: "x" }))).code).toBe(21422);
-    expect((await refusal(client.buyNumber({ phoneNumber: "+15005550001", friendlyName: "x" }))).code).toBe(21421);
-    expect((await refusal(client.buyNumber({ phoneNumber: "415-555-0100", friendlyName: "x" }))).code).toBe(21421);
+    expect((await rejection(client.buyNumber({ phoneNumber: "+15005550000", friendlyName: "x" }), TwilioApiError)).code).toBe(21422);
+    expect((await rejection(client.buyNumber({ phoneNumber: "+15005550001", friendlyName: "x" }), TwilioApiError)).code).toBe(21421);
+    expect((await rejection(client.buyNumber({ phoneNumber: "415-555-0100", friendlyName: "x" }), TwilioApiError)).code).toBe(21421);
   });
 
   it("a trial account may hold one number: the second purchase answers 21404", async () => {
@@ -118,7 +109,7 @@ describe("Twilio sandbox: numbers", () => {
     const client = twilio(credentials);
     const [first, second] = await client.searchLocalNumbers({ areaCode: "312" });
     await client.buyNumber({ phoneNumber: first!.phoneNumber, friendlyName: "x" });
-    const error = await refusal(client.buyNumber({ phoneNumber: second!.phoneNumber, friendlyName: "x" }));
+    const error = await rejection(client.buyNumber({ phoneNumber: second!.phoneNumber, friendlyName: "x" }), TwilioApiError);
     expect(error).toMatchObject({ code: 21404, status: 400 });
     expect(error.userMessage).toMatch(/^Trial Twilio accounts may hold only one number; upgrade/);
     expect(await sandbox().twilioNumbers(credentials.accountSid)).toHaveLength(1);

@@ -12,18 +12,7 @@ import {
   type GoogleUrls,
 } from "../../src/providers/google";
 import { UpstreamError, type UpstreamTransport } from "../../src/providers/http";
-
-type Step = (request: Request) => Response | Promise<Response>;
-
-/** A fake `fetch` answering each call with the next scripted step (the last one repeats), counting calls. */
-function scripted(...steps: Step[]) {
-  const calls: { request: Request; body: string }[] = [];
-  const fetch = async (request: Request) => {
-    calls.push({ request, body: new TextDecoder().decode(await request.clone().arrayBuffer()) });
-    return steps[Math.min(calls.length - 1, steps.length - 1)]!(request);
-  };
-  return { fetch, calls };
-}
+import { rejection, scripted, type Step } from "../helpers/upstream";
 
 const logged: unknown[] = [];
 const recording: Logger = {
@@ -56,16 +45,6 @@ const apiError = (status: number, reason: string, message: string, statusName?: 
   Response.json({ error: { errors: [{ domain: "global", reason, message }], code: status, message, status: statusName } }, { status });
 const hang: Step = () => new Promise<Response>(() => {});
 const tokens = (extra: Record<string, unknown> = {}) => ({ access_token: ACCESS_TOKEN, expires_in: 3599, scope: GOOGLE_CALENDAR_SCOPES.join(" "), token_type: "Bearer", ...extra });
-
-async function failure<T extends Error = UpstreamError>(promise: Promise<unknown>, type: new (...args: any[]) => T = UpstreamError as any): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(type);
-    return error as T;
-  }
-  throw new Error(`expected a ${type.name}`);
-}
 
 /** Nothing secret in what a person or a log would read. */
 function expectNoSecrets(error: Error) {
@@ -152,7 +131,7 @@ describe("Google token endpoint", () => {
 
   it("invalid_grant is typed, asks for a reconnect, is not retried and shows no token", async () => {
     const fake = scripted(oauthError(400, "invalid_grant", "Token has been expired or revoked."));
-    const error = await failure(client(fake.fetch).refresh(REFRESH_TOKEN), GoogleOAuthError);
+    const error = await rejection(client(fake.fetch).refresh(REFRESH_TOKEN), GoogleOAuthError);
     expect(fake.calls).toHaveLength(1);
     expect(error).toMatchObject({ oauthError: "invalid_grant", description: "Token has been expired or revoked.", status: 400, service: "google", needsReconnect: true });
     expect(error.message).toBe("invalid_grant: Token has been expired or revoked.");
@@ -161,7 +140,7 @@ describe("Google token endpoint", () => {
 
   it("invalid_client is typed and not a reconnect", async () => {
     const fake = scripted(oauthError(401, "invalid_client", "Unauthorized"));
-    const error = await failure(client(fake.fetch).exchangeCode({ code: CODE, codeVerifier: VERIFIER }), GoogleOAuthError);
+    const error = await rejection(client(fake.fetch).exchangeCode({ code: CODE, codeVerifier: VERIFIER }), GoogleOAuthError);
     expect(error).toMatchObject({ oauthError: "invalid_client", status: 401, needsReconnect: false });
     expect(fake.calls).toHaveLength(1);
     expectNoSecrets(error);
@@ -175,7 +154,7 @@ describe("Google token endpoint", () => {
 
   it("a code exchange that got no answer is not repeated (a code is single use); a refresh is", async () => {
     const exchange = scripted(hang);
-    const error = await failure(client(exchange.fetch, { timeoutMs: 20 }).exchangeCode({ code: CODE, codeVerifier: VERIFIER }));
+    const error = await rejection(client(exchange.fetch, { timeoutMs: 20 }).exchangeCode({ code: CODE, codeVerifier: VERIFIER }));
     expect(error.failure).toBe("timeout");
     expect(exchange.calls).toHaveLength(1);
 
@@ -186,7 +165,7 @@ describe("Google token endpoint", () => {
 
   it("an unreadable token response keeps no body (it would hold tokens)", async () => {
     const fake = scripted(ok({ access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN }));
-    const error = await failure(client(fake.fetch).exchangeCode({ code: CODE, codeVerifier: VERIFIER }));
+    const error = await rejection(client(fake.fetch).exchangeCode({ code: CODE, codeVerifier: VERIFIER }));
     expect(error.failure).toBe("invalid_response");
     expect(error.body).toBeUndefined();
     expectNoSecrets(error);
@@ -209,7 +188,7 @@ describe("Google revoke", () => {
 
   it("a 5xx is retried, then surfaces as an error", async () => {
     const fake = scripted(() => new Response("", { status: 502 }));
-    const error = await failure(client(fake.fetch).revoke(REFRESH_TOKEN), GoogleOAuthError);
+    const error = await rejection(client(fake.fetch).revoke(REFRESH_TOKEN), GoogleOAuthError);
     expect(error.status).toBe(502);
     expect(fake.calls).toHaveLength(3);
     expectNoSecrets(error);
@@ -250,7 +229,7 @@ describe("Google Calendar API", () => {
 
   it("401 is an authError, not retried, without the access token in the message", async () => {
     const fake = scripted(apiError(401, "authError", "Invalid Credentials", "UNAUTHENTICATED"));
-    const error = await failure(client(fake.fetch).freeBusy(ACCESS_TOKEN, query), GoogleApiError);
+    const error = await rejection(client(fake.fetch).freeBusy(ACCESS_TOKEN, query), GoogleApiError);
     expect(error).toMatchObject({ reason: "authError", googleStatus: "UNAUTHENTICATED", status: 401 });
     expect(error.message).toBe("Google Calendar 401 authError: Invalid Credentials");
     expect(fake.calls).toHaveLength(1);
@@ -277,7 +256,7 @@ describe("Google Calendar API", () => {
   it("insert: a 409 is a typed duplicate, not retried; a 5xx is retried (the id makes it safe)", async () => {
     const event = { id: "a1b2c3d4e5", summary: "x", start: { dateTime: "2026-06-02T10:00:00Z", timeZone: "UTC" }, end: { dateTime: "2026-06-02T11:00:00Z", timeZone: "UTC" } };
     const duplicate = scripted(apiError(409, "duplicate", "The requested identifier already exists."));
-    const error = await failure(client(duplicate.fetch).insertEvent(ACCESS_TOKEN, "primary", event, { sendUpdates: "none" }), GoogleApiError);
+    const error = await rejection(client(duplicate.fetch).insertEvent(ACCESS_TOKEN, "primary", event, { sendUpdates: "none" }), GoogleApiError);
     expect(error).toMatchObject({ reason: "duplicate", status: 409, isDuplicate: true });
     expect(duplicate.calls).toHaveLength(1);
 
@@ -297,7 +276,7 @@ describe("Google Calendar API", () => {
     expect(await client(denied.fetch).getCalendar(ACCESS_TOKEN, "primary")).toBeNull();
 
     const limited = scripted(apiError(403, "rateLimitExceeded", "Rate Limit Exceeded"));
-    const error = await failure(client(limited.fetch).getCalendar(ACCESS_TOKEN, "primary"), GoogleApiError);
+    const error = await rejection(client(limited.fetch).getCalendar(ACCESS_TOKEN, "primary"), GoogleApiError);
     expect(error.isRateLimited).toBe(true);
 
     const found = scripted(ok({ kind: "calendar#calendar", id: "owner@example.com", summary: "owner@example.com", timeZone: "America/Chicago" }));
@@ -353,7 +332,7 @@ describe("Google id_token", () => {
       await sign({}, { expiresIn: "-1m" }),
       await stranger.sign(),
     ]) {
-      const error = await failure(google.verifyIdToken(token), GoogleIdTokenError);
+      const error = await rejection(google.verifyIdToken(token), GoogleIdTokenError);
       expect(error.message).toMatch(/^Google's id_token did not verify/);
       expect(error.message).not.toContain(token);
     }

@@ -1,21 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Logger } from "../../src/lib/log";
-import { UpstreamError, type UpstreamTransport } from "../../src/providers/http";
+import type { UpstreamTransport } from "../../src/providers/http";
 import { createTwilioClient, TwilioApiError, twilioErrorCode, twilioUserMessage, type TwilioCredentials } from "../../src/providers/twilio";
 import { upstreamFailure } from "../../src/services/upstream-failure";
-
-type Step = (request: Request) => Response | Promise<Response>;
-
-/** A fake `fetch` answering each call with the next scripted step (the last one repeats), counting calls. */
-function scripted(...steps: Step[]) {
-  const calls: { request: Request; body: string }[] = [];
-  const fetch = async (request: Request) => {
-    // Decoded by hand: workerd warns when .text() reads a form-encoded body.
-    calls.push({ request, body: new TextDecoder().decode(await request.clone().arrayBuffer()) });
-    return steps[Math.min(calls.length - 1, steps.length - 1)]!(request);
-  };
-  return { fetch, calls };
-}
+import { rejection, scripted, type Step } from "../helpers/upstream";
 
 const SID = "AC0123456789abcdef0123456789abcdef";
 const TOKEN = "auth-token-that-must-stay-secret";
@@ -45,16 +33,6 @@ const twilioError = (status: number, code: number, message: string): Step => () 
   Response.json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, { status });
 const hang: Step = () => new Promise<Response>(() => {});
 const page = (items: unknown[], next: string | null = null) => ({ incoming_phone_numbers: items, next_page_uri: next, page: 0, page_size: 100 });
-
-async function failure<T extends UpstreamError = UpstreamError>(promise: Promise<unknown>): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    return error as T;
-  }
-  throw new Error("expected an UpstreamError");
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -129,7 +107,7 @@ describe("Twilio client requests", () => {
 
   it("an answer of the wrong shape is invalid_response", async () => {
     const fake = scripted(ok({ incoming_phone_numbers: "nope" }));
-    expect((await failure(client(fake.fetch).listIncomingNumbers())).failure).toBe("invalid_response");
+    expect((await rejection(client(fake.fetch).listIncomingNumbers())).failure).toBe("invalid_response");
   });
 });
 
@@ -147,7 +125,7 @@ describe("retries", () => {
 
   it("429 still failing after the retries is a TwilioApiError that says so", async () => {
     const fake = scripted(twilioError(429, 20429, "Too Many Requests"));
-    const error = await failure<TwilioApiError>(client(fake.fetch).listIncomingNumbers());
+    const error = await rejection<TwilioApiError>(client(fake.fetch).listIncomingNumbers());
     expect(fake.calls).toHaveLength(3);
     expect(error).toMatchObject({ code: 20429, status: 429, service: "twilio", failure: "http" });
     expect(error.userMessage).toMatch(/rate limiting/);
@@ -156,7 +134,7 @@ describe("retries", () => {
 
   it("400 21422 is not retried, and is mapped to a message a person can act on", async () => {
     const fake = scripted(twilioError(400, 21422, "+14155550123 is not available."));
-    const error = await failure<TwilioApiError>(client(fake.fetch).buyNumber({ phoneNumber: "+14155550123", friendlyName: "x" }));
+    const error = await rejection<TwilioApiError>(client(fake.fetch).buyNumber({ phoneNumber: "+14155550123", friendlyName: "x" }));
     expect(fake.calls).toHaveLength(1);
     expect(error).toBeInstanceOf(TwilioApiError);
     expect(error).toMatchObject({ service: "twilio", failure: "http", status: 400, code: 21422, body: { code: 21422 } });
@@ -171,26 +149,26 @@ describe("retries", () => {
 
   it("5xx is not retried (Twilio asks for retries on 429 only), and a non-JSON body still makes an error", async () => {
     const fake = scripted(() => new Response("<html>Bad Gateway</html>", { status: 502, headers: { "Content-Type": "text/html" } }));
-    const error = await failure<TwilioApiError>(client(fake.fetch).fetchAccount());
+    const error = await rejection<TwilioApiError>(client(fake.fetch).fetchAccount());
     expect(fake.calls).toHaveLength(1);
     expect(error).toBeInstanceOf(TwilioApiError);
     expect(error).toMatchObject({ code: null, status: 502, message: "[HTTP 502] <html>Bad Gateway</html>" });
     expect(error.userMessage).toBe("Twilio refused the request: [HTTP 502] <html>Bad Gateway</html>");
 
     const empty = scripted(() => new Response(null, { status: 500 }));
-    expect((await failure(client(empty.fetch).fetchAccount())).message).toBe("[HTTP 500] Failed to execute request");
+    expect((await rejection(client(empty.fetch).fetchAccount())).message).toBe("[HTTP 500] Failed to execute request");
     expect(twilioErrorCode(new Error("x"))).toBeNull();
   });
 
   it("a POST or DELETE is not retried after a timeout (Twilio may have acted); a GET is", async () => {
     const post = scripted(hang);
-    const error = await failure(client(post.fetch, { timeoutMs: 20 }).buyNumber({ phoneNumber: "+14155550123", friendlyName: "x" }));
+    const error = await rejection(client(post.fetch, { timeoutMs: 20 }).buyNumber({ phoneNumber: "+14155550123", friendlyName: "x" }));
     expect(error.failure).toBe("timeout");
     expect(error).not.toBeInstanceOf(TwilioApiError);
     expect(post.calls).toHaveLength(1);
 
     const del = scripted(hang);
-    expect((await failure(client(del.fetch, { timeoutMs: 20 }).releaseNumber(`PN${"1".repeat(32)}`))).failure).toBe("timeout");
+    expect((await rejection(client(del.fetch, { timeoutMs: 20 }).releaseNumber(`PN${"1".repeat(32)}`))).failure).toBe("timeout");
     expect(del.calls).toHaveLength(1);
 
     const get = scripted(hang, ok({ sid: SID }));
@@ -202,7 +180,7 @@ describe("retries", () => {
 describe("errors people can act on", () => {
   it("rejected credentials: 20003, and the token appears in no message or log", async () => {
     const fake = scripted(twilioError(401, 20003, "Authenticate"));
-    const error = await failure<TwilioApiError>(client(fake.fetch).fetchAccount());
+    const error = await rejection<TwilioApiError>(client(fake.fetch).fetchAccount());
     expect(error).toMatchObject({ code: 20003, status: 401 });
     expect(error.userMessage).toMatch(/^Twilio rejected the Account SID and Auth Token \(or API key\).*Twilio console/);
     expect(logged.length).toBeGreaterThan(0);
@@ -235,6 +213,6 @@ describe("releaseNumber", () => {
     expect(gone.calls[0]!.request.url).toBe(`https://api.twilio.test/2010-04-01/Accounts/${SID}/IncomingPhoneNumbers/PN${"1".repeat(32)}.json`);
 
     const refused = scripted(twilioError(401, 20003, "Authenticate"));
-    expect(twilioErrorCode(await failure(client(refused.fetch).releaseNumber(`PN${"1".repeat(32)}`)))).toBe(20003);
+    expect(twilioErrorCode(await rejection(client(refused.fetch).releaseNumber(`PN${"1".repeat(32)}`)))).toBe(20003);
   });
 });

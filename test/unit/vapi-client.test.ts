@@ -1,22 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Logger } from "../../src/lib/log";
-import { callUpstream, parseRetryAfter, UpstreamError, type UpstreamTransport } from "../../src/providers/http";
+import { callUpstream, parseRetryAfter, type UpstreamTransport } from "../../src/providers/http";
 import { createVapiClient, describeVapiError } from "../../src/providers/vapi";
+import { rejection, scripted, type Step } from "../helpers/upstream";
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-type Step = (request: Request) => Response | Promise<Response>;
-
-/** A fake `fetch` answering each call with the next scripted step (the last one repeats), counting calls. */
-function scripted(...steps: Step[]) {
-  const calls: { request: Request; body: string }[] = [];
-  const fetch = async (request: Request) => {
-    calls.push({ request, body: await request.clone().text() });
-    const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
-    return step(request);
-  };
-  return { fetch, calls };
-}
 
 const TIMEOUT_MS = 5_000;
 const transportWith = (fetch: UpstreamTransport["fetch"], overrides: Partial<UpstreamTransport> = {}): UpstreamTransport => ({
@@ -34,16 +22,6 @@ const status = (code: number, body: unknown = { message: "nope", error: "Error",
   () => Response.json(body, { status: code, headers });
 const hang: Step = () => new Promise<Response>(() => {});
 const dropConnection: Step = () => Promise.reject(new TypeError("Network connection lost."));
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    return error as UpstreamError;
-  }
-  throw new Error("expected an UpstreamError");
-}
 
 const client = (fetch: UpstreamTransport["fetch"], overrides: Partial<UpstreamTransport> = {}) =>
   createVapiClient(transportWith(fetch, overrides), "https://api.vapi.test/", "private-key");
@@ -88,14 +66,14 @@ describe("retries", () => {
 
   it("a POST is retried on 5xx too (Vapi did not act), up to maxRetries + 1 calls", async () => {
     const fake = scripted(status(503));
-    const error = await failure(client(fake.fetch).createAssistant({ name: "x" }));
+    const error = await rejection(client(fake.fetch).createAssistant({ name: "x" }));
     expect(fake.calls).toHaveLength(3);
     expect(error).toMatchObject({ failure: "http", status: 503 });
   });
 
   it("maxRetries 0 means a single call", async () => {
     const fake = scripted(status(500));
-    await failure(client(fake.fetch, { maxRetries: 0 }).getAssistant("asst-1"));
+    await rejection(client(fake.fetch, { maxRetries: 0 }).getAssistant("asst-1"));
     expect(fake.calls).toHaveLength(1);
   });
 
@@ -123,7 +101,7 @@ describe("retries", () => {
 
   it("429 with a Retry-After longer than 10 s is not waited for: the error carries it", async () => {
     const fake = scripted(status(429, { message: "Too many requests" }, { "Retry-After": "3600" }));
-    const error = await failure(client(fake.fetch).getAssistant("asst-1"));
+    const error = await rejection(client(fake.fetch).getAssistant("asst-1"));
     expect(fake.calls).toHaveLength(1);
     expect(error).toMatchObject({ failure: "http", status: 429, retryAfterSeconds: 3600 });
     expect(error.isRefusal).toBe(false);
@@ -133,7 +111,7 @@ describe("retries", () => {
     const fake = scripted(
       status(400, { message: ["name must be shorter than or equal to 40 characters", "property foo should not exist"], error: "Bad Request", statusCode: 400 }),
     );
-    const error = await failure(client(fake.fetch).createAssistant({ name: "x".repeat(41) }));
+    const error = await rejection(client(fake.fetch).createAssistant({ name: "x".repeat(41) }));
     expect(fake.calls).toHaveLength(1);
     expect(error.message).toBe("name must be shorter than or equal to 40 characters; property foo should not exist");
     expect(error).toMatchObject({ service: "vapi", failure: "http", status: 400 });
@@ -143,7 +121,7 @@ describe("retries", () => {
 
   it("404 is not retried and is recognisable", async () => {
     const fake = scripted(status(404, { message: "Couldn't Find Assistant." }));
-    const error = await failure(client(fake.fetch).getAssistant("missing"));
+    const error = await rejection(client(fake.fetch).getAssistant("missing"));
     expect(fake.calls).toHaveLength(1);
     expect(error.isNotFound).toBe(true);
     expect(error.message).toBe("Couldn't Find Assistant.");
@@ -153,7 +131,7 @@ describe("retries", () => {
 describe("timeouts and dropped connections", () => {
   it("no answer within timeoutMs → UpstreamError timeout, and the request is aborted", async () => {
     const fake = scripted(hang);
-    const error = await failure(client(fake.fetch, { timeoutMs: 20, maxRetries: 0 }).getAssistant("asst-1"));
+    const error = await rejection(client(fake.fetch, { timeoutMs: 20, maxRetries: 0 }).getAssistant("asst-1"));
     expect(error.failure).toBe("timeout");
     expect(error.outcomeUnknown).toBe(true);
     expect(fake.calls[0]!.request.signal.aborted).toBe(true);
@@ -170,14 +148,14 @@ describe("timeouts and dropped connections", () => {
         { status: 200, headers: { "Content-Type": "application/json" } },
       );
     const fake = scripted(stalled);
-    const error = await failure(client(fake.fetch, { timeoutMs: 20 }).createAssistant({ name: "x" }));
+    const error = await rejection(client(fake.fetch, { timeoutMs: 20 }).createAssistant({ name: "x" }));
     expect(error.failure).toBe("timeout");
     expect(fake.calls).toHaveLength(1);
   }, 2_000);
 
   it("a POST is not retried after a timeout (Vapi may have acted)", async () => {
     const fake = scripted(hang);
-    const error = await failure(client(fake.fetch, { timeoutMs: 20 }).createAssistant({ name: "x" }));
+    const error = await rejection(client(fake.fetch, { timeoutMs: 20 }).createAssistant({ name: "x" }));
     expect(error.failure).toBe("timeout");
     expect(fake.calls).toHaveLength(1);
   });
@@ -188,14 +166,14 @@ describe("timeouts and dropped connections", () => {
     expect(fake.calls).toHaveLength(2);
 
     const always = scripted(hang);
-    const error = await failure(client(always.fetch, { timeoutMs: 20 }).listAssistants());
+    const error = await rejection(client(always.fetch, { timeoutMs: 20 }).listAssistants());
     expect(error.failure).toBe("timeout");
     expect(always.calls).toHaveLength(3);
   });
 
   it("a dropped connection: POST fails once with failure network, DELETE is retried", async () => {
     const post = scripted(dropConnection);
-    const error = await failure(client(post.fetch).createAssistant({ name: "x" }));
+    const error = await rejection(client(post.fetch).createAssistant({ name: "x" }));
     expect(error.failure).toBe("network");
     expect(error.outcomeUnknown).toBe(true);
     expect(post.calls).toHaveLength(1);
@@ -209,14 +187,14 @@ describe("timeouts and dropped connections", () => {
 describe("answers that cannot be read", () => {
   it("malformed JSON on 200 → UpstreamError invalid_response", async () => {
     const fake = scripted(() => new Response('{"id": <html>Bad Gateway', { status: 200, headers: { "Content-Type": "application/json" } }));
-    const error = await failure(client(fake.fetch).createAssistant({ name: "x" }));
+    const error = await rejection(client(fake.fetch).createAssistant({ name: "x" }));
     expect(error.failure).toBe("invalid_response");
     expect(error.status).toBe(200);
   });
 
   it("JSON of the wrong shape → invalid_response", async () => {
     const fake = scripted(ok({ name: "no id here" }));
-    expect((await failure(client(fake.fetch).getAssistant("asst-1"))).failure).toBe("invalid_response");
+    expect((await rejection(client(fake.fetch).getAssistant("asst-1"))).failure).toBe("invalid_response");
   });
 });
 
@@ -256,7 +234,7 @@ describe("callUpstream", () => {
   it("respects the request's own retryOn, and reports each call", async () => {
     const counted: string[] = [];
     const fake = scripted(status(500), ok({ fine: true }));
-    const error = await failure(
+    const error = await rejection(
       callUpstream(transportWith(fake.fetch, { onCall: (s) => counted.push(s) }), {
         service: "twilio",
         method: "GET",
