@@ -91,3 +91,32 @@ export function spokenDay(instant: number, timeZone: string): string {
 export function spokenTime(instant: number, timeZone: string): string {
   return new Intl.DateTimeFormat("en-US", { timeZone, hour: "numeric", minute: "2-digit" }).format(new Date(instant));
 }
+
+const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+export const WEEKDAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/**
+ * What is wrong with a YYYY-MM-DD as a calendar date, said to a caller ("February 30 isn't a date"), or null when
+ * it is one. Years outside 2000–2999 are refused: `Date.UTC` reads 0–99 as 1900–1999.
+ */
+export function notADate(date: string): string | null {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+  if (y < 2000 || y > 2999) return `I didn't catch the year`;
+  if (m < 1 || m > 12) return `There's no month ${m}`;
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (d < 1 || d > daysInMonth) return m === 2 && d === 29 ? `February 29 isn't a date in ${y}` : `${MONTH_NAMES[m - 1]} ${d} isn't a date`;
+  return null;
+}
+
+/** What is wrong with an HH:MM (optionally :SS) as a time of day, said to a caller, or null when it is one. */
+export function notATime(clock: string): string | null {
+  const [hh, mm, ss = 0] = clock.split(":").map(Number) as [number, number, number?];
+  return hh > 23 || mm > 59 || ss > 59 ? `There's no such time as ${clock.slice(0, 5)}` : null;
+}
+
+/** "Tuesday the 1st": a day within the next two weeks, short enough to repeat in a list. */
+export function spokenWeekdayAndDate(instant: number, timeZone: string): string {
+  const p = zonedParts(instant, timeZone);
+  const suffix = p.day % 10 === 1 && p.day !== 11 ? "st" : p.day % 10 === 2 && p.day !== 12 ? "nd" : p.day % 10 === 3 && p.day !== 13 ? "rd" : "th";
+  return `${WEEKDAY_NAMES[p.weekday]} the ${p.day}${suffix}`;
+}

@@ -5,9 +5,10 @@ import type { AppContext, AppEnv } from "../lib/context";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { createRouter } from "../lib/router";
-import { answerToolCalls, observeCall, transferDestination, vapiServerMessageSchema, type ToolHandler, type WebhookDeps } from "../services/vapi-webhooks";
+import { observeCall, transferDestination, vapiServerMessageSchema, type WebhookDeps } from "../services/vapi-webhooks";
+import { answerToolCalls, type Tool } from "../services/tool-calls";
 import { errorResponse, jsonBody } from "./schemas";
-import { calendarToolHandlers } from "../services/calendar-tools";
+import { calendarTools } from "../services/calendar-tools";
 import { calendarDeps } from "./calendar";
 
 /**
@@ -32,8 +33,8 @@ export function webhookDeps(c: AppContext): WebhookDeps {
 }
 
 /** The function tools assistants are created with; the calendar answers them. */
-function toolHandlers(c: AppContext): Record<string, ToolHandler> {
-  return calendarToolHandlers(calendarDeps(c));
+function toolHandlers(c: AppContext): ReadonlyMap<string, Tool> {
+  return calendarTools(calendarDeps(c));
 }
 
 const vapiWebhook = createRoute({

@@ -86,47 +86,73 @@ export function buildVapiAssistant(input: AssistantConfigInput): VapiAssistantIn
   };
 }
 
-/** The calendar tools (answered by /webhooks/vapi) and, with an emergency contact, the transfer. */
-export function assistantTools(server: VapiServer, business: BusinessData, contact: EmergencyContact | null): (VapiFunctionTool | VapiTransferCallTool)[] {
+/**
+ * A function tool's argument schema: the subset of JSON Schema Vapi's `JsonSchema` accepts that Switchboard uses.
+ * The same object is sent to Vapi and checks the arguments of every call (src/services/tool-calls.ts).
+ */
+export interface ToolParameter {
+  type: "string" | "integer";
+  description: string;
+  /** A regular expression the whole string must match. */
+  pattern?: string;
+}
+export interface ToolParameters {
+  type: "object";
+  properties: Record<string, ToolParameter>;
+  required: string[];
+}
+export interface FunctionToolDefinition {
+  name: string;
+  description: string;
+  parameters: ToolParameters;
+}
+
+const DATE_PATTERN = "^\\d{4}-\\d{2}-\\d{2}$";
+const START_PATTERN = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?$";
+const PHONE_PATTERN = "^\\+?[0-9 ().-]{7,30}$";
+
+/** The function tools every receptionist is given: the only tool names a tool call may dispatch to. */
+export function functionToolDefinitions(business: BusinessData): FunctionToolDefinition[] {
   const minutes = business.appointment_minutes ?? 60;
-  const tools: (VapiFunctionTool | VapiTransferCallTool)[] = [
+  return [
     {
-      type: "function",
-      function: {
-        name: TOOL_CHECK_AVAILABILITY,
-        description: "Find open appointment times in the business's calendar. Call it before offering or booking a time.",
-        parameters: {
-          type: "object",
-          properties: {
-            date: { type: "string", description: "First day to look at, YYYY-MM-DD in the business's time zone" },
-            end_date: { type: "string", description: "Last day to look at (optional), YYYY-MM-DD" },
-            duration_minutes: { type: "integer", description: `Length of the appointment; default ${minutes}` },
-          },
-          required: ["date"],
+      name: TOOL_CHECK_AVAILABILITY,
+      description: "Find open appointment times in the business's calendar. Call it before offering or booking a time.",
+      parameters: {
+        type: "object",
+        properties: {
+          date: { type: "string", description: "First day to look at, YYYY-MM-DD in the business's time zone", pattern: DATE_PATTERN },
+          end_date: { type: "string", description: "Last day to look at (optional), YYYY-MM-DD", pattern: DATE_PATTERN },
+          duration_minutes: { type: "integer", description: `Length of the appointment; default ${minutes}` },
         },
+        required: ["date"],
       },
-      server,
     },
     {
-      type: "function",
-      function: {
-        name: TOOL_BOOK_APPOINTMENT,
-        description: "Book an appointment at a time check_availability offered, after the caller confirmed it and gave their name and phone number.",
-        parameters: {
-          type: "object",
-          properties: {
-            start: { type: "string", description: "Start, YYYY-MM-DDTHH:MM in the business's time zone" },
-            duration_minutes: { type: "integer", description: `Length; default ${minutes}` },
-            caller_name: { type: "string", description: "The caller's full name" },
-            caller_phone: { type: "string", description: "The caller's phone number" },
-            reason: { type: "string", description: "What the appointment is for" },
-          },
-          required: ["start", "caller_name", "caller_phone"],
+      name: TOOL_BOOK_APPOINTMENT,
+      description: "Book an appointment at a time check_availability offered, after the caller confirmed it and gave their name and phone number.",
+      parameters: {
+        type: "object",
+        properties: {
+          start: { type: "string", description: "Start, YYYY-MM-DDTHH:MM in the business's time zone", pattern: START_PATTERN },
+          duration_minutes: { type: "integer", description: `Length; default ${minutes}` },
+          caller_name: { type: "string", description: "The caller's full name" },
+          caller_phone: { type: "string", description: "The caller's phone number, digits such as +15125550123", pattern: PHONE_PATTERN },
+          reason: { type: "string", description: "What the appointment is for" },
         },
+        required: ["start", "caller_name", "caller_phone"],
       },
-      server,
     },
   ];
+}
+
+/** The calendar tools (answered by /webhooks/vapi) and, with an emergency contact, the transfer. */
+export function assistantTools(server: VapiServer, business: BusinessData, contact: EmergencyContact | null): (VapiFunctionTool | VapiTransferCallTool)[] {
+  const tools: (VapiFunctionTool | VapiTransferCallTool)[] = functionToolDefinitions(business).map((definition) => ({
+    type: "function",
+    function: { name: definition.name, description: definition.description, parameters: { ...definition.parameters } },
+    server,
+  }));
   if (contact) {
     tools.push({
       type: "transferCall",

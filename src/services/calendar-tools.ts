@@ -1,12 +1,24 @@
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { bookings } from "../db/schema";
-import { nextDate, spokenDay, spokenTime, weekdayOf, zonedDate, zonedToInstant } from "../lib/time";
+import { spokenChoice, spokenDuration } from "../lib/spoken";
+import {
+  nextDate,
+  notADate,
+  notATime,
+  spokenDay,
+  spokenTime,
+  spokenWeekdayAndDate,
+  weekdayOf,
+  WEEKDAY_NAMES,
+  zonedDate,
+  zonedToInstant,
+} from "../lib/time";
 import { GoogleApiError } from "../providers/google";
 import { UpstreamError } from "../providers/http";
+import { TOOL_BOOK_APPOINTMENT, TOOL_CHECK_AVAILABILITY } from "./assistant-config";
 import type { BusinessData } from "./business-data";
 import { accessTokenFor, CalendarUnavailable, markReconnectRequired, type CalendarConnectionRow, type CalendarDeps } from "./calendar-connection";
-import type { ToolCallContext, ToolHandler } from "./vapi-webhooks";
+import type { ArgumentProblem, Tool, ToolCallContext } from "./tool-calls";
 
 const DAY_KEYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 /** Without opening hours in the business data, weekdays 9 to 5 are assumed. */
@@ -16,22 +28,53 @@ const DEFAULT_HOURS: NonNullable<BusinessData["hours"]> = Object.fromEntries(
 const SLOT_STEP_MINUTES = 30;
 const MAX_OFFERED = 4;
 const MAX_RANGE_DAYS = 14;
+const MIN_MINUTES = 10;
+const MAX_MINUTES = 480;
+const MAX_NAME_LENGTH = 120;
+const MAX_REASON_LENGTH = 500;
+const MIN_PHONE_DIGITS = 7;
 
 /** What the assistant says when the calendar cannot be used; the reason is logged, not spoken. */
 const UNAVAILABLE_LINE = "I can't reach the appointment calendar right now. I can take your name and number and have someone call you back to schedule.";
 const RECONNECT_LINE = "Online booking is paused for this business at the moment. I can take your name and number and have someone call you back to schedule.";
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD");
-const duration = z.coerce.number().int().min(10).max(480).optional();
+/** The arguments each tool's JSON schema (functionToolDefinitions in assistant-config.ts) guarantees once checked. */
+interface AvailabilityArgs {
+  date: string;
+  end_date?: string;
+  duration_minutes?: number;
+}
+interface BookingArgs {
+  start: string;
+  duration_minutes?: number;
+  caller_name: string;
+  caller_phone: string;
+  reason?: string;
+}
 
-const availabilityArgs = z.object({ date, end_date: date.optional(), duration_minutes: duration });
-const bookingArgs = z.object({
-  start: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, "a start as YYYY-MM-DDTHH:MM"),
-  duration_minutes: duration,
-  caller_name: z.string().trim().min(1).max(120),
-  caller_phone: z.string().trim().min(3).max(40),
-  reason: z.string().trim().max(500).optional(),
-});
+/** What to ask when an argument is missing or does not fit its schema: exactly what is wrong. */
+const QUESTIONS: Record<string, Partial<Record<ArgumentProblem, string>>> = {
+  date: { missing: "Which day would you like? Please tell me a date.", invalid: "I didn't catch the date. Which day would you like?" },
+  end_date: { invalid: "I didn't catch the last day to look at. Until which day should I look?" },
+  duration_minutes: { invalid: "How long should the appointment be, in minutes?" },
+  start: {
+    missing: "Which day and time would you like the appointment?",
+    invalid: "I didn't catch the day and time. When would you like the appointment?",
+  },
+  caller_name: {
+    missing: "I need your name to book. What name should I put the appointment under?",
+    invalid: "I didn't catch your name. What name should I put the appointment under?",
+  },
+  caller_phone: {
+    missing: "I need your phone number to book. What number can we reach you at?",
+    invalid: "I didn't catch that phone number. What number can we reach you at?",
+  },
+  reason: { invalid: "What is the appointment for?" },
+};
+
+function askFor(field: string, problem: ArgumentProblem): string {
+  return (Object.hasOwn(QUESTIONS, field) ? QUESTIONS[field]![problem] : undefined) ?? "Sorry, I didn't catch that. Could you say it again?";
+}
 
 interface Slot {
   start: number;
@@ -39,11 +82,12 @@ interface Slot {
 }
 
 /** The two function tools, answered with lines the assistant can say. */
-export function calendarToolHandlers(deps: CalendarDeps): Record<string, ToolHandler> {
-  return {
-    check_availability: (context, args) => withCalendar(deps, context, (token, connection) => checkAvailability(deps, context, connection, token, args)),
-    book_appointment: (context, args) => withCalendar(deps, context, (token, connection) => bookAppointment(deps, context, connection, token, args)),
-  };
+export function calendarTools(deps: CalendarDeps): ReadonlyMap<string, Tool> {
+  // The casts are what checkArguments proved against the tool's JSON schema.
+  return new Map<string, Tool>([
+    [TOOL_CHECK_AVAILABILITY, { askFor, answer: (context, args) => checkAvailability(deps, context, args as unknown as AvailabilityArgs) }],
+    [TOOL_BOOK_APPOINTMENT, { askFor, answer: (context, args) => bookAppointment(deps, context, args as unknown as BookingArgs) }],
+  ]);
 }
 
 async function withCalendar(
@@ -83,62 +127,112 @@ function timeZoneOf(business: BusinessData, connection: CalendarConnectionRow): 
   return business.timezone ?? connection.timezone ?? "America/New_York";
 }
 
-async function checkAvailability(deps: CalendarDeps, context: ToolCallContext, connection: CalendarConnectionRow, token: string, raw: Record<string, unknown>): Promise<string> {
-  const parsed = availabilityArgs.safeParse(raw);
-  if (!parsed.success) return "Which day would you like? Please tell me a date.";
-  const business = businessOf(context);
-  const timeZone = timeZoneOf(business, connection);
-  const minutes = parsed.data.duration_minutes ?? business.appointment_minutes ?? 60;
-  const now = Date.now();
-  const today = zonedDate(now, timeZone);
-  const first = parsed.data.date < today ? today : parsed.data.date;
-  const last = lastDayOf(first, parsed.data.end_date);
-
-  const candidates = openingSlots(business, timeZone, first, last, minutes, now + (business.min_notice_minutes ?? 60) * 60_000);
-  if (candidates.length === 0) return `We have no openings on ${describeRange(first, last, timeZone)}. Would another day work?`;
-
-  const busy = await busyTimes(deps, token, connection, timeZone, candidates);
-  if (busy === null) return UNAVAILABLE_LINE;
-  const free = candidates.filter((slot) => !busy.some((b) => slot.start < b.end && b.start < slot.end));
-  if (free.length === 0) return `We're fully booked on ${describeRange(first, last, timeZone)}. Would another day work?`;
-  return `I have ${spreadOut(free, MAX_OFFERED).map((s) => `${spokenDay(s.start, timeZone)} at ${spokenTime(s.start, timeZone)}`).join(", ").replace(/, ([^,]*)$/, " or $1")}. Which works best?`;
+function dateProblem(date: string): string | null {
+  const problem = notADate(date);
+  return problem === null ? null : `${problem}. Which day did you mean?`;
 }
 
-async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, connection: CalendarConnectionRow, token: string, raw: Record<string, unknown>): Promise<string> {
-  const parsed = bookingArgs.safeParse(raw);
-  if (!parsed.success) return "To book, I need the time, your name and a phone number. Could you give me those?";
-  const args = parsed.data;
+function timeProblem(clock: string): string | null {
+  const problem = notATime(clock);
+  return problem === null ? null : `${problem}. What time would you like?`;
+}
+
+function durationProblem(minutes: number | undefined): string | null {
+  if (minutes === undefined || (minutes >= MIN_MINUTES && minutes <= MAX_MINUTES)) return null;
+  return `An appointment can be ${MIN_MINUTES} minutes to ${spokenDuration(MAX_MINUTES)} long. How long should it be?`;
+}
+
+function callerProblem(args: BookingArgs): string | null {
+  if (args.caller_name.length > MAX_NAME_LENGTH) return "That name is too long for the booking. What name should I put the appointment under?";
+  if ((args.caller_phone.match(/\d/g) ?? []).length < MIN_PHONE_DIGITS) return "That phone number seems too short. What number can we reach you at?";
+  return null;
+}
+
+async function checkAvailability(deps: CalendarDeps, context: ToolCallContext, args: AvailabilityArgs): Promise<string> {
+  const problem = dateProblem(args.date) ?? (args.end_date === undefined ? null : dateProblem(args.end_date)) ?? durationProblem(args.duration_minutes);
+  if (problem) return problem;
+  return withCalendar(deps, context, async (token, connection) => {
+    const business = businessOf(context);
+    const timeZone = timeZoneOf(business, connection);
+    const minutes = args.duration_minutes ?? business.appointment_minutes ?? 60;
+    const now = Date.now();
+    const today = zonedDate(now, timeZone);
+    const first = args.date < today ? today : args.date;
+    const last = lastDayOf(first, args.end_date);
+
+    const candidates = openingSlots(business, timeZone, first, last, minutes, now + (business.min_notice_minutes ?? 60) * 60_000);
+    if (candidates.length === 0) return `We have no openings on ${describeRange(first, last, timeZone)}. Would another day work?`;
+
+    const busy = await busyTimes(deps, token, connection, timeZone, candidates);
+    if (busy === null) return UNAVAILABLE_LINE;
+    const free = candidates.filter((slot) => !busy.some((b) => overlap(slot, b)));
+    if (free.length === 0) return `We're fully booked on ${describeRange(first, last, timeZone)}. Would another day work?`;
+    return offer(spreadOut(free, MAX_OFFERED), timeZone);
+  });
+}
+
+/** "I have 9:00 AM or 2:00 PM on Tuesday, December 1." or, over several days, "I have Tuesday the 1st at 9:00 AM or …". */
+function offer(slots: Slot[], timeZone: string): string {
+  const question = slots.length === 1 ? "Does that work for you?" : "Which works best?";
+  const time = (s: Slot) => spokenTime(s.start, timeZone);
+  if (new Set(slots.map((s) => zonedDate(s.start, timeZone))).size === 1) {
+    return `I have ${spokenChoice(slots.map(time))} on ${spokenDay(slots[0]!.start, timeZone)}. ${question}`;
+  }
+  return `I have ${spokenChoice(slots.map((s) => `${spokenWeekdayAndDate(s.start, timeZone)} at ${time(s)}`))}. ${question}`;
+}
+
+async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, args: BookingArgs): Promise<string> {
+  const [day, clock] = [args.start.slice(0, 10), args.start.slice(11)];
+  const problem = dateProblem(day) ?? timeProblem(clock) ?? durationProblem(args.duration_minutes) ?? callerProblem(args);
+  if (problem) return problem;
+  const booking = { ...args, reason: args.reason?.slice(0, MAX_REASON_LENGTH) };
+  return withCalendar(deps, context, (token, connection) => book(deps, context, connection, token, day, clock.slice(0, 5), booking));
+}
+
+async function book(
+  deps: CalendarDeps,
+  context: ToolCallContext,
+  connection: CalendarConnectionRow,
+  token: string,
+  day: string,
+  clock: string,
+  args: BookingArgs,
+): Promise<string> {
   const business = businessOf(context);
   const timeZone = timeZoneOf(business, connection);
   const minutes = args.duration_minutes ?? business.appointment_minutes ?? 60;
-  const [day, time] = [args.start.slice(0, 10), args.start.slice(11, 16)];
-  const start = zonedToInstant(day, time, timeZone);
+  const start = zonedToInstant(day, clock, timeZone);
   if (start === null) return "That time doesn't exist on that day because of the clock change. Could we pick another time?";
   const slot = { start, end: start + minutes * 60_000 };
-  const when = `${spokenDay(start, timeZone)} at ${spokenTime(start, timeZone)}`;
+  const when = spokenWhen(slot, timeZone);
 
+  // A replayed tool call: its booking is the one on record, whatever the replay asks for.
   const eventId = await bookingEventId(context);
-  const confirmation = `You're booked for ${when}. We'll see you then, ${args.caller_name.split(" ")[0]}!`;
-  const [existing] = await deps.db.select({ id: bookings.id }).from(bookings).where(eqBooking(context.assistant.orgId, eventId)).limit(1);
-  if (existing) return confirmation;
-
-  const opening = openingSlots(business, timeZone, day, day, minutes, Date.now() + (business.min_notice_minutes ?? 60) * 60_000);
-  if (!opening.some((o) => o.start <= slot.start && slot.end <= o.end)) {
-    return `${when} is outside our booking hours. Shall I check which times are open?`;
+  const [existing] = await deps.db.select().from(bookings).where(eqBooking(context.assistant.orgId, eventId)).limit(1);
+  if (existing) {
+    const booked = { start: Date.parse(existing.startsAt), end: Date.parse(existing.endsAt) };
+    const same =
+      sameSlot(booked, slot) && existing.callerName === args.caller_name && existing.callerPhone === args.caller_phone && (existing.reason ?? undefined) === args.reason;
+    return same ? confirmation(booked, args.caller_name, timeZone) : alreadyBooked(booked, timeZone);
   }
+
+  const refusal = notBookable(business, timeZone, day, slot, minutes);
+  if (refusal) return refusal;
   const busy = await busyTimes(deps, token, connection, timeZone, [slot]);
   if (busy === null) return UNAVAILABLE_LINE;
-  const record = () => recordBooking(deps, context, connection, eventId, slot, args);
-  if (busy.some((b) => slot.start < b.end && b.start < slot.end)) {
-    // Busy may be this very booking, made by an earlier attempt whose answer was lost.
-    if (await ownEventExists(deps, token, connection, eventId)) {
-      await record();
-      return confirmation;
-    }
-    return `Sorry, ${when} was just taken. Shall I find another time?`;
+  /** Our event already in Google (an earlier attempt whose answer was lost): recorded, and said as it is. */
+  const ownEventBooked = async (own: Slot) => {
+    await recordBooking(deps, context, connection, eventId, own, args);
+    return sameSlot(own, slot) ? confirmation(own, args.caller_name, timeZone) : alreadyBooked(own, timeZone);
+  };
+  if (busy.some((b) => overlap(slot, b))) {
+    const own = await ownEventSlot(deps, token, connection, eventId);
+    return own ? ownEventBooked(own) : `Sorry, ${when} was just taken. Shall I find another time?`;
   }
 
-  const description = [`Booked by phone by ${context.assistant.name}.`, `Caller: ${args.caller_name}, ${args.caller_phone}.`, args.reason ? `Reason: ${args.reason}` : ""].filter(Boolean).join("\n");
+  const description = [`Booked by phone by ${context.assistant.name}.`, `Caller: ${args.caller_name}, ${args.caller_phone}.`, args.reason ? `Reason: ${args.reason}` : ""]
+    .filter(Boolean)
+    .join("\n");
   try {
     await deps.google!.insertEvent(
       token,
@@ -154,28 +248,62 @@ async function bookAppointment(deps: CalendarDeps, context: ToolCallContext, con
       { sendUpdates: "none" },
     );
   } catch (error) {
-    // A retried tool call finds its own event already there: it was booked. After lost answers, look.
-    const booked =
-      (error instanceof GoogleApiError && error.isDuplicate) ||
-      (error instanceof UpstreamError && error.mayHaveActed && (await ownEventExists(deps, token, connection, eventId)));
-    if (!booked) throw error;
+    // A retried tool call finds its own event already there (409), or after lost answers may: look, and say what it holds.
+    const mayExist = (error instanceof GoogleApiError && error.isDuplicate) || (error instanceof UpstreamError && error.mayHaveActed);
+    const own = mayExist ? await ownEventSlot(deps, token, connection, eventId) : null;
+    if (!own) throw error;
+    return ownEventBooked(own);
   }
-  await record();
-  return confirmation;
+  await recordBooking(deps, context, connection, eventId, slot, args);
+  return confirmation(slot, args.caller_name, timeZone);
 }
 
-async function ownEventExists(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, eventId: string): Promise<boolean> {
-  return (await deps.google!.getEvent(token, connection.calendarId, eventId).catch(() => null)) !== null;
+/** Why the slot cannot be booked (past, too soon, closed, outside or past the opening hours), or null. */
+function notBookable(business: BusinessData, timeZone: string, day: string, slot: Slot, minutes: number): string | null {
+  const when = spokenWhen(slot, timeZone);
+  const now = Date.now();
+  const notice = business.min_notice_minutes ?? 60;
+  if (slot.start < now) return `${when} has already passed. Which day and time would you like?`;
+  if (slot.start < now + notice * 60_000) return `We need at least ${spokenDuration(notice)} of notice, so ${when} is too soon. Shall I check which times are open?`;
+
+  const weekday = WEEKDAY_NAMES[weekdayOf(day)]!;
+  const ranges = ((business.hours ?? DEFAULT_HOURS)[DAY_KEYS[weekdayOf(day)]!] ?? [])
+    .map((r) => ({ start: zonedToInstant(day, r.open, timeZone), end: zonedToInstant(day, r.close, timeZone) }))
+    .filter((r): r is Slot => r.start !== null && r.end !== null)
+    .sort((a, b) => a.start - b.start);
+  if (ranges.length === 0) return `We're closed on ${weekday}s. Which other day would work?`;
+  if (ranges.some((r) => r.start <= slot.start && slot.end <= r.end)) return null;
+  const time = spokenTime(slot.start, timeZone);
+  const startsOpen = ranges.find((r) => r.start <= slot.start && slot.start < r.end);
+  if (startsOpen) {
+    return `A ${minutes}-minute appointment at ${time} would end after we close at ${spokenTime(startsOpen.end, timeZone)}. Would an earlier time work?`;
+  }
+  const hours = spokenChoice(ranges.map((r) => `from ${spokenTime(r.start, timeZone)} to ${spokenTime(r.end, timeZone)}`));
+  return `${when} is outside our booking hours: on ${weekday}s we book ${hours}. What time would work for you?`;
 }
 
-async function recordBooking(
-  deps: CalendarDeps,
-  context: ToolCallContext,
-  connection: CalendarConnectionRow,
-  eventId: string,
-  slot: Slot,
-  args: z.infer<typeof bookingArgs>,
-): Promise<void> {
+const spokenWhen = (slot: Slot, timeZone: string) => `${spokenDay(slot.start, timeZone)} at ${spokenTime(slot.start, timeZone)}`;
+const sameSlot = (a: Slot, b: Slot) => a.start === b.start && a.end === b.end;
+const overlap = (a: Slot, b: Slot) => a.start < b.end && b.start < a.end;
+
+function confirmation(slot: Slot, callerName: string, timeZone: string): string {
+  return `You're booked for ${spokenWhen(slot, timeZone)}. We'll see you then, ${callerName.split(/\s+/)[0]}!`;
+}
+
+/** A replay asked for something else: what was booked stands, and nothing else was done. */
+function alreadyBooked(slot: Slot, timeZone: string): string {
+  return `You're already booked for ${spokenWhen(slot, timeZone)}, and I haven't changed that booking. Would you like another appointment as well?`;
+}
+
+/** Where our own event sits in Google, or null when it is not there (or cannot be read). */
+async function ownEventSlot(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, eventId: string): Promise<Slot | null> {
+  const event = await deps.google!.getEvent(token, connection.calendarId, eventId).catch(() => null);
+  const start = Date.parse(event?.start.dateTime ?? "");
+  const end = Date.parse(event?.end.dateTime ?? "");
+  return Number.isFinite(start) && Number.isFinite(end) ? { start, end } : null;
+}
+
+async function recordBooking(deps: CalendarDeps, context: ToolCallContext, connection: CalendarConnectionRow, eventId: string, slot: Slot, args: BookingArgs): Promise<void> {
   await deps.db
     .insert(bookings)
     .values({
@@ -224,7 +352,8 @@ export function openingSlots(business: BusinessData, timeZone: string, first: st
       }
     }
   }
-  return slots;
+  // Ranges may be listed out of order or overlap: offer each start once, in time order.
+  return slots.sort((a, b) => a.start - b.start).filter((slot, i, sorted) => i === 0 || sorted[i - 1]!.start !== slot.start);
 }
 
 /** The requested last day, at most two weeks after the first. */

@@ -105,7 +105,7 @@ describe("tool-calls", () => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.results.map((r: any) => r.toolCallId)).toEqual(["t1", "t2"]);
-    expect(body.results[0].error).toContain("Unknown tool");
+    expect(body.results[0].error).toBe("I can't do that on this call. I can take a message and have someone call you back.");
 
     const stranger = await webhook({ type: "tool-calls", call: { id: "c", assistantId: "not-ours" }, toolCallList: [{ id: "t3", function: { name: "check_availability", arguments: {} } }] });
     expect(stranger.status).toBe(200);
