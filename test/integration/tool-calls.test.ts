@@ -242,6 +242,15 @@ describe("offered slots end by closing time, and read as a sentence", () => {
     );
   });
 
+  it("opening ranges listed out of order, or overlapping, are offered in time order, each time once", async () => {
+    const business = { ...sampleBusiness, timezone: CHICAGO, hours: { mon: [{ open: "14:00", close: "16:00" }, { open: "09:00", close: "10:00" }, { open: "14:00", close: "15:00" }] } };
+    await env.DB.prepare("UPDATE assistants SET business_data = ? WHERE vapi_assistant_id = ?").bind(JSON.stringify(business), vapiAssistantId).run();
+    const monday = upcoming(1);
+    expect(await say(vapiAssistantId, "check_availability", { date: monday, duration_minutes: 60 })).toBe(
+      `I have 9:00 AM, 2:00 PM, 2:30 PM or 3:00 PM on ${dayLabel(monday)}. Which works best?`,
+    );
+  });
+
   it("three choices over one day: 'A, B or C' once, the day said once", async () => {
     const monday = upcoming(1);
     await sandbox().googleAddBusy(busyInChicago(monday, "09:00", "15:00"));
