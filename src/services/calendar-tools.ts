@@ -212,7 +212,10 @@ async function book(
   if (existing) {
     const booked = { start: Date.parse(existing.startsAt), end: Date.parse(existing.endsAt) };
     const same =
-      sameSlot(booked, slot) && existing.callerName === args.caller_name && existing.callerPhone === args.caller_phone && (existing.reason ?? undefined) === args.reason;
+      sameSlot(booked, slot) &&
+      existing.callerName === args.caller_name &&
+      existing.callerPhone === args.caller_phone &&
+      (existing.reason ?? undefined) === args.reason;
     return same ? confirmation(booked, args.caller_name, timeZone) : alreadyBooked(booked, timeZone);
   }
 
@@ -230,7 +233,11 @@ async function book(
     return own ? ownEventBooked(own) : `Sorry, ${when} was just taken. Shall I find another time?`;
   }
 
-  const description = [`Booked by phone by ${context.assistant.name}.`, `Caller: ${args.caller_name}, ${args.caller_phone}.`, args.reason ? `Reason: ${args.reason}` : ""]
+  const description = [
+    `Booked by phone by ${context.assistant.name}.`,
+    `Caller: ${args.caller_name}, ${args.caller_phone}.`,
+    args.reason ? `Reason: ${args.reason}` : "",
+  ]
     .filter(Boolean)
     .join("\n");
   try {
@@ -264,7 +271,9 @@ function notBookable(business: BusinessData, timeZone: string, day: string, slot
   const now = Date.now();
   const notice = business.min_notice_minutes ?? 60;
   if (slot.start < now) return `${when} has already passed. Which day and time would you like?`;
-  if (slot.start < now + notice * 60_000) return `We need at least ${spokenDuration(notice)} of notice, so ${when} is too soon. Shall I check which times are open?`;
+  if (slot.start < now + notice * 60_000) {
+    return `We need at least ${spokenDuration(notice)} of notice, so ${when} is too soon. Shall I check which times are open?`;
+  }
 
   const weekday = WEEKDAY_NAMES[weekdayOf(day)]!;
   const ranges = ((business.hours ?? DEFAULT_HOURS)[DAY_KEYS[weekdayOf(day)]!] ?? [])
@@ -303,7 +312,14 @@ async function ownEventSlot(deps: CalendarDeps, token: string, connection: Calen
   return Number.isFinite(start) && Number.isFinite(end) ? { start, end } : null;
 }
 
-async function recordBooking(deps: CalendarDeps, context: ToolCallContext, connection: CalendarConnectionRow, eventId: string, slot: Slot, args: BookingArgs): Promise<void> {
+async function recordBooking(
+  deps: CalendarDeps,
+  context: ToolCallContext,
+  connection: CalendarConnectionRow,
+  eventId: string,
+  slot: Slot,
+  args: BookingArgs,
+): Promise<void> {
   await deps.db
     .insert(bookings)
     .values({

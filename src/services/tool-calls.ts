@@ -102,7 +102,10 @@ export async function answerToolCalls(
  * The arguments as the JSON schema declares them, or the first property (in the schema's order) that is missing or
  * does not fit. Null and blank strings count as absent; properties the schema does not name are dropped.
  */
-export function checkArguments(schema: ToolParameters, raw: Record<string, unknown>): { args: ToolArguments } | { field: string; problem: ArgumentProblem } {
+export function checkArguments(
+  schema: ToolParameters,
+  raw: Record<string, unknown>,
+): { args: ToolArguments } | { field: string; problem: ArgumentProblem } {
   const args: ToolArguments = {};
   for (const [field, property] of Object.entries(schema.properties)) {
     const value = Object.hasOwn(raw, field) ? raw[field] : undefined;
@@ -142,7 +145,8 @@ function toolCallsOf(message: VapiServerMessage): ToolCall[] {
     .filter((c) => typeof c?.id === "string")
     .map((c) => {
       const name: unknown = c.function?.name ?? c.name;
-      return { id: c.id as string, name: typeof name === "string" ? name : null, rawArguments: c.function?.arguments ?? c.arguments ?? c.parameters ?? {} };
+      const rawArguments: unknown = c.function?.arguments ?? c.arguments ?? c.parameters ?? {};
+      return { id: c.id as string, name: typeof name === "string" ? name : null, rawArguments };
     });
 }
 
