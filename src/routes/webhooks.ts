@@ -5,7 +5,7 @@ import type { AppContext, AppEnv } from "../lib/context";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { createRouter } from "../lib/router";
-import { observeCall, transferDestination, vapiServerMessageSchema, type WebhookDeps } from "../services/vapi-webhooks";
+import { callFieldsOf, observeCall, transferDestination, vapiServerMessageSchema, type WebhookDeps } from "../services/vapi-webhooks";
 import { answerToolCalls, type Tool } from "../services/tool-calls";
 import { errorResponse, jsonBody } from "./schemas";
 import { calendarTools } from "../services/calendar-tools";
@@ -55,12 +55,13 @@ const vapiWebhook = createRoute({
 export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
   const { message } = c.req.valid("json");
   const deps = webhookDeps(c);
-  await observeCall(deps, message);
+  const fields = callFieldsOf(message, deps.log);
+  if (fields) await observeCall(deps, fields);
   switch (message.type) {
     case "tool-calls":
-      return c.json(await answerToolCalls(deps.db, deps.log, message, toolHandlers(c), c.var.settings.TOOL_CALL_DEADLINE_MS), 200);
+      return c.json(await answerToolCalls(deps.db, deps.log, message, fields, toolHandlers(c), c.var.settings.TOOL_CALL_DEADLINE_MS), 200);
     case "transfer-destination-request":
-      return c.json(await transferDestination(deps.db, deps.log, message), 200);
+      return c.json(await transferDestination(deps.db, deps.log, fields), 200);
     default:
       return c.json({}, 200);
   }

@@ -4,7 +4,7 @@ import { singleLine } from "../lib/spoken";
 import type { AssistantRow } from "./assistant-view";
 import { functionToolDefinitions, type ToolParameters } from "./assistant-config";
 import type { BusinessData } from "./business-data";
-import { assistantOfCall, type VapiServerMessage } from "./vapi-webhooks";
+import { assistantOfCall, vapiIdSchema, type CallFields, type VapiServerMessage } from "./vapi-webhooks";
 
 export interface ToolCallContext {
   assistant: AssistantRow;
@@ -47,19 +47,20 @@ export async function answerToolCalls(
   db: Db,
   log: Logger,
   message: VapiServerMessage,
+  fields: CallFields | null,
   tools: ReadonlyMap<string, Tool>,
   deadlineMs: number,
 ): Promise<{ results: ToolCallResult[] }> {
   // Vapi waits 20 s (server.timeoutSeconds) for the answer: past the deadline a tool is answered for, not awaited.
   const deadline = Date.now() + deadlineMs;
-  const calls = toolCallsOf(message);
-  const assistant = await assistantOfCall(db, message);
+  const calls = toolCallsOf(message, log);
+  const assistant = await assistantOfCall(db, fields?.vapiAssistantId ?? null);
   const given = assistant ? new Map(functionToolDefinitions(assistant.businessData as BusinessData).map((d) => [d.name, d.parameters])) : null;
   const results: ToolCallResult[] = [];
   for (const call of calls) {
     const name = call.name || "unknown";
     if (!assistant || !given) {
-      log.warn("tool_call_unknown_assistant", { tool: name, vapi_assistant_id: message.call?.assistantId ?? null });
+      log.warn("tool_call_unknown_assistant", { tool: name, vapi_assistant_id: fields?.vapiAssistantId ?? null });
       results.push({ toolCallId: call.id, name, error: NOT_SET_UP_LINE });
       continue;
     }
@@ -81,7 +82,7 @@ export async function answerToolCalls(
       continue;
     }
     try {
-      const running = tool.answer({ assistant, callId: message.call?.id ?? null, toolCallId: call.id }, checked.args);
+      const running = tool.answer({ assistant, callId: fields?.callId ?? null, toolCallId: call.id }, checked.args);
       const result = await beforeDeadline(running, deadline);
       if (result === null) {
         log.warn("tool_call_deadline", { org_id: assistant.orgId, assistant_id: assistant.id, tool: name, deadline_ms: deadlineMs });
@@ -139,10 +140,16 @@ async function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T 
   }
 }
 
-function toolCallsOf(message: VapiServerMessage): ToolCall[] {
+/** The calls to answer: each needs an id to be answered by; one without a valid id cannot be, and is logged. */
+function toolCallsOf(message: VapiServerMessage, log: Logger): ToolCall[] {
   const list = Array.isArray(message.toolCallList) ? (message.toolCallList as Record<string, any>[]) : [];
+  if (!Array.isArray(message.toolCallList)) log.warn("webhook_message_ignored", { type: "tool-calls", field: "message.toolCallList", reason: "must be a list" });
   return list
-    .filter((c) => typeof c?.id === "string")
+    .filter((c, index) => {
+      if (vapiIdSchema.safeParse(c?.id).success) return true;
+      log.warn("webhook_message_ignored", { type: "tool-calls", field: `message.toolCallList.${index}.id`, reason: "must be a Vapi id" });
+      return false;
+    })
     .map((c) => {
       const name: unknown = c.function?.name ?? c.name;
       const rawArguments: unknown = c.function?.arguments ?? c.arguments ?? c.parameters ?? {};

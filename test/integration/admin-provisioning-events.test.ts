@@ -65,7 +65,7 @@ async function subscribe() {
 
 /** Makes a provisioning number live as a call's webhook would. */
 async function activate(p: { numberId: string; vapiId: string }, number: string) {
-  const res = await webhook({ type: "status-update", call: { phoneNumberId: p.vapiId }, phoneNumber: { number } });
+  const res = await webhook({ type: "status-update", status: "in-progress", call: { phoneNumberId: p.vapiId }, phoneNumber: { number } });
   expect(res.status).toBe(200);
   expect(await numberRow(p.numberId)).toMatchObject({ status: "active", number });
 }

@@ -120,7 +120,8 @@ describe("the provisioning tracker", () => {
 });
 
 describe("POST /webhooks/vapi", () => {
-  const callOn = (vapiId: string, type = "status-update", number = "+14155550199", timestamp = 1_790_000_000_000) => ({
+  const HOUR = 60 * 60_000;
+  const callOn = (vapiId: string, type = "status-update", number = "+14155550199", timestamp = Date.now() - HOUR) => ({
     type,
     timestamp,
     status: "in-progress",
@@ -131,11 +132,12 @@ describe("POST /webhooks/vapi", () => {
   it("a call on a provisioning number proves it live: active with its digits, tracker stopped", async () => {
     const p = await createProvisioning();
     expect(await runDurableObjectAlarm(tracker(p.trackerKey))).toBe(true);
-    const res = await webhook(callOn(p.vapiId));
+    const at = Date.now() - HOUR;
+    const res = await webhook(callOn(p.vapiId, "status-update", "+14155550199", at));
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({});
     const row = await numberRow(p.numberId);
-    expect(row).toMatchObject({ status: "active", number: "+14155550199", last_call_at: new Date(1_790_000_000_000).toISOString() });
+    expect(row).toMatchObject({ status: "active", number: "+14155550199", last_call_at: new Date(at).toISOString() });
     expect(await trackerAlarm(p.trackerKey)).toBeNull();
     expect(await runDurableObjectAlarm(tracker(p.trackerKey))).toBe(false);
     expect((await tracker(p.trackerKey).state())?.status).toBe("active");
@@ -148,9 +150,10 @@ describe("POST /webhooks/vapi", () => {
 
   it("end-of-call-report dates the number's last call, never backwards", async () => {
     const p = await createProvisioning();
-    await webhook(callOn(p.vapiId, "end-of-call-report", "+14155550199", 1_800_000_000_000));
-    await webhook(callOn(p.vapiId, "status-update", "+14155550199", 1_700_000_000_000));
-    expect((await numberRow(p.numberId))!.last_call_at).toBe(new Date(1_800_000_000_000).toISOString());
+    const later = Date.now() - HOUR;
+    await webhook(callOn(p.vapiId, "end-of-call-report", "+14155550199", later));
+    await webhook(callOn(p.vapiId, "status-update", "+14155550199", later - 2 * HOUR));
+    expect((await numberRow(p.numberId))!.last_call_at).toBe(new Date(later).toISOString());
   });
 
   it("refuses a wrong or missing secret with 401 and processes nothing", async () => {
@@ -245,7 +248,7 @@ describe("GET /api/assistants/:id/phone/events", () => {
       return JSON.parse(event.split("\n").find((l) => l.startsWith("data:"))!.slice(5));
     };
     expect(await readEvent()).toMatchObject({ phone_status: "provisioning", assistant_id: p.assistant.id });
-    await webhook({ type: "status-update", call: { phoneNumberId: p.vapiId }, phoneNumber: { number: "+14155550123" } });
+    await webhook({ type: "status-update", status: "in-progress", call: { phoneNumberId: p.vapiId }, phoneNumber: { number: "+14155550123" } });
     expect(await readEvent()).toMatchObject({ phone_status: "active", vapi_phone_number: "+14155550123" });
     expect((await reader.read()).done).toBe(true);
   });

@@ -77,12 +77,15 @@ interface Provisioning {
 }
 let p: Provisioning;
 
+/** A minute before the suite runs: within the range in which a message's timestamp dates a call. */
+const CALL_AT = Date.now() - 60_000;
+
 /** A call on the provisioning number: processed, it would prove the number live. */
 const statusUpdate = (vapiId: string, extra: Record<string, unknown> = {}) => ({
   message: {
     type: "status-update",
     status: "in-progress",
-    timestamp: 1_790_000_000_000,
+    timestamp: CALL_AT,
     call: { id: "call-sec-1", phoneNumberId: vapiId, type: "inboundPhoneCall" },
     phoneNumber: { number: "+14155550199" },
     ...extra,
@@ -277,6 +280,6 @@ describe("control: the same message with the right secret is processed", () => {
     const response = await call("POST", "/webhooks/vapi", { token: null, rawBody: body, headers: { "X-Vapi-Secret": SECRET } });
     expect(response.status, await response.clone().text()).toBe(200);
     const row = await numberRow(p.numberId);
-    expect(row).toMatchObject({ status: "active", number: "+14155550199", last_call_at: new Date(1_790_000_000_000).toISOString() });
+    expect(row).toMatchObject({ status: "active", number: "+14155550199", last_call_at: new Date(CALL_AT).toISOString() });
   });
 });
