@@ -4,9 +4,12 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
 /** Timestamps are ISO 8601 UTC strings: readable in D1's console, and they sort as text. */
 const timestamp = (name: string) => text(name);
 
+export const ASSISTANT_STATES = ["creating", "active", "deleting", "deleted"] as const;
+
 /**
  * An AI receptionist of one organisation. `state` is `creating` from the first write until Vapi has the
- * assistant, so a crash in between leaves a row the sweep can finish or remove; deleted rows are kept.
+ * assistant, so a crash in between leaves a row the sweep can finish or remove; `deleting` while one DELETE
+ * (the only one: the others find no active row) removes it from Vapi; deleted rows are kept.
  */
 export const assistants = sqliteTable(
   "assistants",
@@ -20,7 +23,7 @@ export const assistants = sqliteTable(
     languages: text("languages", { mode: "json" }).notNull().$type<string[]>(),
     areaCode: text("area_code"),
     vapiAssistantId: text("vapi_assistant_id"),
-    state: text("state", { enum: ["creating", "active", "deleted"] }).notNull(),
+    state: text("state", { enum: ASSISTANT_STATES }).notNull(),
     phoneSource: text("phone_source", { enum: ["pool", "new", "twilio"] }),
     emergencyContactName: text("emergency_contact_name"),
     emergencyContactPhone: text("emergency_contact_phone"),

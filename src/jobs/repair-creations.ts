@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { assistants, phoneNumbers } from "../db/schema";
 import type { Logger } from "../lib/log";
 import type { VapiClient } from "../providers/vapi";
-import { findVapiAssistantsFor } from "../services/assistants";
+import { finishDeletion, findVapiAssistantsFor } from "../services/assistants";
 import { UpstreamError } from "../providers/http";
 
 /** A creation still `creating` after this long was interrupted (a crash, or a failed compensation). */
@@ -43,6 +43,39 @@ export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: 
       repaired++;
     } catch (error) {
       log.error("interrupted_creation_repair_failed", { org_id: row.orgId, assistant_id: row.id, error });
+    }
+  }
+  return repaired;
+}
+
+/** A deletion still `deleting` after this long was interrupted between its claim and its end. */
+export const STALE_DELETION_MS = 10 * 60_000;
+
+/**
+ * Finishes what an interrupted `DELETE /api/assistants/:id` left: the Vapi assistant is deleted (already gone is
+ * fine), then the number returned and the row marked deleted, as the request would have. The caller got no 204,
+ * or got one and the rest was cut off; either way the assistant was on its way out.
+ */
+export async function repairInterruptedDeletions(db: Db, vapi: VapiClient, log: Logger, nowMs = Date.now()): Promise<number> {
+  const cutoff = new Date(nowMs - STALE_DELETION_MS).toISOString();
+  const stale = await db
+    .select({ id: assistants.id, orgId: assistants.orgId, vapiAssistantId: assistants.vapiAssistantId })
+    .from(assistants)
+    .where(and(eq(assistants.state, "deleting"), lt(assistants.updatedAt, cutoff)))
+    .limit(50);
+  let repaired = 0;
+  for (const row of stale) {
+    try {
+      if (row.vapiAssistantId) {
+        await vapi.deleteAssistant(row.vapiAssistantId).catch((error) => {
+          if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
+        });
+      }
+      const numberId = await finishDeletion({ db, vapi, log }, row);
+      log.warn("interrupted_deletion_repaired", { org_id: row.orgId, assistant_id: row.id, phone_number_id: numberId });
+      repaired++;
+    } catch (error) {
+      log.error("interrupted_deletion_repair_failed", { org_id: row.orgId, assistant_id: row.id, error });
     }
   }
   return repaired;

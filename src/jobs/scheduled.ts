@@ -12,7 +12,7 @@ import { reconcileNumbers } from "../services/reconcile";
 import { sweepProvisioning } from "../services/provisioning-sweep";
 import { trackerStub } from "../durable-objects/provisioning-tracker";
 import { operationsDeps } from "./operations-deps";
-import { repairInterruptedCreations } from "./repair-creations";
+import { repairInterruptedCreations, repairInterruptedDeletions } from "./repair-creations";
 
 /** Cron expressions of wrangler.toml, by job. */
 export const CRON_SWEEP = "*/5 * * * *";
@@ -43,6 +43,7 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
       ),
     );
     await runJob(log, "interrupted_creations", () => repairInterruptedCreations(db, deps.vapi, log, now));
+    await runJob(log, "interrupted_deletions", () => repairInterruptedDeletions(db, deps.vapi, log, now));
     await runJob(log, "alert_review", () => reviewAlerts(deps, new Date(now).toISOString()));
     const notifier = deps.alerts.notifier;
     if (notifier) await runJob(log, "alert_delivery", () => deliverPendingAlerts(db, log, notifier));

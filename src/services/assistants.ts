@@ -5,12 +5,13 @@ import { ApiError, notFound } from "../lib/errors";
 import { UpstreamError } from "../providers/http";
 import type { VapiClient } from "../providers/vapi";
 import { buildVapiAssistant, type EmergencyContact, type Language } from "./assistant-config";
-import { toAssistantView, type AssistantRow, type AssistantView } from "./assistant-view";
+import { toAssistantView, type AssistantRow, type AssistantView, type PhoneNumberRow } from "./assistant-view";
 import { businessDataSchema, type BusinessData } from "./business-data";
 import { upstreamFailure } from "./upstream-failure";
 import { attachNumber, detachInVapi, poolExhausted, type AssignmentTarget, type Attachment, type NumberDeps } from "./number-assignment";
-import { claimPoolNumber, dropReservation, recordEvent, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "./pool";
+import { claimPoolNumber, dropReservation, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "./pool";
 import type { BatchItem } from "drizzle-orm/batch";
+import { eventIfChanged } from "./number-events";
 
 /** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
 export type AssistantDeps = NumberDeps;
@@ -171,37 +172,95 @@ async function existingCreation(deps: AssistantDeps, orgId: string, id: string):
 
 /**
  * Gives an assistant that has none a number (pool → new → the organisation's own), e.g. after its number was
- * released. The existing Vapi assistant is kept.
+ * released. The existing Vapi assistant is kept. Concurrent requests give it one number: the claim takes one
+ * only while the assistant is active and holds none, so the others answer 409; a deletion that wins the race
+ * makes this one answer 404, and the number it was attaching stays in the pool.
  */
 export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: string, areaCode: string | null): Promise<AssistantView> {
   const { assistant, number } = await findAssistant(deps.db, orgId, id);
-  if (number && number.status !== "failed") {
-    throw new ApiError(409, "already_has_number", `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`);
-  }
+  if (number && number.status !== "failed") throw alreadyHasNumber(id, number);
   if (!assistant.vapiAssistantId) throw notFound(`Assistant ${id}`);
-  if (number) {
-    // A failed (blocked) number is let go before a new one is given.
-    await deps.db.batch([unassignNumber(deps.db, number.id, now()), recordEvent(deps.db, "unassigned", number.id, { orgId, assistantId: id }, now(), { reason: "replaced" })]);
-  }
   const request = acquireRequest(deps, { ...assistant, areaCode: areaCode ?? assistant.areaCode });
-  const [claimed, reserved] = await deps.db.batch([claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)]);
+  // A failed (blocked) number is let go, once, in the batch that takes the next one.
+  const letGo = number
+    ? [
+        unassignNumber(deps.db, number.id, request.now, id).returning({ id: phoneNumbers.id }),
+        eventIfChanged(deps.db, number.id, "unassigned", { orgId, assistantId: id }, request.now, { reason: "replaced" }),
+      ]
+    : [];
+  const results = await deps.db.batch([...letGo, claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)] as unknown as [BatchItem<"sqlite">]);
+  const [claimed, reserved] = (results as unknown[]).slice(-2) as [PhoneNumberRow[], { id: string }[]];
+  if (number?.vapiPhoneNumberId && (results[0] as { id: string }[]).length > 0) {
+    // In Vapi too it answers for the assistant no more (best effort, as for a deleted assistant's number).
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+  }
   const slot = slotFrom(claimed, reserved);
   const target = { assistantId: id, orgId, areaCode: request.areaCode, vapiAssistantId: assistant.vapiAssistantId };
-  const attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
-  const at = now();
+
+  let attachment: Attachment;
+  try {
+    if (!slot) await refuseIfAnswered(deps, orgId, id);
+    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.code === "already_has_number")) throw error;
+    await refuseIfAnswered(deps, orgId, id);
+    throw error;
+  }
+
   try {
     const [updated] = await deps.db.batch([
-      deps.db.update(assistants).set({ phoneSource: attachment.source, updatedAt: at }).where(eq(assistants.id, id)).returning(),
+      deps.db
+        .update(assistants)
+        .set({ phoneSource: attachment.source, updatedAt: now() })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "active")))
+        .returning(),
       ...attachment.finalize,
     ]);
+    const active = (updated as AssistantRow[])[0];
+    if (!active) {
+      // Deleted while the number was attached: it stays in the pool, pointing at nobody.
+      await returnToPool(deps, attachment.number, id);
+      throw notFound(`Assistant ${id}`);
+    }
     await startTrackingIfProvisioning(deps, attachment);
-    return toAssistantView((updated as AssistantRow[])[0] ?? assistant, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
+    return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     deps.log.error("number_record_failed", { org_id: orgId, assistant_id: id, error });
     await detachInVapi(deps, attachment);
     await deps.db.batch(attachment.undo as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch(() => undefined);
     throw new ApiError(503, "storage_unavailable", "The number could not be saved; nothing was kept. Try again in a moment.");
   }
+}
+
+const alreadyHasNumber = (id: string, number: Pick<PhoneNumberRow, "number" | "status">) =>
+  new ApiError(409, "already_has_number", `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`);
+
+/** A request that lost a race answers as if it came second: 404 if the assistant is gone, 409 if it got a number. */
+async function refuseIfAnswered(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
+  const { number } = await findAssistant(deps.db, orgId, id);
+  if (number && number.status !== "failed") throw alreadyHasNumber(id, number);
+}
+
+async function returnToPool(deps: AssistantDeps, number: PhoneNumberRow, assistantId: string): Promise<void> {
+  if (number.vapiPhoneNumberId) {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+  }
+  const at = now();
+  await deps.db.batch([
+    unassignNumber(deps.db, number.id, at, assistantId),
+    eventIfChanged(deps.db, number.id, "unassigned", { orgId: number.orgId, assistantId }, at, { reason: "assistant_deleted" }),
+  ]);
+}
+
+/** True when the assistant is no longer active: a change that failed upstream lost a race to its deletion. */
+export async function deletedSince(db: Db, orgId: string, id: string): Promise<boolean> {
+  const [row] = await db
+    .select({ state: assistants.state })
+    .from(assistants)
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId)))
+    .limit(1);
+  return row?.state !== "active";
 }
 
 function acquireRequest(deps: AssistantDeps, row: Pick<AssistantRow, "id" | "orgId" | "areaCode">): AcquireRequest {
@@ -308,6 +367,7 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
     try {
       await deps.vapi.updateAssistant(assistant.vapiAssistantId, config);
     } catch (error) {
+      if (await deletedSince(deps.db, orgId, id)) throw notFound(`Assistant ${id}`);
       throw upstreamFailure(error, "update the assistant");
     }
   }
@@ -321,40 +381,63 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
 }
 
 /**
- * Deletes the Vapi assistant (already gone is fine), detaches its number in Vapi, and in one batch soft-deletes
- * the row and returns the number to the pool it came from. Nothing is deleted from Vapi but the assistant.
+ * Deletes an assistant. The first request claims the row (`active` → `deleting`): a concurrent DELETE, PATCH or
+ * any other change then finds no active assistant and answers 404, and only the claimant talks to Vapi. The Vapi
+ * assistant is deleted (already gone is fine); if Vapi refuses, the claim is given back and the caller hears
+ * why. Then its number is detached in Vapi and, in one batch, returned to the pool and the row marked deleted.
+ * A crash after the claim leaves a `deleting` row that the 5-minute sweep finishes.
  */
 export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
-  const { assistant, number } = await findAssistant(deps.db, orgId, id);
-  if (assistant.vapiAssistantId) {
+  const [claimed] = await deps.db
+    .update(assistants)
+    .set({ state: "deleting", updatedAt: now() })
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+    .returning();
+  if (!claimed) throw notFound(`Assistant ${id}`);
+  if (claimed.vapiAssistantId) {
     try {
-      await deleteVapiAssistant(deps.vapi, assistant.vapiAssistantId);
+      await deleteVapiAssistant(deps.vapi, claimed.vapiAssistantId);
     } catch (error) {
+      await deps.db
+        .update(assistants)
+        .set({ state: "active" })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "deleting")))
+        .catch((revertError) => deps.log.error("assistant_delete_revert_failed", { org_id: orgId, assistant_id: id, error: revertError }));
       throw upstreamFailure(error, "delete the assistant");
     }
   }
+  const numberId = await finishDeletion(deps, claimed);
+  deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: numberId });
+}
+
+/**
+ * The end of a deletion whose Vapi assistant is gone: the number it holds now (read here, not before the claim:
+ * a concurrent assignment may have given it one) is detached in Vapi, best effort (a number still pointing at a
+ * deleted assistant is harmless, re-pointed on reuse and repaired by the daily reconciliation), then one batch
+ * marks the row deleted and returns the number, with its history event only if this batch unassigned it.
+ */
+export async function finishDeletion(deps: Pick<AssistantDeps, "db" | "vapi" | "log">, assistant: Pick<AssistantRow, "id" | "orgId">): Promise<string | null> {
+  const [number] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.assistantId, assistant.id)).limit(1);
   if (number?.vapiPhoneNumberId) {
-    // Best effort: a number still pointing at a deleted assistant is harmless, re-pointed on reuse and
-    // repaired by the daily reconciliation.
     await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => {
       deps.log.warn("number_detach_failed", { phone_number_id: number.id, error });
     });
   }
   const at = now();
-  const softDelete = deps.db
+  const markDeleted = deps.db
     .update(assistants)
     .set({ state: "deleted", deletedAt: at, updatedAt: at })
-    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")));
-  if (number) {
-    await deps.db.batch([
-      softDelete,
-      unassignNumber(deps.db, number.id, at),
-      recordEvent(deps.db, "unassigned", number.id, { orgId, assistantId: id }, at, { reason: "assistant_deleted" }),
-    ]);
-  } else {
-    await softDelete;
+    .where(and(eq(assistants.id, assistant.id), eq(assistants.state, "deleting")));
+  if (!number) {
+    await markDeleted;
+    return null;
   }
-  deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: number?.id ?? null });
+  await deps.db.batch([
+    markDeleted,
+    unassignNumber(deps.db, number.id, at, assistant.id),
+    eventIfChanged(deps.db, number.id, "unassigned", { orgId: assistant.orgId, assistantId: assistant.id }, at, { reason: "assistant_deleted" }),
+  ]);
+  return number.id;
 }
 
 export function emergencyContactOf(row: Pick<AssistantRow, "emergencyContactName" | "emergencyContactPhone">): EmergencyContact | null {

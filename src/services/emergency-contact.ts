@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { assistants } from "../db/schema";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import type { EmergencyContact } from "./assistant-config";
-import { emergencyContactOf, findAssistant, vapiConfig, type AssistantDeps } from "./assistants";
+import { deletedSince, emergencyContactOf, findAssistant, vapiConfig, type AssistantDeps } from "./assistants";
 import type { AssistantRow } from "./assistant-view";
 import { upstreamFailure } from "./upstream-failure";
 
@@ -28,14 +28,17 @@ export async function setEmergencyContact(deps: AssistantDeps, orgId: string, id
     try {
       await deps.vapi.updateAssistant(assistant.vapiAssistantId, { model: vapiConfig(deps, next).model });
     } catch (error) {
+      if (await deletedSince(deps.db, orgId, id)) throw notFound(`Assistant ${id}`);
       throw upstreamFailure(error, contact ? "set the emergency transfer" : "remove the emergency transfer");
     }
   }
+  let saved: { id: string }[];
   try {
-    await deps.db
+    saved = await deps.db
       .update(assistants)
       .set({ emergencyContactName: next.emergencyContactName, emergencyContactPhone: next.emergencyContactPhone, updatedAt: next.updatedAt })
-      .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")));
+      .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+      .returning({ id: assistants.id });
   } catch (error) {
     deps.log.error("emergency_contact_record_failed", { org_id: orgId, assistant_id: id, error });
     if (assistant.vapiAssistantId) {
@@ -45,6 +48,8 @@ export async function setEmergencyContact(deps: AssistantDeps, orgId: string, id
     }
     throw new ApiError(503, "storage_unavailable", "The emergency contact could not be saved; nothing was changed. Try again in a moment.");
   }
+  // Deleted meanwhile: its Vapi assistant is gone with it, so there is nothing to put back.
+  if (saved.length === 0) throw notFound(`Assistant ${id}`);
   deps.log.info(contact ? "emergency_contact_set" : "emergency_contact_removed", { org_id: orgId, assistant_id: id });
   return contact;
 }

@@ -12,6 +12,7 @@ import type { PhoneNumberRow } from "./assistant-view";
 import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlot } from "./pool";
 import { upstreamFailure } from "./upstream-failure";
 import { liveAddress, trackerKeyFor } from "./provisioning";
+import { eventWhileAssigned } from "./number-events";
 
 export interface NumberDeps {
   db: Db;
@@ -86,7 +87,7 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
     source: "pool",
     number,
     createdInVapi: false,
-    finalize: [recordEvent(deps.db, "reused", number.id, target, at, { number: number.number })],
+    finalize: [eventWhileAssigned(deps.db, number.id, "reused", target, at, { number: number.number })],
     undo: [returnClaim(deps.db, number.id, target.assistantId, at)],
   };
 }
@@ -119,7 +120,7 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
     finalize: [
       deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
       recordEvent(deps.db, "created", reservationId, target, at, { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode }),
-      recordEvent(deps.db, "assigned", reservationId, target, at),
+      eventWhileAssigned(deps.db, reservationId, "assigned", target, at),
     ],
     undo: [dropReservation(deps.db, reservationId)],
   };

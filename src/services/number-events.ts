@@ -20,3 +20,21 @@ export function eventIfChanged(
     sql`SELECT NULL, ${numberId}, ${event}, ${who.orgId ?? null}, ${who.assistantId ?? null}, ${JSON.stringify(detail)}, ${at} WHERE changes() = 1`,
   );
 }
+
+/**
+ * A history event about a number and its assistant, written only while the number is still that assistant's:
+ * an assistant deleted while its number was being attached gets no "assigned" or "reused" after its "unassigned".
+ */
+export function eventWhileAssigned(
+  db: Db,
+  numberId: string,
+  event: PhoneNumberEvent,
+  who: { orgId?: string | null; assistantId: string },
+  at: string,
+  detail: Record<string, unknown> | null = null,
+) {
+  return db.insert(phoneNumberEvents).select(
+    sql`SELECT NULL, ${numberId}, ${event}, ${who.orgId ?? null}, ${who.assistantId}, ${detail ? JSON.stringify(detail) : null}, ${at}
+        WHERE EXISTS (SELECT 1 FROM phone_numbers WHERE id = ${numberId} AND assistant_id = ${who.assistantId})`,
+  );
+}

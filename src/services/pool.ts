@@ -48,8 +48,18 @@ export function claimPoolNumber(db: Db, request: AcquireRequest) {
   return db
     .update(phoneNumbers)
     .set({ assistantId: request.assistantId, assignedAt: request.now, updatedAt: request.now })
-    .where(and(sql`${phoneNumbers.id} = (${candidate})`, isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active")))
+    .where(and(sql`${phoneNumbers.id} = (${candidate})`, isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), mayTakeNumber(request)))
     .returning();
+}
+
+/**
+ * An assistant takes a number only while it is being made or active, and holds no other: a concurrent request
+ * that gave it one, or a deletion that claimed it, leaves this one nothing to take.
+ */
+function mayTakeNumber(request: AcquireRequest) {
+  if (!request.assistantId) return sql`1`;
+  return sql`NOT EXISTS (SELECT 1 FROM phone_numbers WHERE assistant_id = ${request.assistantId})
+    AND EXISTS (SELECT 1 FROM assistants WHERE id = ${request.assistantId} AND state IN ('creating', 'active'))`;
 }
 
 /**
@@ -79,7 +89,7 @@ export function reserveFreeNumber(db: Db, request: AcquireRequest) {
     .insert(phoneNumbers)
     .select(
       sql`SELECT ${values}
-          WHERE NOT EXISTS (SELECT 1 FROM phone_numbers WHERE assistant_id = ${request.assistantId})
+          WHERE ${mayTakeNumber(request)}
             AND (SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND status IN ('provisioning', 'active', 'stuck', 'failed')) < ${request.freeNumberLimit}`,
     )
     .returning({ id: phoneNumbers.id });
@@ -105,11 +115,12 @@ export function dropReservation(db: Db, reservationId: string) {
 }
 
 /** Unassigns the number of an assistant that goes away; the number returns to the pool it came from. */
-export function unassignNumber(db: Db, numberId: string, now: string) {
+/** With `fromAssistantId`, only while the number is still that assistant's (a racing request may have freed it). */
+export function unassignNumber(db: Db, numberId: string, now: string, fromAssistantId?: string) {
   return db
     .update(phoneNumbers)
     .set({ assistantId: null, assignedAt: null, unassignedAt: now, updatedAt: now })
-    .where(eq(phoneNumbers.id, numberId));
+    .where(fromAssistantId ? and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.assistantId, fromAssistantId)) : eq(phoneNumbers.id, numberId));
 }
 
 export function recordEvent(

@@ -1,6 +1,6 @@
 import { inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { assistants } from "../db/schema";
+import { assistants, ASSISTANT_STATES } from "../db/schema";
 import type { Logger } from "../lib/log";
 import { UpstreamError } from "../providers/http";
 import type { VapiAssistant, VapiClient } from "../providers/vapi";
@@ -72,11 +72,12 @@ export async function removeStrayAssistants(deps: AssistantReconcileDeps, nowMs 
   return report;
 }
 
-type AssistantRef = { state: "creating" | "active" | "deleted"; vapiAssistantId: string | null };
+type AssistantRef = { state: (typeof ASSISTANT_STATES)[number]; vapiAssistantId: string | null };
 
 function strayReason(row: AssistantRef | undefined, vapiAssistantId: string): StrayReason | null {
   if (!row || row.state === "deleted") return "no_active_assistant";
-  if (row.state === "creating") return null;
+  // Mid-way: the request (or the sweep) that owns the row finishes it.
+  if (row.state === "creating" || row.state === "deleting") return null;
   return row.vapiAssistantId === vapiAssistantId ? null : "duplicate";
 }
 

@@ -155,3 +155,48 @@ describe("cron: daily pruning of idempotency keys", () => {
     expect(results.map((r) => r.key)).toEqual([fresh]);
   });
 });
+
+describe("cron: repair of interrupted deletions", () => {
+  afterEach(async () => {
+    await sandbox().clearFaults();
+  });
+
+  /** An assistant whose DELETE claimed the row (`deleting`) and was cut off before Vapi was told. */
+  async function interruptedDeletion(minutesAgo: number) {
+    const org = newOrg();
+    const body = await (await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json<Record<string, any>>();
+    const at = new Date(Date.now() - minutesAgo * MINUTE).toISOString();
+    await env.DB.prepare("UPDATE assistants SET state = 'deleting', updated_at = ? WHERE id = ?").bind(at, body.id).run();
+    return { id: body.id as string, vapiId: body.vapi_assistant_id as string, numberId: body.phone_number_id as string };
+  }
+
+  it("finishes a stale 'deleting' row: the Vapi assistant deleted, the number back in the pool with one event", async () => {
+    const cut = await interruptedDeletion(11);
+    await runSweep(0);
+    expect((await assistantRow(cut.id))!.state).toBe("deleted");
+    expect(await vapiIds()).not.toContain(cut.vapiId);
+    const number = await env.DB.prepare("SELECT assistant_id FROM phone_numbers WHERE id = ?").bind(cut.numberId).first<{ assistant_id: string | null }>();
+    expect(number!.assistant_id).toBeNull();
+    const events = await env.DB.prepare("SELECT event FROM phone_number_events WHERE phone_number_id = ? AND event = 'unassigned'").bind(cut.numberId).all();
+    expect(events.results).toHaveLength(1);
+  });
+
+  it("leaves a deletion in progress (claimed a minute ago) to its request", async () => {
+    const cut = await interruptedDeletion(1);
+    await runSweep(0);
+    expect((await assistantRow(cut.id))!.state).toBe("deleting");
+    expect(await vapiIds()).toContain(cut.vapiId);
+  });
+
+  it("a DELETE that Vapi refuses gives its claim back: 502, and the assistant is still there, still deletable", async () => {
+    const org = newOrg();
+    const as = asOrg(org);
+    const created = await (await as("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json<Record<string, any>>();
+    await sandbox().injectFault({ service: "vapi", method: "DELETE", pathPrefix: "/assistant/", count: 3, kind: "status", status: 500 });
+    await expectError(await as("DELETE", `/api/assistants/${created.id}`), 502, "vapi_error");
+    expect((await assistantRow(created.id))!.state).toBe("active");
+    expect((await as("GET", `/api/assistants/${created.id}`)).status).toBe(200);
+    await sandbox().clearFaults();
+    expect((await as("DELETE", `/api/assistants/${created.id}`)).status).toBe(204);
+  });
+});
