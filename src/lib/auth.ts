@@ -40,10 +40,12 @@ export async function authenticate(
   const token = match[1]!;
   let payload: JWTPayload;
   try {
+    // A token that never expires is refused: a leaked one would work forever.
     const options = {
       issuer: settings.AUTH_ISSUER,
       audience: settings.AUTH_AUDIENCE,
       clockTolerance: 30,
+      requiredClaims: ["exp"],
     };
     if (keyOverride) {
       ({ payload } = await jwtVerify(token, keyOverride, options));
@@ -58,8 +60,9 @@ export async function authenticate(
   }
 
   const orgClaim = payload[settings.AUTH_ORG_CLAIM];
+  // No role claim, or null, is a member; anything else must be one of the roles exactly (no prefixes, no lists).
   const roleClaim = payload[settings.AUTH_ROLE_CLAIM] ?? "member";
-  const role = ROLES.find((r) => r === roleClaim);
+  const role = typeof roleClaim === "string" ? ROLES.find((r) => r === roleClaim) : undefined;
   if (!role) {
     throw unauthorized("auth_invalid_role", `The token's ${settings.AUTH_ROLE_CLAIM} claim must be one of ${ROLES.join(", ")}.`);
   }
@@ -73,6 +76,9 @@ export async function authenticate(
 function tokenError(error: unknown): ApiError {
   if (error instanceof joseErrors.JWTExpired) {
     return unauthorized("auth_token_expired", "The token has expired: sign in again to get a fresh one.");
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === "exp" && error.reason === "missing") {
+    return unauthorized("auth_invalid_claims", "The token has no expiry (`exp` claim): issue tokens that expire.");
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     return unauthorized("auth_invalid_claims", `The token was not issued for this API (${error.claim} claim: ${error.reason}).`);

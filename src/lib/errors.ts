@@ -53,7 +53,9 @@ export function zodIssuesToDetails(issues: readonly ValidationIssue[]): FieldIss
   return issues.flatMap((issue) => {
     const path = issue.path.map(String);
     if (issue.code === "unrecognized_keys" && issue.keys?.length) {
-      return issue.keys.map((key) => ({ path: [...path, key].join("."), code: "unknown_field", message: "is not a known field" }));
+      // A schema may say which keys it allows (opening hours name the days); zod's own wording is not for people.
+      const message = issue.message.startsWith("Unrecognized key") ? "is not a known field" : issue.message;
+      return issue.keys.map((key) => ({ path: [...path, key].join("."), code: "unknown_field", message }));
     }
     return [{ path: path.join(".") || "(root)", code: issue.code, message: issue.message }];
   });

@@ -334,11 +334,18 @@ export function addGoogleBusy(store: SandboxStore, busy: { start: string; end: s
   return addBusyEvent(store, calendarFor(store, busy.calendarId), busy.start, busy.end);
 }
 
-/** Follows an authorization URL; a URL Google would refuse with an error page (never the callback) throws. */
-export function googleAuthorizeUrl(store: SandboxStore, settings: Settings, authorizationUrl: string): { location: string } {
+/** Follows an authorization URL: the redirect to the callback, or the error page Google would show instead. */
+export function googleAuthorizeOutcome(store: SandboxStore, settings: Settings, authorizationUrl: string): AuthorizeOutcome {
   const url = new URL(authorizationUrl);
-  if (url.pathname.replace(/\/+$/, "") !== pathOf(settings.GOOGLE_OAUTH_URL)) throw new Error(`Not Google's authorization URL: ${url.origin}${url.pathname}`);
-  const outcome = authorize(store, settings, url);
+  if (url.pathname.replace(/\/+$/, "") !== pathOf(settings.GOOGLE_OAUTH_URL)) {
+    return { status: 404, error: "not_found", message: `Not Google's authorization URL: ${url.origin}${url.pathname}` };
+  }
+  return authorize(store, settings, url);
+}
+
+/** As googleAuthorizeOutcome, for tests: an error page (never the callback) throws. */
+export function googleAuthorizeUrl(store: SandboxStore, settings: Settings, authorizationUrl: string): { location: string } {
+  const outcome = googleAuthorizeOutcome(store, settings, authorizationUrl);
   if ("location" in outcome) return outcome;
   throw new Error(`Error ${outcome.status}: ${outcome.error}. ${outcome.message}`);
 }

@@ -3,12 +3,14 @@ import { loadSettings } from "../lib/settings";
 import {
   addGoogleBusy,
   expireGoogleAccessTokens,
+  googleAuthorizeOutcome,
   googleAuthorizeUrl,
   handleGoogle,
   listGoogleEvents,
   redactGoogleBody,
   revokeAllGoogleGrants,
   setGoogleConsent,
+  type AuthorizeOutcome,
   type GoogleConsent,
 } from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
@@ -170,6 +172,11 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
    */
   googleAuthorize(url: string): { location: string } {
     return googleAuthorizeUrl(this.store, loadSettings(this.env), url);
+  }
+
+  /** The same, answering Google's error page as `{status, error, message}` instead of throwing (the dev consent route). */
+  googleAuthorizeOutcome(url: string): AuthorizeOutcome {
+    return googleAuthorizeOutcome(this.store, loadSettings(this.env), url);
   }
 
   /** How the user answers the next consent screens (until set again or reset). */

@@ -2,13 +2,17 @@ import { z } from "@hono/zod-openapi";
 
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
-/** A trimmed, single-purpose text field: no control characters, bounded length. */
+/** Characters that show nothing: spaces of every kind, format characters (zero-width space, joiners, BOM), combining marks alone. */
+const INVISIBLE_ONLY = /^[\p{Z}\p{Cf}\p{M}\s]*$/u;
+
+/** A trimmed, single-purpose text field: something visible, no control characters, bounded length. */
 export const text = (max: number) =>
   z
     .string()
     .trim()
     .min(1, "must not be empty")
     .max(max, `must be at most ${max} characters`)
+    .refine((v) => v.length === 0 || !INVISIBLE_ONLY.test(v), "must not be empty (it has only invisible characters)")
     .refine((v) => !CONTROL_CHARACTERS.test(v), "must not contain control characters");
 
 export const e164 = z
@@ -31,6 +35,7 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a 24-hour time such as 09:00");
 const openingRanges = z
   .array(z.strictObject({ open: clock, close: clock }).refine((r) => r.open < r.close, "open must be before close"))
@@ -45,7 +50,7 @@ export const businessHoursSchema = z
     fri: openingRanges.optional(),
     sat: openingRanges.optional(),
     sun: openingRanges.optional(),
-  })
+  }, { error: (issue) => (issue.code === "unrecognized_keys" ? `is not a day: use ${DAYS.join(", ")}` : undefined) })
   .openapi("BusinessHours", {
     description: "Opening hours per day (mon…sun), each a list of {open, close} 24-hour times; a missing day is closed.",
     example: { mon: [{ open: "08:00", close: "17:00" }], sat: [{ open: "09:00", close: "12:00" }] },

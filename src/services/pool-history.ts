@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { phoneNumberEvents, phoneNumbers } from "../db/schema";
 import { toBase64Url, fromBase64Url } from "../lib/crypto";
@@ -33,11 +33,13 @@ export interface HistoryPage {
 /** The assignment history, newest first, a page at a time (keyset on the event id: stable while events arrive). */
 export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryPage> {
   const filters: SQL[] = [];
-  if (query.orgId) filters.push(eq(phoneNumberEvents.orgId, query.orgId));
+  // An organisation's history: events stored with it, and those of its own (Twilio) numbers stored without one
+  // (a number's creation or import, written before it had an assistant).
+  if (query.orgId) filters.push(or(eq(phoneNumberEvents.orgId, query.orgId), and(isNull(phoneNumberEvents.orgId), eq(phoneNumbers.orgId, query.orgId)))!);
   if (query.phoneNumberId) filters.push(eq(phoneNumberEvents.phoneNumberId, query.phoneNumberId));
   if (query.beforeId !== undefined) filters.push(lt(phoneNumberEvents.id, query.beforeId));
   const rows = await db
-    .select({ event: phoneNumberEvents, number: phoneNumbers.number })
+    .select({ event: phoneNumberEvents, number: phoneNumbers.number, numberOrgId: phoneNumbers.orgId })
     .from(phoneNumberEvents)
     .leftJoin(phoneNumbers, eq(phoneNumbers.id, phoneNumberEvents.phoneNumberId))
     .where(and(...filters))
@@ -46,12 +48,12 @@ export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryP
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    events: page.map(({ event, number }) => ({
+    events: page.map(({ event, number, numberOrgId }) => ({
       id: event.id,
       phone_number_id: event.phoneNumberId,
       number: number ?? null,
       event: event.event,
-      org_id: event.orgId,
+      org_id: event.orgId ?? numberOrgId ?? null,
       assistant_id: event.assistantId,
       detail: event.detail ?? null,
       created_at: event.createdAt,

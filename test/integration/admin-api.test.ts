@@ -175,6 +175,35 @@ describe("GET /api/admin/phone-pool/history", () => {
     expect(byBoth.events.map((e: { event: string }) => e.event)).toEqual(["reused"]);
   });
 
+  it("filtered by organisation, includes the events of its own numbers stored without an organisation", async () => {
+    await env.DB.prepare("DELETE FROM phone_number_events").run();
+    const own = await seedNumber({ orgId: "org-own", source: "twilio_imported" });
+    const shared = await seedNumber();
+    await insertEvents([
+      { numberId: own.id, orgId: null, event: "created" },
+      { numberId: own.id, orgId: "org-own", event: "assigned" },
+      { numberId: shared.id, orgId: null, event: "created" },
+      { numberId: shared.id, orgId: "org-other", event: "assigned" },
+    ]);
+    const page = await json(await asAdmin("GET", "/api/admin/phone-pool/history?org_id=org-own"));
+    expect(page.events.map((e: { phone_number_id: string; event: string; org_id: string }) => [e.phone_number_id, e.event, e.org_id])).toEqual([
+      [own.id, "assigned", "org-own"],
+      [own.id, "created", "org-own"],
+    ]);
+  });
+
+  it("says what a limit or an alert id must be, in words", async () => {
+    for (const query of ["limit=abc", "limit=0", "limit=2.5", "limit="]) {
+      const error = await expectError(await asAdmin("GET", `/api/admin/phone-pool/history?${query}`), 400, "invalid_request");
+      expect(error.details).toEqual([{ path: "limit", code: expect.any(String), message: "must be a whole number from 1 to 200" }]);
+      expect(error.message).not.toMatch(/NaN|Invalid input/);
+    }
+    for (const id of ["abc", "0", "1.5"]) {
+      const error = await expectError(await asAdmin("POST", `/api/admin/alerts/${id}/resolve`), 400, "invalid_request");
+      expect(error.details).toEqual([{ path: "id", code: expect.any(String), message: "must be a whole number of at least 1" }]);
+    }
+  });
+
   it("refuses a bad limit or cursor with 400 in the error shape", async () => {
     for (const query of ["limit=0", "limit=201", "limit=abc", "limit=2.5"]) {
       const error = await expectError(await asAdmin("GET", `/api/admin/phone-pool/history?${query}`), 400, "invalid_request");

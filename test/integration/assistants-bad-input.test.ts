@@ -72,6 +72,24 @@ describe("POST /api/assistants refuses bad input and changes nothing", () => {
     expect(paths(error.details)).toContain("business_data.business_name");
   });
 
+  it.each([
+    ["zero-width spaces", "\u200b\u200b"],
+    ["a byte-order mark and a word joiner", "\ufeff\u2060"],
+    ["ideographic and no-break spaces", "\u3000\u00a0"],
+    ["a combining mark alone", "\u0301"],
+    ["zero-width joiners around a space", "\u200d \u200c"],
+  ])("a name made only of %s is refused like an empty one", async (_what, invisible) => {
+    const byName = await refusedCreate({ body: { ...validBody, name: invisible } }, 400, "invalid_request");
+    expect(byName.details).toEqual([expect.objectContaining({ path: "name", message: expect.stringContaining("must not be empty") })]);
+    const byBusiness = await refusedCreate({ body: withBusiness({ business_name: invisible }) }, 400, "invalid_request");
+    expect(paths(byBusiness.details)).toEqual(["business_data.business_name"]);
+  });
+
+  it("a visible name with a zero-width joiner inside (an emoji sequence) is accepted", async () => {
+    const res = await call("POST", "/api/assistants", { token: await token({ org: newOrg() }), body: { ...validBody, name: "Front desk \u{1F469}\u200d\u{1F527}" } });
+    expect(res.status, await res.clone().text()).toBe(201);
+  });
+
   it("a 100 KB body → 413 payload_too_large", async () => {
     const body = withBusiness({ description: "x".repeat(100 * 1024) });
     await refusedCreate({ body }, 413, "payload_too_large");
@@ -127,6 +145,11 @@ describe("POST /api/assistants refuses bad input and changes nothing", () => {
       "invalid_request",
     );
     expect(paths(error.details)).toEqual(expect.arrayContaining(["business_data.phone", "business_data.website"]));
+  });
+
+  it("opening hours with an unknown day name → 400 listing the days it may be", async () => {
+    const error = await refusedCreate({ body: withBusiness({ hours: { monday: [{ open: "08:00", close: "17:00" }] } }) }, 400, "invalid_request");
+    expect(error.details).toEqual([{ path: "business_data.hours.monday", code: "unknown_field", message: "is not a day: use mon, tue, wed, thu, fri, sat, sun" }]);
   });
 
   it("opening hours with close before open → 400", async () => {

@@ -5,6 +5,8 @@ import { call, sandbox, token } from "../helpers/api";
 import { configureTwilio, created, expectInvariants, resetAll } from "../helpers/faults";
 import { adminToken, DAY_MS } from "../helpers/operations";
 import { seedNumber, seedNumbers } from "../helpers/pool";
+import { serviceDeps } from "../helpers/deps";
+import { createAssistant } from "../../src/services/assistants";
 
 /**
  * One resource, many requests at once. For every mutating route: N identical requests at the same time, and
@@ -249,5 +251,31 @@ describe("N identical requests at once on the organisation and the pool", () => 
     expect(answers.filter((a) => a.body.changed)).toHaveLength(1);
     expect((await events(number.id)).length).toBe(1);
     await expectInvariants();
+  });
+});
+
+describe("a create whose row another request activated meanwhile", () => {
+  it("neither overwrites that row nor deletes it while compensating", async () => {
+    await seedNumbers(1);
+    const id = crypto.randomUUID();
+    const base = serviceDeps();
+    // While Vapi makes this create's assistant, another request finishes the same row (as a retry of the same
+    // Idempotency-Key could, were the guards gone): it is active with its own Vapi assistant.
+    const vapi = new Proxy(base.vapi, {
+      get(target, prop, receiver) {
+        if (prop !== "createAssistant") return Reflect.get(target, prop, receiver);
+        return async (config: Parameters<typeof target.createAssistant>[0]) => {
+          const made = await target.createAssistant(config);
+          await env.DB.prepare("UPDATE assistants SET state = 'active', vapi_assistant_id = 'vapi-other-request' WHERE id = ?").bind(id).run();
+          return made;
+        };
+      },
+    });
+    const attempt = createAssistant({ ...base, vapi }, ORG, { business_data: { business_name: "Raced Co", timezone: "America/Chicago" } as never, languages: ["en"] }, { id });
+    await expect(attempt).rejects.toMatchObject({ status: 503, code: "storage_unavailable" });
+    const row = await env.DB.prepare("SELECT state, vapi_assistant_id FROM assistants WHERE id = ?").bind(id).first();
+    expect(row).toEqual({ state: "active", vapi_assistant_id: "vapi-other-request" });
+    // What this create made is undone: its own Vapi assistant is gone.
+    expect((await sandbox().vapiAssistants()).filter((a) => a.metadata?.switchboardAssistantId === id).map((a) => a.id)).toEqual([]);
   });
 });

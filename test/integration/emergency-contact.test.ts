@@ -47,6 +47,16 @@ describe("emergency contact", () => {
     expect((await call("GET", `/api/assistants/${a.id}/emergency-contact`, { token: await token({ org: "org-b" }) })).status).toBe(404);
   });
 
+  it("a contact name made only of invisible characters (zero-width spaces) is refused like an empty one", async () => {
+    const a = await createAssistant();
+    for (const name of ["\u200b", "\u200b\u200c\u200d", "\ufeff"]) {
+      const res = await call("PUT", `/api/assistants/${a.id}/emergency-contact`, { body: { name, phone: contact.phone } });
+      expect(res.status).toBe(400);
+      expect((await json(res)).error.details).toEqual([expect.objectContaining({ path: "name", message: expect.stringContaining("must not be empty") })]);
+    }
+    expect(transferTool(await vapiAssistant(a.vapi_assistant_id))).toBeUndefined();
+  });
+
   it("keeps the stored contact and the Vapi assistant consistent when Vapi fails", async () => {
     const a = await createAssistant();
     await sandbox().injectFault({ service: "vapi", method: "PATCH", pathPrefix: "/assistant/", count: 3, kind: "status", status: 500 });

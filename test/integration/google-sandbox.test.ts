@@ -5,7 +5,8 @@ import { loadSettings, type Settings } from "../../src/lib/settings";
 import { createGoogle, missingGoogleSettings } from "../../src/providers";
 import { GOOGLE_CALENDAR_SCOPES, GoogleApiError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../../src/providers/google";
 import { sandboxStub, SANDBOX_SERVICE_HEADER } from "../../src/sandbox/upstream-sandbox";
-import { sandbox } from "../helpers/api";
+import { call, sandbox } from "../helpers/api";
+import { expectError } from "../helpers/assertions";
 import { rejection } from "../helpers/upstream";
 
 const FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy";
@@ -284,5 +285,21 @@ describe("createGoogle", () => {
     const settings = { ...googleSettings(), GOOGLE_CLIENT_SECRET: undefined, GOOGLE_REDIRECT_URI: undefined };
     expect(missingGoogleSettings(settings)).toEqual(["GOOGLE_CLIENT_SECRET", "GOOGLE_REDIRECT_URI"]);
     expect(() => createGoogle(env, settings, createLogger())).toThrow("Google Calendar is not configured: set GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URI");
+  });
+});
+
+describe("the sandbox's consent page (GET /sandbox/google/authorize) refuses bad input in the error shape", () => {
+  const page = (query: string) => call("GET", `/sandbox/google/authorize${query}`, { token: null });
+
+  it("no parameters: 401 google_invalid_client, never a 500", async () => {
+    await expectError(await page(""), 401, "google_invalid_client");
+  });
+
+  it("an unregistered redirect URI, a missing scope, no PKCE: 400 naming Google's reason", async () => {
+    const base = "?client_id=sandbox-google-client-id&response_type=code";
+    await expectError(await page(`${base}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}&scope=openid`), 400, "google_redirect_uri_mismatch");
+    const redirect = `&redirect_uri=${encodeURIComponent("https://switchboard.test/api/calendar/google/callback")}`;
+    await expectError(await page(`${base}${redirect}`), 400, "google_invalid_request");
+    await expectError(await page(`${base}${redirect}&scope=openid`), 400, "google_invalid_request");
   });
 });

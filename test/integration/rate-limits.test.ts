@@ -30,6 +30,16 @@ describe("rate limits on costly routes", () => {
     expect(await tableCounts()).toEqual(before);
   });
 
+  it("one route's bucket never throttles another limited route of the same organization", async () => {
+    const body = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ business_data: {} }) };
+    for (let i = 0; i < 30; i++) expect((await send("/api/assistants", "org-rl-5", body, "member")).status).toBe(400);
+    expect((await send("/api/assistants", "org-rl-5", body, "member")).status).toBe(429);
+    // POST …/phone (bucket number_assign) and the calendar authorization (calendar_auth) still have their budgets.
+    const assign = await send(`/api/assistants/${crypto.randomUUID()}/phone`, "org-rl-5", { method: "POST" }, "member");
+    expect(assign.status).toBe(404);
+    expect((await send("/api/calendar/google/auth", "org-rl-5")).status).toBe(200);
+  });
+
   it("is off when RATE_LIMITS_ENABLED is false (load tests)", async () => {
     for (let i = 0; i < 35; i++) {
       const res = await app.request("https://switchboard.test/api/calendar/google/auth", { headers: { Authorization: `Bearer ${await token({ org: "org-rl-4", role: "owner" })}` } }, env);

@@ -72,6 +72,24 @@ describe("authenticate: claims named by settings", () => {
     expect(await refusal(authenticate(`Bearer ${defaults}`, settings))).toEqual({ status: 401, code: "auth_missing_org" });
   });
 
+  it("role claims match exactly: near misses, other cases and lists are refused", async () => {
+    for (const role of ["owner_pending", "not_platform_admin", "Owner", " owner", "owner ", "platform_admin2", "", 1, true, ["owner"], { role: "owner" }]) {
+      const token = await hs256({ org_id: "org-1", role } as JWTPayload);
+      expect(await refusal(authenticate(`Bearer ${token}`, settingsWith())), JSON.stringify(role)).toEqual({ status: 401, code: "auth_invalid_role" });
+    }
+  });
+
+  it("no role claim and a null role are a member, as the README says", async () => {
+    for (const payload of [{ org_id: "org-1" }, { org_id: "org-1", role: null }]) {
+      expect((await authenticate(`Bearer ${await hs256(payload as JWTPayload)}`, settingsWith())).role).toBe("member");
+    }
+  });
+
+  it("a token without an expiry is refused with auth_invalid_claims", async () => {
+    const forever = await new SignJWT({ org_id: "org-1", role: "owner" }).setProtectedHeader({ alg: "HS256" }).setSubject("user-42").setIssuedAt().sign(new TextEncoder().encode(settingsWith().AUTH_JWT_SECRET));
+    expect(await refusal(authenticate(`Bearer ${forever}`, settingsWith()))).toEqual({ status: 401, code: "auth_invalid_claims" });
+  });
+
   it("an unknown role is refused", async () => {
     const token = await hs256({ org_id: "org-1", role: "god" });
     expect(await refusal(authenticate(`Bearer ${token}`, settingsWith()))).toEqual({ status: 401, code: "auth_invalid_role" });

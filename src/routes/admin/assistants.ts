@@ -3,7 +3,7 @@ import { rateLimit } from "../../lib/rate-limit";
 import { createRouter } from "../../lib/router";
 import { resyncAssistants } from "../../services/assistant-resync";
 import { assistantDeps } from "../assistants";
-import { authErrors, errorResponse, jsonResponse } from "../schemas";
+import { authErrors, errorResponse, jsonResponse, wholeNumber } from "../schemas";
 import { platformAdmin, security, tags } from "./deps";
 
 const resync = createRoute({
@@ -19,7 +19,7 @@ const resync = createRoute({
   request: {
     query: z.object({
       org_id: z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be an organization id (printable, no spaces)").optional(),
-      limit: z.coerce.number().int().min(1).max(25).default(10).openapi({ description: "Assistants per call (2 Vapi calls each)" }),
+      limit: wholeNumber(1, 25).default(10).openapi({ description: "Assistants per call (2 Vapi calls each)" }),
       cursor: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be the next_cursor of an earlier answer").optional(),
     }),
   },

@@ -3,6 +3,7 @@ import { PHONE_NUMBER_EVENTS } from "../../db/schema";
 import { ALERT_KINDS } from "../../services/alerts";
 import type { PhoneNumberRow } from "../../services/assistant-view";
 import { areaCode, e164 } from "../../services/business-data";
+import { wholeNumber } from "../schemas";
 
 /** A number as operators see it: everything but secrets. */
 export const adminPhoneNumberSchema = z
@@ -142,7 +143,7 @@ export const poolOverviewSchema = z
 export const historyQuerySchema = z.object({
   org_id: z.string().min(1).max(128).optional().openapi({ description: "Only this organization's events" }),
   phone_number_id: z.string().min(1).max(64).optional().openapi({ description: "Only this number's events" }),
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "Events per page, 1 to 200", example: 50 }),
+  limit: wholeNumber(1, 200).default(50).openapi({ description: "Events per page, 1 to 200", example: 50 }),
   cursor: z.string().min(1).max(200).optional().openapi({ description: "`next_cursor` of the previous page" }),
 });
 
@@ -220,5 +221,5 @@ export const cleanupReportSchema = z
   .openapi("CleanupReport");
 
 export const alertIdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" }, description: "The alert's id", example: 12 }),
+  id: wholeNumber(1).openapi({ param: { name: "id", in: "path" }, description: "The alert's id", example: 12 }),
 });
