@@ -56,11 +56,24 @@ export function credentialsFromInput(input: TwilioConfigInput): TwilioCredential
     : { accountSid: input.account_sid, authToken: input.auth_token };
 }
 
-/** The organisation's Twilio credentials, decrypted, or null when none are configured. */
+/**
+ * The organisation's Twilio credentials, decrypted, or null when none are configured. They open only for the
+ * organisation they were sealed for: a value copied from another organisation's row (or sealed with a key no
+ * longer configured) is refused with 409, and nothing is sent anywhere with it.
+ */
 export async function loadTwilioCredentials(db: Db, box: SecretBox, orgId: string): Promise<{ org: OrganizationRow; credentials: TwilioCredentials } | null> {
   const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);
   if (!org?.twilioCredentials || !org.twilioAccountSid) return null;
-  const secret = JSON.parse(await box.decrypt(org.twilioCredentials, credentialsContext(orgId))) as Omit<TwilioCredentials, "accountSid">;
+  let secret: Omit<TwilioCredentials, "accountSid">;
+  try {
+    secret = JSON.parse(await box.decrypt(org.twilioCredentials, credentialsContext(orgId))) as Omit<TwilioCredentials, "accountSid">;
+  } catch {
+    throw new ApiError(
+      409,
+      "twilio_credentials_unreadable",
+      `The saved Twilio credentials of organization ${orgId} cannot be opened (sealed for another organization, or with an encryption key no longer configured). Its owner saves them again with PUT /api/organization/twilio.`,
+    );
+  }
   return { org, credentials: { accountSid: org.twilioAccountSid, ...secret } };
 }
 

@@ -7,6 +7,11 @@ import { loadSettings } from "../../src/lib/settings";
 import { createLogger } from "../../src/lib/log";
 import { createDb } from "../../src/db/client";
 import { reviewAlerts } from "../../src/services/alert-review";
+import { loadTwilioCredentials } from "../../src/services/organizations";
+import { secretBox } from "../../src/lib/crypto";
+import { ApiError } from "../../src/lib/errors";
+import { expectError } from "../helpers/assertions";
+import { rejection } from "../helpers/upstream";
 
 const DEMO_SID = `AC${"0".repeat(32)}`;
 const DEMO_TOKEN = "sandbox-twilio-auth-token";
@@ -196,6 +201,52 @@ describe("the pool's Twilio source", () => {
     const imports = (await sandbox().vapiPhoneNumbers()).filter((n) => n.provider === "twilio");
     expect(imports).toHaveLength(2);
     await checkPoolInvariants(10);
+  });
+});
+
+describe("sealed Twilio credentials", () => {
+  const load = async (org: string) => loadTwilioCredentials(createDb(env.DB), await secretBox(env.ENCRYPTION_KEY as string), org);
+  /** Puts `sealed` in `org`'s row as its saved credentials (auto_purchase on), as a copied row would. */
+  const storeSealed = (org: string, sealed: string) =>
+    env.DB.prepare(
+      "INSERT INTO organizations (id, twilio_account_sid, twilio_credential_type, twilio_credentials, twilio_auto_purchase, created_at, updated_at) VALUES (?, ?, 'auth_token', ?, 1, ?, ?)",
+    )
+      .bind(org, DEMO_SID, sealed, new Date().toISOString(), new Date().toISOString())
+      .run();
+
+  it("open only for the organization they were sealed for; copied to another, nothing is sent with them", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    const sealed = await env.DB.prepare("SELECT twilio_credentials FROM organizations WHERE id = 'org-a'").first<string>("twilio_credentials");
+    await storeSealed("org-b", sealed!);
+
+    expect((await load("org-a"))?.credentials).toEqual({ accountSid: DEMO_SID, authToken: DEMO_TOKEN });
+    expect((await rejection(load("org-b"), ApiError)).code).toBe("twilio_credentials_unreadable");
+
+    // org-b's next assistant needs a Twilio number (free pool full, auto_purchase on): refused before Twilio or a Vapi import.
+    await fillFreePool();
+    await sandbox().clearRequests();
+    const error = await expectError(await create("org-b"), 409, "twilio_credentials_unreadable");
+    expect(error.message).toContain("PUT /api/organization/twilio");
+    const admin = await token({ org: null, role: "platform_admin" });
+    await expectError(await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-b" } }), 409, "twilio_credentials_unreadable");
+    expect(await sandbox().requests("twilio")).toEqual([]);
+    expect((await sandbox().requests("vapi")).filter((r) => r.path === "/phone-number")).toEqual([]);
+    expect(await sandbox().vapiAssistants()).toEqual([]);
+  });
+
+  it("credentials saved by an earlier release still open, and still only for their organization", async () => {
+    // {"authToken": DEMO_TOKEN} sealed with the tests' ENCRYPTION_KEY for org-legacy, as rows stored today read.
+    const stored = "enc:v1:3eb1bd43:0LC9Ycu-AQoz-PGG:maOiireVXXwDZIJCedQfgmhu6fYdXgHfRofgh9gyfBxnisjXe_SsYXdLXKX-4hxdFjYqJq3XHq6V";
+    await storeSealed("org-legacy", stored);
+    await storeSealed("org-copy", stored);
+    expect((await load("org-legacy"))?.credentials).toEqual({ accountSid: DEMO_SID, authToken: DEMO_TOKEN });
+    expect((await rejection(load("org-copy"), ApiError)).code).toBe("twilio_credentials_unreadable");
+
+    await fillFreePool();
+    const created = await json(await create("org-legacy"));
+    expect(created).toMatchObject({ phone_source: "twilio", phone_provider: "twilio" });
+    const imported = (await sandbox().requests("vapi")).find((r) => r.method === "POST" && r.path === "/phone-number")!;
+    expect(imported.body).toMatchObject({ provider: "twilio", twilioAccountSid: DEMO_SID, twilioAuthToken: DEMO_TOKEN });
   });
 });
 
