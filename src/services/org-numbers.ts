@@ -1,4 +1,4 @@
-import { and, count, eq, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import { organizations, phoneNumbers, twilioNumbers } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
@@ -77,22 +77,39 @@ export async function purchaseForOrganization(deps: OrgDeps, orgId: string, area
   return attachment.number;
 }
 
-/** Takes the oldest listed number for an import, in one guarded statement (never the same one twice). */
+/**
+ * Takes the oldest listed number for an import, in one guarded statement (never the same one twice). A number
+ * another organisation holds in the pool (rows from before numbers were one organisation's) is never imported:
+ * its listing is dropped, before Vapi hears of it, and the next one is taken.
+ */
 async function claimListedNumber(deps: OrgDeps, orgId: string): Promise<TwilioNumberRow | null> {
-  const at = new Date().toISOString();
-  const oldest = deps.db
-    .select({ id: twilioNumbers.id })
-    .from(twilioNumbers)
-    .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")))
-    .orderBy(twilioNumbers.createdAt, twilioNumbers.number)
-    .limit(1);
-  const [row] = await deps.db
-    .update(twilioNumbers)
-    .set({ state: "importing", claimedAt: at, updatedAt: at })
-    .where(and(sql`${twilioNumbers.id} = (${oldest})`, eq(twilioNumbers.state, "listed")))
-    .returning();
-  return row ?? null;
+  for (;;) {
+    const at = new Date().toISOString();
+    const oldest = deps.db
+      .select({ id: twilioNumbers.id })
+      .from(twilioNumbers)
+      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")))
+      .orderBy(twilioNumbers.createdAt, twilioNumbers.number)
+      .limit(1);
+    const [claimed] = await deps.db
+      .update(twilioNumbers)
+      .set({ state: "importing", claimedAt: at, updatedAt: at })
+      .where(and(sql`${twilioNumbers.id} = (${oldest})`, eq(twilioNumbers.state, "listed")))
+      .returning({ ...getTableColumns(twilioNumbers), heldBy: heldByAnotherOrganization });
+    if (!claimed) return null;
+    const { heldBy, ...row } = claimed;
+    if (!heldBy) return row;
+    await deps.db.delete(twilioNumbers).where(and(eq(twilioNumbers.id, row.id), eq(twilioNumbers.state, "importing")));
+    deps.log.warn("twilio_number_taken", { org_id: orgId, number: row.number, held_by: heldBy });
+  }
 }
+
+/**
+ * The organisation whose pool holds the claimed number (not released), if it is not the claimant. Spelled out:
+ * drizzle leaves columns unqualified in RETURNING, where `number` would mean the subquery's own.
+ */
+const heldByAnotherOrganization = sql<string | null>`(SELECT coalesce(p.org_id, 'shared pool') FROM phone_numbers p
+  WHERE p.number = twilio_numbers.number AND p.status <> 'released' AND p.org_id IS NOT twilio_numbers.org_id LIMIT 1)`;
 
 /**
  * Searches the area code, buys the first candidate (the next one when Twilio says it was just taken), and

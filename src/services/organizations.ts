@@ -1,4 +1,4 @@
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { organizations, phoneNumbers, twilioNumbers, assistants } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
@@ -114,6 +114,9 @@ export async function saveTwilioConfig(deps: TwilioConfigDeps, orgId: string, in
     );
   }
 
+  const taken = await numbersOfOtherOrganizations(deps.db, orgId, listed);
+  if (taken.length > 0) throw numbersTaken(taken);
+
   const { accountSid, ...secret } = credentials;
   const sealed = await deps.box.encrypt(JSON.stringify(secret), credentialsContext(orgId));
   const at = new Date().toISOString();
@@ -126,24 +129,72 @@ export async function saveTwilioConfig(deps: TwilioConfigDeps, orgId: string, in
     twilioConfiguredAt: at,
     updatedAt: at,
   };
-  await deps.db.batch([
-    deps.db
-      .insert(organizations)
-      .values({ id: orgId, ...orgValues, createdAt: at })
-      .onConflictDoUpdate({ target: organizations.id, set: orgValues }),
-    deps.db
-      .delete(twilioNumbers)
-      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed"), eq(twilioNumbers.origin, "imported"), listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`)),
-    ...found.map(({ number, incoming }) =>
-      deps.db
-        .insert(twilioNumbers)
-        .values({ id: crypto.randomUUID(), orgId, number, twilioSid: incoming!.sid, origin: "imported", state: "listed", createdAt: at, updatedAt: at })
-        .onConflictDoNothing(),
-    ),
-  ]);
+  try {
+    await saveConfigBatch(deps.db, orgId, orgValues, listed, found, at);
+  } catch (error) {
+    // Another organisation listed one of these numbers since the check: the unique index on the number refused it.
+    if (!/UNIQUE constraint failed: twilio_numbers\.number/.test(String(error))) throw error;
+    const raced = await numbersOfOtherOrganizations(deps.db, orgId, listed);
+    throw numbersTaken(raced.length > 0 ? raced : listed);
+  }
   deps.log.info("twilio_configured", { org_id: orgId, account: maskSid(accountSid), numbers: listed.length, auto_purchase: input.auto_purchase });
   return getTwilioConfig(deps.db, orgId);
 }
+
+function saveConfigBatch(
+  db: Db,
+  orgId: string,
+  orgValues: Omit<typeof organizations.$inferInsert, "id" | "createdAt">,
+  listed: string[],
+  found: { number: string; incoming: { sid: string } | null }[],
+  at: string,
+) {
+  return db.batch([
+    db
+      .insert(organizations)
+      .values({ id: orgId, ...orgValues, createdAt: at })
+      .onConflictDoUpdate({ target: organizations.id, set: orgValues }),
+    db
+      .delete(twilioNumbers)
+      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed"), eq(twilioNumbers.origin, "imported"), listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`)),
+    ...found.map(({ number, incoming }) =>
+      db
+        .insert(twilioNumbers)
+        .values({ id: crypto.randomUUID(), orgId, number, twilioSid: incoming!.sid, origin: "imported", state: "listed", createdAt: at, updatedAt: at })
+        // Only this organisation's own row of the number is "already there"; another's fails the whole batch.
+        .onConflictDoNothing({ target: [twilioNumbers.orgId, twilioNumbers.number] }),
+    ),
+  ]);
+}
+
+/**
+ * Which of `numbers` another organisation holds: on its Twilio list (listed, importing or in Vapi), or as a
+ * number in the pool that is not released.
+ */
+export async function numbersOfOtherOrganizations(db: Db, orgId: string, numbers: string[]): Promise<string[]> {
+  if (numbers.length === 0) return [];
+  const [listedElsewhere, inPoolElsewhere] = await db.batch([
+    db
+      .select({ number: twilioNumbers.number })
+      .from(twilioNumbers)
+      .where(and(inArray(twilioNumbers.number, numbers), ne(twilioNumbers.orgId, orgId))),
+    db
+      .select({ number: phoneNumbers.number })
+      .from(phoneNumbers)
+      .where(and(inArray(phoneNumbers.number, numbers), ne(phoneNumbers.status, "released"), sql`${phoneNumbers.orgId} IS NOT ${orgId}`)),
+  ]);
+  const taken = new Set([...listedElsewhere, ...inPoolElsewhere].map((r) => r.number));
+  return numbers.filter((n) => taken.has(n));
+}
+
+const numbersTaken = (numbers: string[]) =>
+  new ApiError(
+    409,
+    "twilio_number_taken",
+    `${numbers.join(", ")} ${numbers.length === 1 ? "is" : "are"} already used by another organization in Switchboard, and a Twilio number can serve only one. ` +
+      "List other numbers of the account, or have the other organization remove it first. Nothing was saved.",
+    { numbers, reason: "used_by_another_organization" },
+  );
 
 /** What the settings page shows: never a secret, the SID masked. */
 export async function getTwilioConfig(db: Db, orgId: string): Promise<TwilioConfigView> {

@@ -204,6 +204,83 @@ describe("the pool's Twilio source", () => {
   });
 });
 
+describe("a carrier number belongs to one organization", () => {
+  const listingsOf = async (number: string) =>
+    (await env.DB.prepare("SELECT org_id FROM twilio_numbers WHERE number = ? ORDER BY org_id").bind(number).all<{ org_id: string }>()).results.map((r) => r.org_id);
+
+  it("a second organization of the same Twilio account naming a number the first holds gets 409 with the number; nothing is saved", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+
+    const error = await expectError(await configure({ phone_numbers: ["+14155550102"] }, "org-b"), 409, "twilio_number_taken");
+    expect(error.details).toEqual({ numbers: ["+14155550102"], reason: "used_by_another_organization" });
+    expect(error.message).toContain("+14155550102");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM organizations WHERE id = 'org-b'").first("n")).toBe(0);
+    expect(await listingsOf("+14155550102")).toEqual(["org-a"]);
+
+    // In use by org-a's assistant, it is still org-a's.
+    await fillFreePool();
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550101");
+    const inUse = await expectError(await configure({ phone_numbers: ["+14155550102", "+14155550101"] }, "org-b"), 409, "twilio_number_taken");
+    expect((inUse.details as { numbers: string[] }).numbers).toEqual(["+14155550102", "+14155550101"]);
+
+    // Once org-a lets go of a number it has not imported, org-b may list it.
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    expect((await configure({ phone_numbers: ["+14155550102"] }, "org-b")).status).toBe(200);
+    expect(await listingsOf("+14155550102")).toEqual(["org-b"]);
+    expect(await listingsOf("+14155550101")).toEqual(["org-a"]);
+  });
+
+  it("organizations racing to list one number: one is saved, every other gets 409", async () => {
+    const orgs = Array.from({ length: 5 }, (_, i) => `org-race-${i}`);
+    const responses = await Promise.all(orgs.map((org) => configure({ phone_numbers: ["+14155550101"] }, org)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409]);
+    for (const r of responses.filter((r) => r.status === 409)) expect((await json(r)).error.code).toBe("twilio_number_taken");
+    expect(await listingsOf("+14155550101")).toHaveLength(1);
+  });
+
+  it("an import never takes a number another organization holds in its pool: the listing is dropped before Vapi is called", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+    // org-x holds +14155550101 in its pool, as rows written before a number was one organization's can.
+    const at = new Date().toISOString();
+    await env.DB.prepare(
+      "INSERT INTO phone_numbers (id, provider, source, vapi_phone_number_id, number, area_code, status, org_id, unassigned_at, created_at, updated_at) VALUES ('held', 'twilio', 'twilio_imported', ?, '+14155550101', '415', 'active', 'org-x', ?, ?, ?)",
+    )
+      .bind(crypto.randomUUID(), at, at, at)
+      .run();
+    await fillFreePool();
+    await sandbox().clearRequests();
+
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550102");
+    await expectError(await create(), 409, "pool_exhausted");
+    const imports = (await sandbox().requests("vapi")).filter((r) => r.method === "POST" && r.path === "/phone-number");
+    expect(imports.map((r) => r.body.number)).toEqual(["+14155550102"]);
+    expect(await listingsOf("+14155550101")).toEqual([]);
+    expect(await env.DB.prepare("SELECT org_id, assistant_id FROM phone_numbers WHERE id = 'held'").first()).toEqual({ org_id: "org-x", assistant_id: null });
+    // Listing it again is refused the same way as a number on another organization's list.
+    const error = await expectError(await configure({ phone_numbers: DEMO_NUMBERS }), 409, "twilio_number_taken");
+    expect(error.details).toEqual({ numbers: ["+14155550101"], reason: "used_by_another_organization" });
+  });
+
+  it("the migration keeps one listing per number, the one in Vapi or else the oldest, then makes a second impossible", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004_"))!;
+    await env.DB.prepare("DROP INDEX twilio_numbers_number").run();
+    const row = (id: string, org: string, number: string, state: string, createdAt: string) =>
+      env.DB.prepare("INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES (?, ?, ?, 'imported', ?, ?, ?)").bind(id, org, number, state, createdAt, createdAt);
+    await env.DB.batch([
+      row("x-listed", "org-a", "+14155550101", "listed", "2026-01-01T00:00:00.000Z"),
+      row("x-in-vapi", "org-b", "+14155550101", "in_vapi", "2026-02-01T00:00:00.000Z"),
+      row("y-old", "org-a", "+14155550102", "listed", "2026-01-01T00:00:00.000Z"),
+      row("y-new", "org-b", "+14155550102", "listed", "2026-02-01T00:00:00.000Z"),
+      row("z-alone", "org-c", "+14155550103", "listed", "2026-03-01T00:00:00.000Z"),
+    ]);
+    for (const query of migration.queries) await env.DB.prepare(query).run();
+    const kept = await env.DB.prepare("SELECT id FROM twilio_numbers ORDER BY id").all<{ id: string }>();
+    expect(kept.results.map((r) => r.id)).toEqual(["x-in-vapi", "y-old", "z-alone"]);
+    await expect(row("z-again", "org-a", "+14155550103", "listed", "2026-04-01T00:00:00.000Z").run()).rejects.toThrow(/UNIQUE constraint failed: twilio_numbers\.number/);
+  });
+});
+
 describe("sealed Twilio credentials", () => {
   const load = async (org: string) => loadTwilioCredentials(createDb(env.DB), await secretBox(env.ENCRYPTION_KEY as string), org);
   /** Puts `sealed` in `org`'s row as its saved credentials (auto_purchase on), as a copied row would. */
