@@ -4,7 +4,7 @@ import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { UpstreamError } from "../providers/http";
 import { TwilioApiError, type TwilioClient, type TwilioCredentials } from "../providers/twilio";
-import { raiseAlert } from "./alerts";
+import { raiseAlert, resolveAlert } from "./alerts";
 import type { PhoneNumberRow } from "./assistant-view";
 import { deleteOrphanByName, webhookServer, type Attachment, type NumberDeps, type OrgNumberSource } from "./number-assignment";
 import { loadTwilioCredentials, type OrganizationRow } from "./organizations";
@@ -61,7 +61,8 @@ async function provideOrgNumber(deps: OrgDeps, target: ImportTarget): Promise<At
     claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, target.areaCode);
   }
   const attachment = await importIntoVapi(deps, loaded.credentials, claimed, target);
-  if (claimed.origin === "imported") await alertIfLastListed(deps, target.orgId);
+  // With auto_purchase on, the last listed number used is no shortage: the next one is bought.
+  if (claimed.origin === "imported" && !loaded.org.twilioAutoPurchase) await alertIfLastListed(deps, target.orgId);
   return attachment;
 }
 
@@ -73,7 +74,8 @@ export async function purchaseForOrganization(deps: OrgDeps, orgId: string, area
   }
   const claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, areaCode);
   const attachment = await importIntoVapi(deps, loaded.credentials, claimed, { orgId, assistantId: null, vapiAssistantId: null, areaCode });
-  await deps.db.batch(attachment.finalize as [ReturnType<typeof recordEvent>]);
+  // A number now waits in the organisation's pool: it is not short of numbers any more.
+  await deps.db.batch([resolveAlert(deps.db, "twilio_numbers_exhausted", orgId), ...attachment.finalize]);
   return attachment.number;
 }
 
@@ -246,7 +248,8 @@ async function alertExhausted(deps: OrgDeps, orgId: string): Promise<void> {
   await raiseAlert(deps.db, deps.log, {
     kind: "twilio_numbers_exhausted",
     subject: orgId,
-    message: `Organization ${orgId} has used all its listed Twilio numbers. Add numbers to its list or turn on auto_purchase.`,
+    message: `Organization ${orgId} has no listed Twilio number left to import, and auto_purchase is off. Its owner lists more numbers or turns on auto_purchase (PUT /api/organization/twilio).`,
+    detail: { auto_purchase: false },
   }).catch((error) => deps.log.error("alert_failed", { error }));
 }
 

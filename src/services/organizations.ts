@@ -1,6 +1,6 @@
 import { and, eq, inArray, ne, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { organizations, phoneNumbers, twilioNumbers, assistants } from "../db/schema";
+import { alerts, organizations, phoneNumbers, twilioNumbers, assistants } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
@@ -164,6 +164,18 @@ function saveConfigBatch(
         // Only this organisation's own row of the number is "already there"; another's fails the whole batch.
         .onConflictDoNothing({ target: [twilioNumbers.orgId, twilioNumbers.number] }),
     ),
+    // The organisation is no longer short of numbers: an open "exhausted" alert would now contradict it.
+    db
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: at })
+      .where(
+        and(
+          eq(alerts.kind, "twilio_numbers_exhausted"),
+          eq(alerts.subject, orgId),
+          eq(alerts.status, "open"),
+          orgValues.twilioAutoPurchase ? sql`1 = 1` : sql`EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = ${orgId} AND t.state = 'listed')`,
+        ),
+      ),
   ]);
 }
 

@@ -139,6 +139,28 @@ describe("the pool's Twilio source", () => {
     await checkPoolInvariants(10);
   });
 
+  it("with auto_purchase on, using the last listed number is no shortage: no 'exhausted' alert, and the next one is bought", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true, area_code: "512" })).status).toBe(200);
+    await fillFreePool();
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550101");
+    expect((await json(await create())).vapi_phone_number).toMatch(/^\+1512/);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'twilio_numbers_exhausted'").first("n")).toBe(0);
+  });
+
+  it("the 'exhausted' alert says what is true, and is resolved as soon as the owner turns on auto_purchase", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    await fillFreePool();
+    expect((await create()).status).toBe(201);
+    const alert = () => env.DB.prepare("SELECT status, message FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first<{ status: string; message: string }>();
+    expect(await alert()).toMatchObject({ status: "open", message: expect.stringContaining("auto_purchase is off") });
+
+    // Re-saving without a change of heart leaves it open; turning on auto_purchase resolves it at once, not at the next review.
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    expect((await alert())?.status).toBe("open");
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true })).status).toBe(200);
+    expect((await alert())?.status).toBe("resolved");
+  });
+
   it("tries the next candidate when Twilio says a number was just taken", async () => {
     expect((await configure({ auto_purchase: true, area_code: "512" })).status).toBe(200);
     await fillFreePool();
@@ -357,11 +379,12 @@ describe("POST /api/admin/twilio/purchase", () => {
     expect((await json(await create("org-a"))).phone_number_id).toBe(body.id);
 
     expect((await call("POST", "/api/admin/twilio/purchase", { token: await asOwner(), body: { org_id: "org-a" } })).status).toBe(403);
-    // An organisation whose list ran out is fine again once a bought number waits in its pool.
+    // An organisation whose list ran out is fine again once a bought number waits in its pool: at once, not at the next review.
     await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('twilio_numbers_exhausted', 'org-a', 'open', 'used up', ?)").bind(new Date().toISOString()).run();
     expect((await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-a" } })).status).toBe(201);
+    expect(await env.DB.prepare("SELECT status FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("status")).toBe("resolved");
     const review = await reviewAlerts({ db: createDb(env.DB), log: createLogger(), settings: loadSettings(env) });
-    expect(review.resolved).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "twilio_numbers_exhausted", subject: "org-a" })]));
+    expect(review.resolved).not.toContainEqual(expect.objectContaining({ kind: "twilio_numbers_exhausted" }));
 
     const unconfigured = await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-zzz" } });
     expect(unconfigured.status).toBe(409);
