@@ -154,7 +154,8 @@ export const organizations = sqliteTable("organizations", {
 /**
  * An organisation's Twilio numbers that Switchboard may use: listed by the organisation (`imported`) or bought
  * through Switchboard (`purchased`). `listed` is waiting to be imported into Vapi, `importing` is being
- * imported for an assistant right now, `in_vapi` lives on as `phone_number_id` in the pool.
+ * imported for an assistant right now, `in_vapi` lives on as `phone_number_id` in the pool. One number is one
+ * organisation's at most (the unique index on `number`).
  */
 export const twilioNumbers = sqliteTable(
   "twilio_numbers",
@@ -170,7 +171,12 @@ export const twilioNumbers = sqliteTable(
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("twilio_numbers_org_number").on(t.orgId, t.number), index("twilio_numbers_org_state").on(t.orgId, t.state, t.createdAt)],
+  (t) => [
+    uniqueIndex("twilio_numbers_org_number").on(t.orgId, t.number),
+    // A carrier number belongs to one organisation, even when two hold credentials of the same Twilio account.
+    uniqueIndex("twilio_numbers_number").on(t.number),
+    index("twilio_numbers_org_state").on(t.orgId, t.state, t.createdAt),
+  ],
 );
 
 /**

@@ -54,6 +54,11 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
       "vapi_refused_number",
       sql`EXISTS (SELECT 1 FROM phone_numbers p WHERE p.source = 'vapi_free' AND p.vapi_phone_number_id IS NOT NULL AND p.created_at > alerts.created_at)`,
     ),
+    // A free number made in that area code after the refusal: Vapi has numbers there again.
+    resolveWhen(
+      "vapi_area_code_unavailable",
+      sql`EXISTS (SELECT 1 FROM phone_numbers p WHERE p.source = 'vapi_free' AND p.area_code = alerts.subject AND p.vapi_phone_number_id IS NOT NULL AND p.created_at > alerts.created_at)`,
+    ),
     resolveWhen(
       "twilio_numbers_exhausted",
       sql`(EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = alerts.subject AND t.state = 'listed')

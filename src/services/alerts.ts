@@ -7,6 +7,7 @@ export const ALERT_KINDS = [
   "pool_near_limit",
   "pool_exhausted",
   "vapi_refused_number",
+  "vapi_area_code_unavailable",
   "twilio_numbers_exhausted",
   "provisioning_stuck",
   "provisioning_failed",

@@ -51,6 +51,20 @@ export interface Attachment {
   undo: BatchItem<"sqlite">[];
 }
 
+/**
+ * Why Vapi would not make a free number. Vapi documents no code for either cause, so a refusal is the limit
+ * unless Vapi's words name the area code that was asked for ("No phone numbers are available for area code …").
+ */
+export interface FreeNumberRefusal {
+  refused: "limit" | "area_code";
+  areaCode: string | null;
+  vapiMessage: string;
+}
+
+export function isRefusal<T extends object>(result: T | FreeNumberRefusal): result is FreeNumberRefusal {
+  return "refused" in result && "vapiMessage" in result && !("id" in result);
+}
+
 const now = () => new Date().toISOString();
 
 export function webhookServer(deps: Pick<NumberDeps, "webhookUrl" | "settings">): VapiServer {
@@ -67,10 +81,10 @@ export async function attachNumber(deps: NumberDeps, slot: PoolSlot, target: Ass
   if (slot.kind === "pool") return attachPoolNumber(deps, slot.number, target);
 
   const attached = await createFreeNumber(deps, slot.reservationId, target);
-  if (attached) return attached;
+  if (!isRefusal(attached)) return attached;
   const fromOrg = await deps.orgNumbers?.provide(deps, target);
   if (fromOrg) return fromOrg;
-  throw await poolExhausted(deps, target.orgId);
+  throw attached.refused === "area_code" ? areaCodeUnavailable(attached.areaCode!) : await poolExhausted(deps, target.orgId, attached);
 }
 
 async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<Attachment> {
@@ -92,10 +106,10 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
   };
 }
 
-/** Creates the reserved free number in Vapi and attaches it; null when Vapi refuses it (the limit). */
-async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | null> {
+/** Creates the reserved free number in Vapi and attaches it, or says why Vapi refused it. */
+async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | FreeNumberRefusal> {
   const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
-  if (!vapiNumber) return null;
+  if (isRefusal(vapiNumber)) return vapiNumber;
   const at = now();
   const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(target.assistantId, reservationId), target.areaCode, at);
   const number: PhoneNumberRow = {
@@ -149,15 +163,15 @@ export function newNumberFields(deps: Pick<NumberDeps, "settings">, vapiNumber: 
 }
 
 /**
- * Makes the Vapi number of a reserved slot. Vapi refusing it counts as the limit being reached (Vapi documents
- * no code for it): the slot is dropped, an alert recorded, and null returned. Any other failure drops the slot
- * too, after deleting the number if Vapi may have made it.
+ * Makes the Vapi number of a reserved slot. When Vapi refuses it, the slot is dropped, an alert names the cause
+ * (the limit, or the area code that has no numbers) and the refusal is returned. Any other failure drops the
+ * slot too, after deleting the number if Vapi may have made it.
  */
 export async function createReservedNumber(
   deps: NumberDeps,
   reservationId: string,
   options: { vapiAssistantId: string | null; areaCode: string | null },
-): Promise<VapiPhoneNumber | null> {
+): Promise<VapiPhoneNumber | FreeNumberRefusal> {
   const name = vapiNumberName(reservationId);
   try {
     return await deps.vapi.createPhoneNumber({
@@ -171,17 +185,42 @@ export async function createReservedNumber(
     if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
     await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
     if (error instanceof UpstreamError && error.isRefusal) {
-      await raiseAlert(deps.db, deps.log, {
-        kind: "vapi_refused_number",
-        subject: "vapi",
-        message: `Vapi refused a new free number: ${error.message}`,
-        detail: { status: error.status, area_code: options.areaCode },
-      });
-      return null;
+      const refusal = refusalOf(error.message, options.areaCode);
+      await raiseAlert(deps.db, deps.log, refusalAlert(refusal, error.status));
+      return refusal;
     }
     throw upstreamFailure(error, "create a phone number");
   }
 }
+
+function refusalOf(vapiMessage: string, areaCode: string | null): FreeNumberRefusal {
+  const aboutAreaCode = areaCode !== null && /\barea code\b/i.test(vapiMessage);
+  return { refused: aboutAreaCode ? "area_code" : "limit", areaCode, vapiMessage };
+}
+
+function refusalAlert(refusal: FreeNumberRefusal, status: number | undefined) {
+  const detail = { status, area_code: refusal.areaCode };
+  if (refusal.refused === "area_code") {
+    return {
+      kind: "vapi_area_code_unavailable" as const,
+      subject: refusal.areaCode!,
+      message:
+        `Vapi has no free numbers in area code ${refusal.areaCode} (Vapi: "${refusal.vapiMessage}"). This is not the free-number limit: ` +
+        `requests for ${refusal.areaCode} are answered 409 area_code_unavailable and told to try a nearby area code or none.`,
+      detail,
+    };
+  }
+  return { kind: "vapi_refused_number" as const, subject: "vapi", message: `Vapi refused a new free number: ${refusal.vapiMessage}`, detail };
+}
+
+/** Vapi has nothing in the asked area code, and no other source had a number: say so, and what to try. */
+export const areaCodeUnavailable = (areaCode: string) =>
+  new ApiError(
+    409,
+    "area_code_unavailable",
+    `Vapi has no free phone numbers left in area code ${areaCode}. Try a nearby area code, or leave area_code out to get a number in any US area code.`,
+    { area_code: areaCode },
+  );
 
 /** After a create whose answer was lost, the number may exist in Vapi: find it by its name and delete it. */
 export async function deleteOrphanByName(deps: NumberDeps, name: string): Promise<void> {
@@ -206,19 +245,24 @@ export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Pr
   }
 }
 
-export async function poolExhausted(deps: NumberDeps, orgId: string): Promise<ApiError> {
+/**
+ * No number from any source. The message says which way the free numbers ran out: the account holds the
+ * configured limit, or Vapi refused one below it (`refusal`).
+ */
+export async function poolExhausted(deps: NumberDeps, orgId: string, refusal?: FreeNumberRefusal): Promise<ApiError> {
   const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;
+  const freeNumbers = refusal ? "Vapi refused a new free number" : `all ${limit} free Vapi numbers are in use`;
   await raiseAlert(deps.db, deps.log, {
     kind: "pool_exhausted",
     subject: "pool",
-    message: `A request for a number was refused: no unassigned number and all ${limit} free Vapi numbers are in use.`,
-    detail: { org_id: orgId },
+    message: `A request for a number was refused: no unassigned number and ${freeNumbers}${refusal ? ` (Vapi: "${refusal.vapiMessage}")` : ""}.`,
+    detail: { org_id: orgId, cause: refusal ? "vapi_refused" : "limit_reached" },
   }).catch((error) => deps.log.error("alert_failed", { error }));
   return new ApiError(
     409,
     "pool_exhausted",
-    `No phone number is available: all ${limit} free Vapi numbers are in use and none is unassigned. ` +
+    `No phone number is available: ${freeNumbers} and none is unassigned. ` +
       "Delete an assistant you no longer need to free its number, or connect your organization's Twilio account (PUT /api/organization/twilio) to use your own numbers.",
-    { free_number_limit: limit },
+    { free_number_limit: limit, cause: refusal ? "vapi_refused" : "limit_reached" },
   );
 }

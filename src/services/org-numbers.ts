@@ -1,10 +1,10 @@
-import { and, count, eq, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import { organizations, phoneNumbers, twilioNumbers } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { UpstreamError } from "../providers/http";
 import { TwilioApiError, type TwilioClient, type TwilioCredentials } from "../providers/twilio";
-import { raiseAlert } from "./alerts";
+import { raiseAlert, resolveAlert } from "./alerts";
 import type { PhoneNumberRow } from "./assistant-view";
 import { deleteOrphanByName, webhookServer, type Attachment, type NumberDeps, type OrgNumberSource } from "./number-assignment";
 import { loadTwilioCredentials, type OrganizationRow } from "./organizations";
@@ -61,7 +61,8 @@ async function provideOrgNumber(deps: OrgDeps, target: ImportTarget): Promise<At
     claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, target.areaCode);
   }
   const attachment = await importIntoVapi(deps, loaded.credentials, claimed, target);
-  if (claimed.origin === "imported") await alertIfLastListed(deps, target.orgId);
+  // With auto_purchase on, the last listed number used is no shortage: the next one is bought.
+  if (claimed.origin === "imported" && !loaded.org.twilioAutoPurchase) await alertIfLastListed(deps, target.orgId);
   return attachment;
 }
 
@@ -73,26 +74,44 @@ export async function purchaseForOrganization(deps: OrgDeps, orgId: string, area
   }
   const claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, areaCode);
   const attachment = await importIntoVapi(deps, loaded.credentials, claimed, { orgId, assistantId: null, vapiAssistantId: null, areaCode });
-  await deps.db.batch(attachment.finalize as [ReturnType<typeof recordEvent>]);
+  // A number now waits in the organisation's pool: it is not short of numbers any more.
+  await deps.db.batch([resolveAlert(deps.db, "twilio_numbers_exhausted", orgId), ...attachment.finalize]);
   return attachment.number;
 }
 
-/** Takes the oldest listed number for an import, in one guarded statement (never the same one twice). */
+/**
+ * Takes the oldest listed number for an import, in one guarded statement (never the same one twice). A number
+ * another organisation holds in the pool (rows from before numbers were one organisation's) is never imported:
+ * its listing is dropped, before Vapi hears of it, and the next one is taken.
+ */
 async function claimListedNumber(deps: OrgDeps, orgId: string): Promise<TwilioNumberRow | null> {
-  const at = new Date().toISOString();
-  const oldest = deps.db
-    .select({ id: twilioNumbers.id })
-    .from(twilioNumbers)
-    .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")))
-    .orderBy(twilioNumbers.createdAt, twilioNumbers.number)
-    .limit(1);
-  const [row] = await deps.db
-    .update(twilioNumbers)
-    .set({ state: "importing", claimedAt: at, updatedAt: at })
-    .where(and(sql`${twilioNumbers.id} = (${oldest})`, eq(twilioNumbers.state, "listed")))
-    .returning();
-  return row ?? null;
+  for (;;) {
+    const at = new Date().toISOString();
+    const oldest = deps.db
+      .select({ id: twilioNumbers.id })
+      .from(twilioNumbers)
+      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")))
+      .orderBy(twilioNumbers.createdAt, twilioNumbers.number)
+      .limit(1);
+    const [claimed] = await deps.db
+      .update(twilioNumbers)
+      .set({ state: "importing", claimedAt: at, updatedAt: at })
+      .where(and(sql`${twilioNumbers.id} = (${oldest})`, eq(twilioNumbers.state, "listed")))
+      .returning({ ...getTableColumns(twilioNumbers), heldBy: heldByAnotherOrganization });
+    if (!claimed) return null;
+    const { heldBy, ...row } = claimed;
+    if (!heldBy) return row;
+    await deps.db.delete(twilioNumbers).where(and(eq(twilioNumbers.id, row.id), eq(twilioNumbers.state, "importing")));
+    deps.log.warn("twilio_number_taken", { org_id: orgId, number: row.number, held_by: heldBy });
+  }
 }
+
+/**
+ * The organisation whose pool holds the claimed number (not released), if it is not the claimant. Spelled out:
+ * drizzle leaves columns unqualified in RETURNING, where `number` would mean the subquery's own.
+ */
+const heldByAnotherOrganization = sql<string | null>`(SELECT coalesce(p.org_id, 'shared pool') FROM phone_numbers p
+  WHERE p.number = twilio_numbers.number AND p.status <> 'released' AND p.org_id IS NOT twilio_numbers.org_id LIMIT 1)`;
 
 /**
  * Searches the area code, buys the first candidate (the next one when Twilio says it was just taken), and
@@ -229,7 +248,8 @@ async function alertExhausted(deps: OrgDeps, orgId: string): Promise<void> {
   await raiseAlert(deps.db, deps.log, {
     kind: "twilio_numbers_exhausted",
     subject: orgId,
-    message: `Organization ${orgId} has used all its listed Twilio numbers. Add numbers to its list or turn on auto_purchase.`,
+    message: `Organization ${orgId} has no listed Twilio number left to import, and auto_purchase is off. Its owner lists more numbers or turns on auto_purchase (PUT /api/organization/twilio).`,
+    detail: { auto_purchase: false },
   }).catch((error) => deps.log.error("alert_failed", { error }));
 }
 

@@ -1,6 +1,6 @@
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { organizations, phoneNumbers, twilioNumbers, assistants } from "../db/schema";
+import { alerts, organizations, phoneNumbers, twilioNumbers, assistants } from "../db/schema";
 import type { SecretBox } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
@@ -56,11 +56,24 @@ export function credentialsFromInput(input: TwilioConfigInput): TwilioCredential
     : { accountSid: input.account_sid, authToken: input.auth_token };
 }
 
-/** The organisation's Twilio credentials, decrypted, or null when none are configured. */
+/**
+ * The organisation's Twilio credentials, decrypted, or null when none are configured. They open only for the
+ * organisation they were sealed for: a value copied from another organisation's row (or sealed with a key no
+ * longer configured) is refused with 409, and nothing is sent anywhere with it.
+ */
 export async function loadTwilioCredentials(db: Db, box: SecretBox, orgId: string): Promise<{ org: OrganizationRow; credentials: TwilioCredentials } | null> {
   const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);
   if (!org?.twilioCredentials || !org.twilioAccountSid) return null;
-  const secret = JSON.parse(await box.decrypt(org.twilioCredentials, credentialsContext(orgId))) as Omit<TwilioCredentials, "accountSid">;
+  let secret: Omit<TwilioCredentials, "accountSid">;
+  try {
+    secret = JSON.parse(await box.decrypt(org.twilioCredentials, credentialsContext(orgId))) as Omit<TwilioCredentials, "accountSid">;
+  } catch {
+    throw new ApiError(
+      409,
+      "twilio_credentials_unreadable",
+      `The saved Twilio credentials of organization ${orgId} cannot be opened (sealed for another organization, or with an encryption key no longer configured). Its owner saves them again with PUT /api/organization/twilio.`,
+    );
+  }
   return { org, credentials: { accountSid: org.twilioAccountSid, ...secret } };
 }
 
@@ -101,6 +114,9 @@ export async function saveTwilioConfig(deps: TwilioConfigDeps, orgId: string, in
     );
   }
 
+  const taken = await numbersOfOtherOrganizations(deps.db, orgId, listed);
+  if (taken.length > 0) throw numbersTaken(taken);
+
   const { accountSid, ...secret } = credentials;
   const sealed = await deps.box.encrypt(JSON.stringify(secret), credentialsContext(orgId));
   const at = new Date().toISOString();
@@ -113,24 +129,84 @@ export async function saveTwilioConfig(deps: TwilioConfigDeps, orgId: string, in
     twilioConfiguredAt: at,
     updatedAt: at,
   };
-  await deps.db.batch([
-    deps.db
-      .insert(organizations)
-      .values({ id: orgId, ...orgValues, createdAt: at })
-      .onConflictDoUpdate({ target: organizations.id, set: orgValues }),
-    deps.db
-      .delete(twilioNumbers)
-      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed"), eq(twilioNumbers.origin, "imported"), listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`)),
-    ...found.map(({ number, incoming }) =>
-      deps.db
-        .insert(twilioNumbers)
-        .values({ id: crypto.randomUUID(), orgId, number, twilioSid: incoming!.sid, origin: "imported", state: "listed", createdAt: at, updatedAt: at })
-        .onConflictDoNothing(),
-    ),
-  ]);
+  try {
+    await saveConfigBatch(deps.db, orgId, orgValues, listed, found, at);
+  } catch (error) {
+    // Another organisation listed one of these numbers since the check: the unique index on the number refused it.
+    if (!/UNIQUE constraint failed: twilio_numbers\.number/.test(String(error))) throw error;
+    const raced = await numbersOfOtherOrganizations(deps.db, orgId, listed);
+    throw numbersTaken(raced.length > 0 ? raced : listed);
+  }
   deps.log.info("twilio_configured", { org_id: orgId, account: maskSid(accountSid), numbers: listed.length, auto_purchase: input.auto_purchase });
   return getTwilioConfig(deps.db, orgId);
 }
+
+function saveConfigBatch(
+  db: Db,
+  orgId: string,
+  orgValues: Omit<typeof organizations.$inferInsert, "id" | "createdAt">,
+  listed: string[],
+  found: { number: string; incoming: { sid: string } | null }[],
+  at: string,
+) {
+  return db.batch([
+    db
+      .insert(organizations)
+      .values({ id: orgId, ...orgValues, createdAt: at })
+      .onConflictDoUpdate({ target: organizations.id, set: orgValues }),
+    db
+      .delete(twilioNumbers)
+      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed"), eq(twilioNumbers.origin, "imported"), listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`)),
+    ...found.map(({ number, incoming }) =>
+      db
+        .insert(twilioNumbers)
+        .values({ id: crypto.randomUUID(), orgId, number, twilioSid: incoming!.sid, origin: "imported", state: "listed", createdAt: at, updatedAt: at })
+        // Only this organisation's own row of the number is "already there"; another's fails the whole batch.
+        .onConflictDoNothing({ target: [twilioNumbers.orgId, twilioNumbers.number] }),
+    ),
+    // The organisation is no longer short of numbers: an open "exhausted" alert would now contradict it.
+    db
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: at })
+      .where(
+        and(
+          eq(alerts.kind, "twilio_numbers_exhausted"),
+          eq(alerts.subject, orgId),
+          eq(alerts.status, "open"),
+          orgValues.twilioAutoPurchase ? sql`1 = 1` : sql`EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = ${orgId} AND t.state = 'listed')`,
+        ),
+      ),
+  ]);
+}
+
+/**
+ * Which of `numbers` another organisation holds: on its Twilio list (listed, importing or in Vapi), or as a
+ * number in the pool that is not released.
+ */
+export async function numbersOfOtherOrganizations(db: Db, orgId: string, numbers: string[]): Promise<string[]> {
+  if (numbers.length === 0) return [];
+  const [listedElsewhere, inPoolElsewhere] = await db.batch([
+    db
+      .select({ number: twilioNumbers.number })
+      .from(twilioNumbers)
+      .where(and(inArray(twilioNumbers.number, numbers), ne(twilioNumbers.orgId, orgId))),
+    db
+      .select({ number: phoneNumbers.number })
+      .from(phoneNumbers)
+      .where(and(inArray(phoneNumbers.number, numbers), ne(phoneNumbers.status, "released"), sql`${phoneNumbers.orgId} IS NOT ${orgId}`)),
+  ]);
+  const taken = new Set([...listedElsewhere, ...inPoolElsewhere].map((r) => r.number));
+  return numbers.filter((n) => taken.has(n));
+}
+
+const numbersTaken = (numbers: string[]) =>
+  new ApiError(
+    409,
+    "twilio_number_taken",
+    `${numbers.join(", ")} ${numbers.length === 1 ? "is" : "are"} already used by another organization in Switchboard, and a Twilio number can serve only one. ` +
+      "List other numbers of the account, or have the other organization remove it first. Nothing was saved.",
+    { numbers, reason: "used_by_another_organization" },
+  );
 
 /** What the settings page shows: never a secret, the SID masked. */
 export async function getTwilioConfig(db: Db, orgId: string): Promise<TwilioConfigView> {

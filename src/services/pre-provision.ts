@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { phoneNumbers } from "../db/schema";
-import { createReservedNumber, newNumberFields, type NumberDeps } from "./number-assignment";
+import { createReservedNumber, isRefusal, newNumberFields, type NumberDeps } from "./number-assignment";
 import { recordEvent, reserveFreeNumber } from "./pool";
 import { trackerKeyFor } from "./provisioning";
 
@@ -8,8 +8,8 @@ export interface PreProvisionResult {
   requested: number;
   created: number;
   phone_number_ids: string[];
-  /** Why fewer than requested were made: the configured limit, Vapi refusing, or null when all were made. */
-  stopped_because: "limit_reached" | "vapi_refused" | null;
+  /** Why fewer than requested were made: the configured limit, Vapi refusing, Vapi having none in the area code, or null when all were made. */
+  stopped_because: "limit_reached" | "vapi_refused" | "area_code_unavailable" | null;
   message: string;
 }
 
@@ -32,8 +32,8 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
       break;
     }
     const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: null, areaCode });
-    if (!vapiNumber) {
-      stopped = "vapi_refused";
+    if (isRefusal(vapiNumber)) {
+      stopped = vapiNumber.refused === "area_code" ? "area_code_unavailable" : "vapi_refused";
       break;
     }
     const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(null, reservationId), areaCode, at);
@@ -54,6 +54,8 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
       ? `Created ${ids.length} of ${count}: the account holds its limit of ${limit} free numbers.`
       : stopped === "vapi_refused"
         ? `Created ${ids.length} of ${count}: Vapi refused the next number (see the vapi_refused_number alert).`
+        : stopped === "area_code_unavailable"
+          ? `Created ${ids.length} of ${count}: Vapi has no free numbers left in area code ${areaCode}. Try a nearby area code, or none.`
         : `Created ${ids.length} numbers; they are provisioning and join the pool once active.`;
   return { requested: count, created: ids.length, phone_number_ids: ids, stopped_because: stopped, message };
 }

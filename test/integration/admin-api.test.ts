@@ -233,6 +233,16 @@ describe("POST /api/admin/phone-pool/pre-provision", () => {
     expect(await alertRows("pool_near_limit")).toEqual([expect.objectContaining({ status: "open" })]);
   });
 
+  it("stopped by an area code Vapi has no numbers in: says so, not that Vapi refused the limit", async () => {
+    const res = await asAdmin("POST", "/api/admin/phone-pool/pre-provision", { count: 2, area_code: "999" });
+    const body = await json(res);
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ requested: 2, created: 0, stopped_because: "area_code_unavailable" });
+    expect(body.message).toContain("area code 999");
+    expect(await alertRows("vapi_refused_number")).toEqual([]);
+    expect(await alertRows("vapi_area_code_unavailable")).toEqual([expect.objectContaining({ subject: "999", status: "open" })]);
+  });
+
   it("validates the body", async () => {
     for (const body of [{ count: 0 }, { count: 51 }, { count: 1, area_code: "12" }, { count: 1, extra: true }, {}]) {
       await expectError(await asAdmin("POST", "/api/admin/phone-pool/pre-provision", body), 400, "invalid_request");

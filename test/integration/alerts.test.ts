@@ -172,6 +172,17 @@ describe("alerts resolve themselves when the condition clears", () => {
     expect(await open()).toEqual([]);
   });
 
+  it("vapi_area_code_unavailable: once a free number is created in that area code after the refusal", async () => {
+    await raiseAlert(db(), log, { kind: "vapi_area_code_unavailable", subject: "999", message: "none in 999" });
+    await env.DB.prepare("UPDATE alerts SET created_at = ?").bind(new Date(Date.now() - 60_000).toISOString()).run();
+    await seedNumber({ areaCode: "512" });
+    await reviewAlerts(await deps());
+    expect(await open()).toEqual(["vapi_area_code_unavailable:999"]);
+    await seedNumber({ areaCode: "999" });
+    await reviewAlerts(await deps());
+    expect(await open()).toEqual([]);
+  });
+
   it("twilio_numbers_exhausted: once the organisation has a listed number again (or auto-purchase)", async () => {
     await raiseAlert(db(), log, { kind: "twilio_numbers_exhausted", subject: "org-t", message: "used up" });
     await raiseAlert(db(), log, { kind: "twilio_numbers_exhausted", subject: "org-u", message: "used up" });

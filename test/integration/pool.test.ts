@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { call, json, sampleBusiness, sandbox, token } from "../helpers/api";
 import { checkPoolInvariants, eventsOf, numberRows, resetState, seedNumber, seedNumbers } from "../helpers/pool";
+import { expectError } from "../helpers/assertions";
 
 const create = (org = "org-a", extra: Record<string, unknown> = {}) =>
   token({ org }).then((t) => call("POST", "/api/assistants", { token: t, body: { business_data: sampleBusiness, ...extra } }));
@@ -102,8 +103,9 @@ describe("new free numbers", () => {
     const body = await json(res);
     expect(res.status).toBe(409);
     expect(body.error.code).toBe("pool_exhausted");
-    expect(body.error.message).toMatch(/10 free Vapi numbers/);
+    expect(body.error.message).toMatch(/all 10 free Vapi numbers are in use/);
     expect(body.error.message).toMatch(/Twilio/);
+    expect(body.error.details).toEqual({ free_number_limit: 10, cause: "limit_reached" });
     expect(await sandbox().requests("vapi")).toHaveLength(0);
     const alert = await env.DB.prepare("SELECT kind, status FROM alerts WHERE kind = 'pool_exhausted'").first();
     expect(alert).toEqual({ kind: "pool_exhausted", status: "open" });
@@ -114,13 +116,39 @@ describe("new free numbers", () => {
     await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/phone-number", count: 1, kind: "status", status: 400 });
     const before = (await sandbox().vapiAssistants()).length;
     const res = await create();
-    expect(res.status).toBe(409);
-    expect((await json(res)).error.code).toBe("pool_exhausted");
+    const error = await expectError(res, 409, "pool_exhausted");
+    // Switchboard holds none of its 10: the answer blames Vapi's refusal, not a count it never reached.
+    expect(error.message).toMatch(/Vapi refused a new free number/);
+    expect(error.message).not.toMatch(/in use/);
+    expect(error.details).toEqual({ free_number_limit: 10, cause: "vapi_refused" });
     expect(await numberRows()).toHaveLength(0);
     expect((await sandbox().vapiAssistants()).length).toBe(before);
     const alert = await env.DB.prepare("SELECT message FROM alerts WHERE kind = 'vapi_refused_number'").first<{ message: string }>();
     expect(alert?.message).toContain("Injected fault");
+    const exhausted = await env.DB.prepare("SELECT message FROM alerts WHERE kind = 'pool_exhausted'").first<{ message: string }>();
+    expect(exhausted?.message).toMatch(/Vapi refused a new free number/);
     await checkPoolInvariants();
+  });
+
+  it("Vapi having no number in the asked area code is not the limit: 409 naming the area code and what to try, and an alert that says so", async () => {
+    const before = (await sandbox().vapiAssistants()).length;
+    // The sandbox's Vapi has no numbers left in 999; the account has room for ten free numbers.
+    const error = await expectError(await create("org-a", { area_code: "999" }), 409, "area_code_unavailable");
+    expect(error.details).toEqual({ area_code: "999" });
+    expect(error.message).toContain("area code 999");
+    expect(error.message).toMatch(/nearby area code, or leave area_code out/);
+    expect(error.message).not.toMatch(/free Vapi numbers are in use/);
+
+    const alerts = (await env.DB.prepare("SELECT kind, subject, message FROM alerts ORDER BY id").all<{ kind: string; subject: string; message: string }>()).results;
+    expect(alerts.map((a) => `${a.kind}:${a.subject}`)).toEqual(["vapi_area_code_unavailable:999"]);
+    expect(alerts[0]!.message).toContain("area code 999");
+    expect(alerts[0]!.message).toContain("not the free-number limit");
+    expect(await numberRows()).toHaveLength(0);
+    expect((await sandbox().vapiAssistants()).length).toBe(before);
+    await checkPoolInvariants();
+
+    // Any other area code still gets a new free number: nothing was used up.
+    expect((await json(await create("org-a", { area_code: "512" }))).phone_source).toBe("new");
   });
 });
 

@@ -7,6 +7,11 @@ import { loadSettings } from "../../src/lib/settings";
 import { createLogger } from "../../src/lib/log";
 import { createDb } from "../../src/db/client";
 import { reviewAlerts } from "../../src/services/alert-review";
+import { loadTwilioCredentials } from "../../src/services/organizations";
+import { secretBox } from "../../src/lib/crypto";
+import { ApiError } from "../../src/lib/errors";
+import { expectError } from "../helpers/assertions";
+import { rejection } from "../helpers/upstream";
 
 const DEMO_SID = `AC${"0".repeat(32)}`;
 const DEMO_TOKEN = "sandbox-twilio-auth-token";
@@ -134,6 +139,28 @@ describe("the pool's Twilio source", () => {
     await checkPoolInvariants(10);
   });
 
+  it("with auto_purchase on, using the last listed number is no shortage: no 'exhausted' alert, and the next one is bought", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true, area_code: "512" })).status).toBe(200);
+    await fillFreePool();
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550101");
+    expect((await json(await create())).vapi_phone_number).toMatch(/^\+1512/);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'twilio_numbers_exhausted'").first("n")).toBe(0);
+  });
+
+  it("the 'exhausted' alert says what is true, and is resolved as soon as the owner turns on auto_purchase", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    await fillFreePool();
+    expect((await create()).status).toBe(201);
+    const alert = () => env.DB.prepare("SELECT status, message FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first<{ status: string; message: string }>();
+    expect(await alert()).toMatchObject({ status: "open", message: expect.stringContaining("auto_purchase is off") });
+
+    // Re-saving without a change of heart leaves it open; turning on auto_purchase resolves it at once, not at the next review.
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    expect((await alert())?.status).toBe("open");
+    expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true })).status).toBe(200);
+    expect((await alert())?.status).toBe("resolved");
+  });
+
   it("tries the next candidate when Twilio says a number was just taken", async () => {
     expect((await configure({ auto_purchase: true, area_code: "512" })).status).toBe(200);
     await fillFreePool();
@@ -199,6 +226,129 @@ describe("the pool's Twilio source", () => {
   });
 });
 
+describe("a carrier number belongs to one organization", () => {
+  const listingsOf = async (number: string) =>
+    (await env.DB.prepare("SELECT org_id FROM twilio_numbers WHERE number = ? ORDER BY org_id").bind(number).all<{ org_id: string }>()).results.map((r) => r.org_id);
+
+  it("a second organization of the same Twilio account naming a number the first holds gets 409 with the number; nothing is saved", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+
+    const error = await expectError(await configure({ phone_numbers: ["+14155550102"] }, "org-b"), 409, "twilio_number_taken");
+    expect(error.details).toEqual({ numbers: ["+14155550102"], reason: "used_by_another_organization" });
+    expect(error.message).toContain("+14155550102");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM organizations WHERE id = 'org-b'").first("n")).toBe(0);
+    expect(await listingsOf("+14155550102")).toEqual(["org-a"]);
+
+    // In use by org-a's assistant, it is still org-a's.
+    await fillFreePool();
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550101");
+    const inUse = await expectError(await configure({ phone_numbers: ["+14155550102", "+14155550101"] }, "org-b"), 409, "twilio_number_taken");
+    expect((inUse.details as { numbers: string[] }).numbers).toEqual(["+14155550102", "+14155550101"]);
+
+    // Once org-a lets go of a number it has not imported, org-b may list it.
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    expect((await configure({ phone_numbers: ["+14155550102"] }, "org-b")).status).toBe(200);
+    expect(await listingsOf("+14155550102")).toEqual(["org-b"]);
+    expect(await listingsOf("+14155550101")).toEqual(["org-a"]);
+  });
+
+  it("organizations racing to list one number: one is saved, every other gets 409", async () => {
+    const orgs = Array.from({ length: 5 }, (_, i) => `org-race-${i}`);
+    const responses = await Promise.all(orgs.map((org) => configure({ phone_numbers: ["+14155550101"] }, org)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409]);
+    for (const r of responses.filter((r) => r.status === 409)) expect((await json(r)).error.code).toBe("twilio_number_taken");
+    expect(await listingsOf("+14155550101")).toHaveLength(1);
+  });
+
+  it("an import never takes a number another organization holds in its pool: the listing is dropped before Vapi is called", async () => {
+    expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
+    // org-x holds +14155550101 in its pool, as rows written before a number was one organization's can.
+    const at = new Date().toISOString();
+    await env.DB.prepare(
+      "INSERT INTO phone_numbers (id, provider, source, vapi_phone_number_id, number, area_code, status, org_id, unassigned_at, created_at, updated_at) VALUES ('held', 'twilio', 'twilio_imported', ?, '+14155550101', '415', 'active', 'org-x', ?, ?, ?)",
+    )
+      .bind(crypto.randomUUID(), at, at, at)
+      .run();
+    await fillFreePool();
+    await sandbox().clearRequests();
+
+    expect((await json(await create())).vapi_phone_number).toBe("+14155550102");
+    await expectError(await create(), 409, "pool_exhausted");
+    const imports = (await sandbox().requests("vapi")).filter((r) => r.method === "POST" && r.path === "/phone-number");
+    expect(imports.map((r) => r.body.number)).toEqual(["+14155550102"]);
+    expect(await listingsOf("+14155550101")).toEqual([]);
+    expect(await env.DB.prepare("SELECT org_id, assistant_id FROM phone_numbers WHERE id = 'held'").first()).toEqual({ org_id: "org-x", assistant_id: null });
+    // Listing it again is refused the same way as a number on another organization's list.
+    const error = await expectError(await configure({ phone_numbers: DEMO_NUMBERS }), 409, "twilio_number_taken");
+    expect(error.details).toEqual({ numbers: ["+14155550101"], reason: "used_by_another_organization" });
+  });
+
+  it("the migration keeps one listing per number, the one in Vapi or else the oldest, then makes a second impossible", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004_"))!;
+    await env.DB.prepare("DROP INDEX twilio_numbers_number").run();
+    const row = (id: string, org: string, number: string, state: string, createdAt: string) =>
+      env.DB.prepare("INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES (?, ?, ?, 'imported', ?, ?, ?)").bind(id, org, number, state, createdAt, createdAt);
+    await env.DB.batch([
+      row("x-listed", "org-a", "+14155550101", "listed", "2026-01-01T00:00:00.000Z"),
+      row("x-in-vapi", "org-b", "+14155550101", "in_vapi", "2026-02-01T00:00:00.000Z"),
+      row("y-old", "org-a", "+14155550102", "listed", "2026-01-01T00:00:00.000Z"),
+      row("y-new", "org-b", "+14155550102", "listed", "2026-02-01T00:00:00.000Z"),
+      row("z-alone", "org-c", "+14155550103", "listed", "2026-03-01T00:00:00.000Z"),
+    ]);
+    for (const query of migration.queries) await env.DB.prepare(query).run();
+    const kept = await env.DB.prepare("SELECT id FROM twilio_numbers ORDER BY id").all<{ id: string }>();
+    expect(kept.results.map((r) => r.id)).toEqual(["x-in-vapi", "y-old", "z-alone"]);
+    await expect(row("z-again", "org-a", "+14155550103", "listed", "2026-04-01T00:00:00.000Z").run()).rejects.toThrow(/UNIQUE constraint failed: twilio_numbers\.number/);
+  });
+});
+
+describe("sealed Twilio credentials", () => {
+  const load = async (org: string) => loadTwilioCredentials(createDb(env.DB), await secretBox(env.ENCRYPTION_KEY as string), org);
+  /** Puts `sealed` in `org`'s row as its saved credentials (auto_purchase on), as a copied row would. */
+  const storeSealed = (org: string, sealed: string) =>
+    env.DB.prepare(
+      "INSERT INTO organizations (id, twilio_account_sid, twilio_credential_type, twilio_credentials, twilio_auto_purchase, created_at, updated_at) VALUES (?, ?, 'auth_token', ?, 1, ?, ?)",
+    )
+      .bind(org, DEMO_SID, sealed, new Date().toISOString(), new Date().toISOString())
+      .run();
+
+  it("open only for the organization they were sealed for; copied to another, nothing is sent with them", async () => {
+    expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
+    const sealed = await env.DB.prepare("SELECT twilio_credentials FROM organizations WHERE id = 'org-a'").first<string>("twilio_credentials");
+    await storeSealed("org-b", sealed!);
+
+    expect((await load("org-a"))?.credentials).toEqual({ accountSid: DEMO_SID, authToken: DEMO_TOKEN });
+    expect((await rejection(load("org-b"), ApiError)).code).toBe("twilio_credentials_unreadable");
+
+    // org-b's next assistant needs a Twilio number (free pool full, auto_purchase on): refused before Twilio or a Vapi import.
+    await fillFreePool();
+    await sandbox().clearRequests();
+    const error = await expectError(await create("org-b"), 409, "twilio_credentials_unreadable");
+    expect(error.message).toContain("PUT /api/organization/twilio");
+    const admin = await token({ org: null, role: "platform_admin" });
+    await expectError(await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-b" } }), 409, "twilio_credentials_unreadable");
+    expect(await sandbox().requests("twilio")).toEqual([]);
+    expect((await sandbox().requests("vapi")).filter((r) => r.path === "/phone-number")).toEqual([]);
+    expect(await sandbox().vapiAssistants()).toEqual([]);
+  });
+
+  it("credentials saved by an earlier release still open, and still only for their organization", async () => {
+    // {"authToken": DEMO_TOKEN} sealed with the tests' ENCRYPTION_KEY for org-legacy, as rows stored today read.
+    const stored = "enc:v1:3eb1bd43:0LC9Ycu-AQoz-PGG:maOiireVXXwDZIJCedQfgmhu6fYdXgHfRofgh9gyfBxnisjXe_SsYXdLXKX-4hxdFjYqJq3XHq6V";
+    await storeSealed("org-legacy", stored);
+    await storeSealed("org-copy", stored);
+    expect((await load("org-legacy"))?.credentials).toEqual({ accountSid: DEMO_SID, authToken: DEMO_TOKEN });
+    expect((await rejection(load("org-copy"), ApiError)).code).toBe("twilio_credentials_unreadable");
+
+    await fillFreePool();
+    const created = await json(await create("org-legacy"));
+    expect(created).toMatchObject({ phone_source: "twilio", phone_provider: "twilio" });
+    const imported = (await sandbox().requests("vapi")).find((r) => r.method === "POST" && r.path === "/phone-number")!;
+    expect(imported.body).toMatchObject({ provider: "twilio", twilioAccountSid: DEMO_SID, twilioAuthToken: DEMO_TOKEN });
+  });
+});
+
 describe("DELETE /api/organization/twilio", () => {
   it("forgets the credentials; a number in use stays until its assistant goes", async () => {
     expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
@@ -229,11 +379,12 @@ describe("POST /api/admin/twilio/purchase", () => {
     expect((await json(await create("org-a"))).phone_number_id).toBe(body.id);
 
     expect((await call("POST", "/api/admin/twilio/purchase", { token: await asOwner(), body: { org_id: "org-a" } })).status).toBe(403);
-    // An organisation whose list ran out is fine again once a bought number waits in its pool.
+    // An organisation whose list ran out is fine again once a bought number waits in its pool: at once, not at the next review.
     await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('twilio_numbers_exhausted', 'org-a', 'open', 'used up', ?)").bind(new Date().toISOString()).run();
     expect((await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-a" } })).status).toBe(201);
+    expect(await env.DB.prepare("SELECT status FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("status")).toBe("resolved");
     const review = await reviewAlerts({ db: createDb(env.DB), log: createLogger(), settings: loadSettings(env) });
-    expect(review.resolved).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "twilio_numbers_exhausted", subject: "org-a" })]));
+    expect(review.resolved).not.toContainEqual(expect.objectContaining({ kind: "twilio_numbers_exhausted" }));
 
     const unconfigured = await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-zzz" } });
     expect(unconfigured.status).toBe(409);

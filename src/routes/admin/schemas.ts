@@ -177,7 +177,7 @@ export const preProvisionResultSchema = z
     requested: count,
     created: count,
     phone_number_ids: z.array(z.string()),
-    stopped_because: z.enum(["limit_reached", "vapi_refused"]).nullable(),
+    stopped_because: z.enum(["limit_reached", "vapi_refused", "area_code_unavailable"]).nullable(),
     message: z.string(),
   })
   .openapi("PreProvisionResult");

@@ -53,7 +53,7 @@ const create = createRoute({
     201: jsonResponse(assistantSchema, "The new assistant"),
     400: errorResponse("Invalid body (`details` lists each field)"),
     ...authErrors,
-    409: errorResponse("Same Idempotency-Key still in progress"),
+    409: errorResponse("Same Idempotency-Key still in progress; `pool_exhausted` or `area_code_unavailable` when no number can be had"),
     429: errorResponse("Too many creates for your organization; `Retry-After` says when to retry"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
@@ -126,7 +126,7 @@ const assignPhone = createRoute({
     400: errorResponse("Invalid body"),
     ...authErrors,
     404: errorResponse("No such assistant in your organization"),
-    409: errorResponse("`already_has_number`, or `pool_exhausted` when no number can be had"),
+    409: errorResponse("`already_has_number`, or `pool_exhausted` or `area_code_unavailable` (`details.area_code`) when no number can be had"),
     ...upstreamErrors,
   },
 });

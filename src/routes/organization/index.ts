@@ -84,6 +84,7 @@ const put = createRoute({
     200: jsonResponse(twilioConfigView, "The saved configuration"),
     400: errorResponse("Invalid body"),
     ...authErrors,
+    409: errorResponse("`twilio_number_taken`: a listed number is another organization's (`details.numbers`)"),
     422: errorResponse("`twilio_credentials_rejected`, or `twilio_number_not_in_account` naming the numbers"),
     502: errorResponse("Twilio failed"),
   },
