@@ -17,7 +17,7 @@ import { GoogleApiError } from "../providers/google";
 import { UpstreamError } from "../providers/http";
 import { TOOL_BOOK_APPOINTMENT, TOOL_CHECK_AVAILABILITY } from "./assistant-config";
 import type { BusinessData } from "./business-data";
-import { accessTokenFor, CalendarUnavailable, markReconnectRequired, type CalendarConnectionRow, type CalendarDeps } from "./calendar-connection";
+import { CalendarUnavailable, withAccessToken, type CalendarConnectionRow, type CalendarDeps } from "./calendar-connection";
 import type { ArgumentProblem, Tool, ToolCallContext } from "./tool-calls";
 
 const DAY_KEYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -98,18 +98,11 @@ async function withCalendar(
   const log = deps.log.child({ org_id: context.assistant.orgId, assistant_id: context.assistant.id, call_id: context.callId, tool_call_id: context.toolCallId });
   try {
     if (!deps.google) throw new CalendarUnavailable("not_configured");
-    const { token, connection } = await accessTokenFor(deps, context.assistant.orgId);
-    return await use(token, connection);
+    return await withAccessToken(deps, context.assistant.orgId, use);
   } catch (error) {
     if (error instanceof CalendarUnavailable) {
       log.warn("calendar_tool_unavailable", { reason: error.reason });
       return error.reason === "reconnect_required" || error.reason === "not_connected" ? RECONNECT_LINE : UNAVAILABLE_LINE;
-    }
-    if (error instanceof GoogleApiError && error.status === 401) {
-      // The access token was revoked mid-call: the grant is gone.
-      await markReconnectRequired({ db: deps.db, log }, context.assistant.orgId, "access revoked");
-      log.warn("calendar_tool_unavailable", { reason: "revoked" });
-      return RECONNECT_LINE;
     }
     if (error instanceof UpstreamError) {
       log.warn("calendar_tool_unavailable", { reason: "google_error", error });
