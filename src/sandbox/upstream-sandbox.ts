@@ -12,7 +12,7 @@ import {
   type GoogleConsent,
 } from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
-import { handleVapi, seedActiveNumber, setNumberStatus } from "./vapi-sim";
+import { handleVapi, seedActiveNumber, setNumberStatus, type SeedNumberOptions } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
 export type SandboxService = "vapi" | "twilio" | "google" | "alerts";
@@ -140,8 +140,13 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   }
 
   /** Puts an already active free number into the simulated account (a test's or a demo's starting pool). */
-  seedVapiPhoneNumber(options: { areaCode?: string; number?: string; name?: string } = {}): { id: string; number: string } {
+  seedVapiPhoneNumber(options: SeedNumberOptions = {}): { id: string; number: string } {
     return seedActiveNumber(this.store, options);
+  }
+
+  /** Many numbers at once (a large account), each with the options of its index. */
+  seedVapiPhoneNumbers(options: SeedNumberOptions[]): { id: string; number: string }[] {
+    return options.map((one) => seedActiveNumber(this.store, one));
   }
 
   /** Sets a number's status as Vapi would (e.g. `blocked`), activating it first if it was activating. */
