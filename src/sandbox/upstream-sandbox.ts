@@ -31,6 +31,7 @@ export interface SandboxFault {
   /**
    * For `timeout`: act on the request first, then never answer (the upstream did it, the caller cannot know).
    * Without it, the request is lost before the upstream acts on it (recorded with status 0).
+   * For `malformed`: act on the request first, then answer 200 with a body that cannot be read.
    */
   afterProcessing?: boolean;
 }
@@ -69,7 +70,8 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : new TextDecoder().decode(await request.arrayBuffer());
     const recorded = service === "google" ? redactGoogleBody(bodyText) : bodyText;
     const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
-    if (fault && fault.kind !== "timeout") {
+    const garbledAfterActing = fault?.kind === "malformed" && fault.afterProcessing === true;
+    if (fault && fault.kind !== "timeout" && !garbledAfterActing) {
       this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, recorded, fault.kind === "malformed" ? 200 : fault.status ?? 500);
       return faultResponse(fault);
     }
@@ -102,6 +104,7 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, recorded, response.status);
 
     if (fault?.kind === "timeout") await answerTooLate(settings);
+    if (garbledAfterActing) return faultResponse(fault);
     return response;
   }
 

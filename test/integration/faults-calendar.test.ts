@@ -231,6 +231,14 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
+  it("Google made the event but its answer cannot be read → the event is looked up: booked, one event, one booking", async () => {
+    const { org, line } = await bookWith("malformed_after_processing");
+    expect(line).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await sandbox().googleEvents()).toHaveLength(1);
+    await expectBookingsMatchCalendar(org);
+    await settleCalendar(org);
+  });
+
   it("freeBusy fails (500 on every attempt) before the insert → the 'can't reach' line; nothing booked", async () => {
     const { org, vapiAssistantId } = await setup();
     await inject(faultFor({ service: "google", method: "POST", pathPrefix: "/calendar/v3/freeBusy" }, "500", RETRIED));
