@@ -250,7 +250,7 @@ async function book(
   } catch (error) {
     // A retried tool call finds its own event already there (409), or after lost answers may: look, and say what it holds.
     const mayExist = (error instanceof GoogleApiError && error.isDuplicate) || (error instanceof UpstreamError && error.mayHaveActed);
-    const own = mayExist ? await ownEventSlot(deps, token, connection, eventId) : null;
+    const own = mayExist ? await ownEventSlot(deps, token, connection, eventId).catch(() => null) : null;
     if (!own) throw error;
     return ownEventBooked(own);
   }
@@ -297,9 +297,9 @@ function alreadyBooked(slot: Slot, timeZone: string): string {
   return `You're already booked for ${spokenWhen(slot, timeZone)}, and I haven't changed that booking. Would you like another appointment as well?`;
 }
 
-/** Where our own event sits in Google, or null when it is not there (or cannot be read). */
+/** Where our own event sits in Google, or null when it is not there; a failed look throws (unknown is not absent). */
 async function ownEventSlot(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, eventId: string): Promise<Slot | null> {
-  const event = await deps.google!.getEvent(token, connection.calendarId, eventId).catch(() => null);
+  const event = await deps.google!.getEvent(token, connection.calendarId, eventId);
   const start = Date.parse(event?.start.dateTime ?? "");
   const end = Date.parse(event?.end.dateTime ?? "");
   return Number.isFinite(start) && Number.isFinite(end) ? { start, end } : null;

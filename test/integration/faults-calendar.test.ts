@@ -239,6 +239,20 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     await settleCalendar(org);
   });
 
+  it("a replay whose booking record was lost, while Google cannot show the event (500) → the 'can't reach' line, never 'just taken'", async () => {
+    const { org, vapiAssistantId } = await setup();
+    const booking = args();
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(/^You're booked for /);
+    await env.DB.prepare("DELETE FROM bookings WHERE org_id = ?").bind(org).run();
+    await inject(faultFor({ service: "google", method: "GET", pathPrefix: "/calendar/v3/calendars/" }, "500", RETRIED));
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(UNAVAILABLE);
+    await sandbox().clearFaults();
+    // Google answers again: the replay finds its own event, says so, and records it.
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(/^You're booked for .* at 2:00 PM/);
+    await expectBookingsMatchCalendar(org);
+    await settleCalendar(org);
+  });
+
   it("freeBusy fails (500 on every attempt) before the insert → the 'can't reach' line; nothing booked", async () => {
     const { org, vapiAssistantId } = await setup();
     await inject(faultFor({ service: "google", method: "POST", pathPrefix: "/calendar/v3/freeBusy" }, "500", RETRIED));
