@@ -296,6 +296,17 @@ describe("the Calendar API refuses (401) an access token Switchboard believes va
     await expectStillConnected(org);
   });
 
+  it("401 on the event insert → a refresh and one retry of the booking → booked once, still connected", async () => {
+    const { org, vapiAssistantId } = await setup();
+    await sandbox().clearRequests();
+    await inject({ service: "google", method: "POST", pathPrefix: "/calendar/v3/calendars/", count: 1, kind: "status", status: 401 });
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking())).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await tokenRequests()).toHaveLength(1);
+    expect(await sandbox().googleEvents()).toHaveLength(1);
+    await expectBookingsMatchCalendar(org);
+    await expectStillConnected(org);
+  });
+
   it("401, then the refresh answers invalid_grant → reconnect_required, with an alert", async () => {
     const { org, vapiAssistantId } = await refusedEarly();
     await sandbox().googleRevokeAll();
