@@ -12,7 +12,7 @@ import {
   type GoogleConsent,
 } from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
-import { handleVapi, seedActiveNumber, setNumberStatus, type SeedNumberOptions } from "./vapi-sim";
+import { handleVapi, seedActiveNumber, seedAssistant, setNumberStatus, type SeedAssistantOptions, type SeedNumberOptions } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
 export type SandboxService = "vapi" | "twilio" | "google" | "alerts";
@@ -150,6 +150,11 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   /** Many numbers at once (a large account), each with the options of its index. */
   seedVapiPhoneNumbers(options: SeedNumberOptions[]): { id: string; number: string }[] {
     return options.map((one) => seedActiveNumber(this.store, one));
+  }
+
+  /** Assistants as if made in Vapi at `createdAt` (someone else's, or Switchboard's by their metadata). */
+  seedVapiAssistants(options: SeedAssistantOptions[]): { id: string }[] {
+    return options.map((one) => seedAssistant(this.store, one));
   }
 
   /** Sets a number's status as Vapi would (e.g. `blocked`), activating it first if it was activating. */

@@ -192,6 +192,22 @@ export function seedActiveNumber(store: SandboxStore, options: SeedNumberOptions
   return { id, number };
 }
 
+export interface SeedAssistantOptions {
+  name?: string;
+  metadata?: Record<string, string>;
+  /** When Vapi made it (default: the sandbox's now). */
+  createdAt?: string;
+}
+
+export function seedAssistant(store: SandboxStore, options: SeedAssistantOptions): { id: string } {
+  const createdAt = options.createdAt ?? new Date(store.now()).toISOString();
+  const id = crypto.randomUUID();
+  const assistant: Json = { id, orgId: SANDBOX_VAPI_ORG_ID, name: options.name ?? "Seeded", createdAt, updatedAt: createdAt };
+  if (options.metadata) assistant.metadata = options.metadata;
+  store.putResource(ASSISTANT, id, assistant, createdAt);
+  return { id };
+}
+
 export function setNumberStatus(store: SandboxStore, id: string, status: "active" | "activating" | "blocked"): void {
   const item = store.getResource<Json>(PHONE_NUMBER, id);
   if (!item) throw new Error(`No sandbox phone number ${id}`);

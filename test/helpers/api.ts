@@ -2,7 +2,7 @@ import { exports, env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { TEST_SETTINGS } from "../settings";
 import { sandboxStub, type SandboxFault } from "../../src/sandbox/upstream-sandbox";
-import type { SeedNumberOptions } from "../../src/sandbox/vapi-sim";
+import type { SeedAssistantOptions, SeedNumberOptions } from "../../src/sandbox/vapi-sim";
 
 export interface TokenClaims {
   org?: string | null;
@@ -64,6 +64,7 @@ export interface SandboxControl {
   vapiPhoneNumbers(): Promise<Record<string, any>[]>;
   seedVapiPhoneNumber(options?: SeedNumberOptions): Promise<{ id: string; number: string }>;
   seedVapiPhoneNumbers(options: SeedNumberOptions[]): Promise<{ id: string; number: string }[]>;
+  seedVapiAssistants(options: SeedAssistantOptions[]): Promise<{ id: string }[]>;
   setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): Promise<void>;
   seedTwilioAccount(seed: {
     accountSid: string;
