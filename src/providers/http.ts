@@ -28,9 +28,12 @@ export class UpstreamError extends Error {
     return this.failure === "timeout" || this.failure === "network";
   }
 
-  /** The upstream may have acted before failing: no answer, or a 5xx (a create may exist; look before retrying). */
+  /**
+   * The upstream may have acted before failing: no answer, a 5xx, or a success whose body could not be read (a
+   * create may exist; look before retrying or giving up).
+   */
   get mayHaveActed(): boolean {
-    return this.outcomeUnknown || (this.failure === "http" && (this.status ?? 0) >= 500);
+    return this.outcomeUnknown || (this.failure === "http" && (this.status ?? 0) >= 500) || this.failure === "invalid_response";
   }
 
   /** 4xx other than 408/429: the upstream refused the request itself. */

@@ -94,6 +94,7 @@ export interface VapiListFilter {
   limit?: number;
   createdAtGe?: string;
   createdAtLt?: string;
+  createdAtLe?: string;
 }
 
 export interface VapiClient {
@@ -156,6 +157,7 @@ export function createVapiClient(transport: UpstreamTransport, baseUrl: string, 
     params.set("limit", String(filter?.limit ?? 1000));
     if (filter?.createdAtGe) params.set("createdAtGe", filter.createdAtGe);
     if (filter?.createdAtLt) params.set("createdAtLt", filter.createdAtLt);
+    if (filter?.createdAtLe) params.set("createdAtLe", filter.createdAtLe);
     return `?${params}`;
   };
   const id = (value: string) => encodeURIComponent(value);

@@ -14,7 +14,7 @@ import {
   type GoogleConsent,
 } from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
-import { handleVapi, seedActiveNumber, setNumberStatus } from "./vapi-sim";
+import { handleVapi, seedActiveNumber, seedAssistant, setNumberStatus, type SeedAssistantOptions, type SeedNumberOptions } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
 export type SandboxService = "vapi" | "twilio" | "google" | "alerts";
@@ -33,6 +33,7 @@ export interface SandboxFault {
   /**
    * For `timeout`: act on the request first, then never answer (the upstream did it, the caller cannot know).
    * Without it, the request is lost before the upstream acts on it (recorded with status 0).
+   * For `malformed`: act on the request first, then answer 200 with a body that cannot be read.
    */
   afterProcessing?: boolean;
 }
@@ -71,7 +72,8 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : new TextDecoder().decode(await request.arrayBuffer());
     const recorded = service === "google" ? redactGoogleBody(bodyText) : bodyText;
     const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
-    if (fault && fault.kind !== "timeout") {
+    const garbledAfterActing = fault?.kind === "malformed" && fault.afterProcessing === true;
+    if (fault && fault.kind !== "timeout" && !garbledAfterActing) {
       this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, recorded, fault.kind === "malformed" ? 200 : fault.status ?? 500);
       return faultResponse(fault);
     }
@@ -104,6 +106,7 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     this.store.recordRequest(service ?? "unknown", request.method, url.pathname + url.search, recorded, response.status);
 
     if (fault?.kind === "timeout") await answerTooLate(settings);
+    if (garbledAfterActing) return faultResponse(fault);
     return response;
   }
 
@@ -142,8 +145,18 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   }
 
   /** Puts an already active free number into the simulated account (a test's or a demo's starting pool). */
-  seedVapiPhoneNumber(options: { areaCode?: string; number?: string; name?: string } = {}): { id: string; number: string } {
+  seedVapiPhoneNumber(options: SeedNumberOptions = {}): { id: string; number: string } {
     return seedActiveNumber(this.store, options);
+  }
+
+  /** Many numbers at once (a large account), each with the options of its index. */
+  seedVapiPhoneNumbers(options: SeedNumberOptions[]): { id: string; number: string }[] {
+    return options.map((one) => seedActiveNumber(this.store, one));
+  }
+
+  /** Assistants as if made in Vapi at `createdAt` (someone else's, or Switchboard's by their metadata). */
+  seedVapiAssistants(options: SeedAssistantOptions[]): { id: string }[] {
+    return options.map((one) => seedAssistant(this.store, one));
   }
 
   /** Sets a number's status as Vapi would (e.g. `blocked`), activating it first if it was activating. */

@@ -76,13 +76,24 @@ export async function handleVapi(store: SandboxStore, settings: Settings, reques
   }
 }
 
+/** The spec's four `createdAt` bounds, compared as instants. */
+const CREATED_AT_BOUNDS: [param: string, keep: (created: number, bound: number) => boolean][] = [
+  ["createdAtGt", (created, bound) => created > bound],
+  ["createdAtGe", (created, bound) => created >= bound],
+  ["createdAtLt", (created, bound) => created < bound],
+  ["createdAtLe", (created, bound) => created <= bound],
+];
+
+/** Newest first (ties in an arbitrary but stable order), at most `limit` (default 100, at most 1000). */
 function list(store: SandboxStore, kind: string, params: URLSearchParams): Json[] {
   const limit = Math.min(Number(params.get("limit") ?? 100), 1000);
-  const after = params.get("createdAtGe");
-  const before = params.get("createdAtLt");
+  const bounds = CREATED_AT_BOUNDS.flatMap(([param, keep]) => {
+    const value = params.get(param);
+    return value === null ? [] : [{ bound: Date.parse(value), keep }];
+  });
   return store
     .listResources<Json>(kind)
-    .filter((item) => (!after || (item.createdAt as string) >= after) && (!before || (item.createdAt as string) < before))
+    .filter((item) => bounds.every(({ bound, keep }) => keep(Date.parse(item.createdAt as string), bound)))
     .slice(0, limit);
 }
 
@@ -153,9 +164,17 @@ function present(store: SandboxStore, _settings: Settings, kind: string, item: J
   return visible;
 }
 
-export function seedActiveNumber(store: SandboxStore, options: { areaCode?: string; number?: string; name?: string }): { id: string; number: string } {
+export interface SeedNumberOptions {
+  areaCode?: string;
+  number?: string;
+  name?: string;
+  /** When Vapi made it (default: the sandbox's now); numbers may share a millisecond, as they do in Vapi. */
+  createdAt?: string;
+}
+
+export function seedActiveNumber(store: SandboxStore, options: SeedNumberOptions): { id: string; number: string } {
   const areaCode = options.areaCode ?? "415";
-  const nowIso = new Date(store.now()).toISOString();
+  const nowIso = options.createdAt ?? new Date(store.now()).toISOString();
   const id = crypto.randomUUID();
   const number = options.number ?? `+1${areaCode}${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}`;
   const phoneNumber: Json = {
@@ -171,6 +190,22 @@ export function seedActiveNumber(store: SandboxStore, options: { areaCode?: stri
   };
   store.putResource(PHONE_NUMBER, id, phoneNumber, nowIso);
   return { id, number };
+}
+
+export interface SeedAssistantOptions {
+  name?: string;
+  metadata?: Record<string, string>;
+  /** When Vapi made it (default: the sandbox's now). */
+  createdAt?: string;
+}
+
+export function seedAssistant(store: SandboxStore, options: SeedAssistantOptions): { id: string } {
+  const createdAt = options.createdAt ?? new Date(store.now()).toISOString();
+  const id = crypto.randomUUID();
+  const assistant: Json = { id, orgId: SANDBOX_VAPI_ORG_ID, name: options.name ?? "Seeded", createdAt, updatedAt: createdAt };
+  if (options.metadata) assistant.metadata = options.metadata;
+  store.putResource(ASSISTANT, id, assistant, createdAt);
+  return { id };
 }
 
 export function setNumberStatus(store: SandboxStore, id: string, status: "active" | "activating" | "blocked"): void {

@@ -8,6 +8,7 @@ import { buildVapiAssistant, type EmergencyContact, type Language } from "./assi
 import { toAssistantView, type AssistantRow, type AssistantView, type PhoneNumberRow } from "./assistant-view";
 import { businessDataSchema, type BusinessData } from "./business-data";
 import { upstreamFailure } from "./upstream-failure";
+import { listAllFromVapi } from "./vapi-listing";
 import { attachNumber, detachInVapi, poolExhausted, type AssignmentTarget, type Attachment, type NumberDeps } from "./number-assignment";
 import { claimPoolNumber, dropReservation, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "./pool";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -321,11 +322,26 @@ async function abandonCreation(
   }
 }
 
-/** Vapi assistants Switchboard created for this row, found by the metadata it set on them. */
+/** A creation's Vapi create is sent right after its row is written: Vapi dates the assistant within this window of it. */
+const CREATION_WINDOW_MS = { before: 60_000, after: 10 * 60_000 };
+
+/**
+ * Vapi assistants Switchboard created for this row, found by the metadata it set on them among every assistant
+ * made around the row's creation. Throws unless that listing is complete: "none" must be proven, not guessed.
+ */
 export async function findVapiAssistantsFor(vapi: VapiClient, row: Pick<AssistantRow, "id" | "createdAt">): Promise<string[]> {
-  const since = new Date(Date.parse(row.createdAt) - 60_000).toISOString();
-  const candidates = await vapi.listAssistants({ createdAtGe: since, limit: 1000 });
-  return candidates.filter((a) => a.metadata?.switchboardAssistantId === row.id).map((a) => a.id);
+  const createdMs = Date.parse(row.createdAt);
+  const since = new Date(createdMs - CREATION_WINDOW_MS.before).toISOString();
+  const until = new Date(createdMs + CREATION_WINDOW_MS.after).toISOString();
+  const listing = await listAllFromVapi((filter) =>
+    vapi.listAssistants({
+      ...filter,
+      createdAtGe: since,
+      createdAtLe: filter.createdAtLe && Date.parse(filter.createdAtLe) < Date.parse(until) ? filter.createdAtLe : until,
+    }),
+  );
+  if (!listing.complete) throw new Error(`the Vapi assistants created around ${row.createdAt} could not all be listed`);
+  return listing.items.filter((a) => a.metadata?.switchboardAssistantId === row.id).map((a) => a.id);
 }
 
 /** Deletes a Vapi assistant; already gone is fine, and so is a delete whose answers were lost but which happened. */

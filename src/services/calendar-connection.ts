@@ -6,7 +6,7 @@ import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { newCodeVerifier, OAuthStateError, openState, sealState } from "../lib/oauth-state";
 import type { Settings } from "../lib/settings";
-import { GOOGLE_CALENDAR_SCOPES, GoogleIdTokenError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../providers/google";
+import { GOOGLE_CALENDAR_SCOPES, GoogleApiError, GoogleIdTokenError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../providers/google";
 import { UpstreamError } from "../providers/http";
 import { raiseAlert, resolveAlert } from "./alerts";
 
@@ -196,20 +196,52 @@ export class CalendarUnavailable extends Error {
   }
 }
 
+const refusedAccess = (error: unknown) => error instanceof GoogleApiError && error.status === 401;
+
 /**
- * A usable access token: the stored one while it has more than five minutes left, else a refreshed one.
+ * Runs `use` with a usable access token. Google may refuse a token before its stated expiry: a 401 from the
+ * Calendar API gets one refresh and one retry. Only `invalid_grant` from the token endpoint, or the fresh token
+ * refused too, means the grant is gone (`reconnect_required`); a refresh that fails transiently disconnects nothing.
+ */
+export async function withAccessToken<T>(deps: CalendarDeps, orgId: string, use: (token: string, connection: CalendarConnectionRow) => Promise<T>): Promise<T> {
+  const first = await accessTokenFor(deps, orgId);
+  try {
+    return await use(first.token, first.connection);
+  } catch (error) {
+    if (!refusedAccess(error)) throw error;
+    deps.log.warn("calendar_access_token_refused", { org_id: orgId });
+  }
+  const fresh = await accessTokenFor(deps, orgId, Date.now(), first.token);
+  try {
+    return await use(fresh.token, fresh.connection);
+  } catch (error) {
+    if (!refusedAccess(error)) throw error;
+    await markReconnectRequired(deps, orgId, "a freshly refreshed access token was refused");
+    throw new CalendarUnavailable("reconnect_required");
+  }
+}
+
+/**
+ * A usable access token: the stored one while it has more than five minutes left (and is not `refused`, the one
+ * Google just answered 401 to), else a refreshed one.
  * One refresh at a time per organisation (a guarded UPDATE takes a short lock); `invalid_grant` turns the
  * connection to `reconnect_required` with an alert; transient failures never disconnect.
  */
-export async function accessTokenFor(deps: CalendarDeps, orgId: string, nowMs = Date.now()): Promise<{ token: string; connection: CalendarConnectionRow }> {
+export async function accessTokenFor(
+  deps: CalendarDeps,
+  orgId: string,
+  nowMs = Date.now(),
+  refused: string | null = null,
+): Promise<{ token: string; connection: CalendarConnectionRow }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const [row] = await deps.db.select().from(calendarConnections).where(eq(calendarConnections.orgId, orgId)).limit(1);
     if (!row) throw new CalendarUnavailable("not_connected");
     if (row.status === "reconnect_required") throw new CalendarUnavailable("reconnect_required");
     const expiresAt = Date.parse(row.accessTokenExpiresAt);
-    if (expiresAt - nowMs > REFRESH_MARGIN_MS) {
-      return { token: await deps.box.decrypt(row.accessToken, tokenContext(orgId)), connection: row };
-    }
+    const stored = await deps.box.decrypt(row.accessToken, tokenContext(orgId));
+    // Another request may already have replaced the refused token: then the stored one is new.
+    const usable = stored !== refused;
+    if (usable && expiresAt - nowMs > REFRESH_MARGIN_MS) return { token: stored, connection: row };
     if (!deps.google) throw new CalendarUnavailable("not_configured");
 
     const now = new Date(nowMs).toISOString();
@@ -219,8 +251,8 @@ export async function accessTokenFor(deps: CalendarDeps, orgId: string, nowMs = 
       .where(and(eq(calendarConnections.orgId, orgId), or(isNull(calendarConnections.refreshLockUntil), lt(calendarConnections.refreshLockUntil, now))))
       .returning();
     if (locked) return refreshWithLock(deps, locked, nowMs);
-    // Another request is refreshing: its token is still good if not yet expired, else wait for it briefly.
-    if (expiresAt > nowMs) return { token: await deps.box.decrypt(row.accessToken, tokenContext(orgId)), connection: row };
+    // Another request is refreshing: its token is still good if not yet expired (nor refused), else wait for it briefly.
+    if (usable && expiresAt > nowMs) return { token: stored, connection: row };
     await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
   }
   throw new CalendarUnavailable("google_unavailable");

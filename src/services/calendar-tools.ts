@@ -17,7 +17,7 @@ import { GoogleApiError } from "../providers/google";
 import { UpstreamError } from "../providers/http";
 import { TOOL_BOOK_APPOINTMENT, TOOL_CHECK_AVAILABILITY } from "./assistant-config";
 import type { BusinessData } from "./business-data";
-import { accessTokenFor, CalendarUnavailable, markReconnectRequired, type CalendarConnectionRow, type CalendarDeps } from "./calendar-connection";
+import { CalendarUnavailable, withAccessToken, type CalendarConnectionRow, type CalendarDeps } from "./calendar-connection";
 import type { ArgumentProblem, Tool, ToolCallContext } from "./tool-calls";
 
 const DAY_KEYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -98,18 +98,11 @@ async function withCalendar(
   const log = deps.log.child({ org_id: context.assistant.orgId, assistant_id: context.assistant.id, call_id: context.callId, tool_call_id: context.toolCallId });
   try {
     if (!deps.google) throw new CalendarUnavailable("not_configured");
-    const { token, connection } = await accessTokenFor(deps, context.assistant.orgId);
-    return await use(token, connection);
+    return await withAccessToken(deps, context.assistant.orgId, use);
   } catch (error) {
     if (error instanceof CalendarUnavailable) {
       log.warn("calendar_tool_unavailable", { reason: error.reason });
       return error.reason === "reconnect_required" || error.reason === "not_connected" ? RECONNECT_LINE : UNAVAILABLE_LINE;
-    }
-    if (error instanceof GoogleApiError && error.status === 401) {
-      // The access token was revoked mid-call: the grant is gone.
-      await markReconnectRequired({ db: deps.db, log }, context.assistant.orgId, "access revoked");
-      log.warn("calendar_tool_unavailable", { reason: "revoked" });
-      return RECONNECT_LINE;
     }
     if (error instanceof UpstreamError) {
       log.warn("calendar_tool_unavailable", { reason: "google_error", error });
@@ -257,7 +250,7 @@ async function book(
   } catch (error) {
     // A retried tool call finds its own event already there (409), or after lost answers may: look, and say what it holds.
     const mayExist = (error instanceof GoogleApiError && error.isDuplicate) || (error instanceof UpstreamError && error.mayHaveActed);
-    const own = mayExist ? await ownEventSlot(deps, token, connection, eventId) : null;
+    const own = mayExist ? await ownEventSlot(deps, token, connection, eventId).catch(() => null) : null;
     if (!own) throw error;
     return ownEventBooked(own);
   }
@@ -304,9 +297,9 @@ function alreadyBooked(slot: Slot, timeZone: string): string {
   return `You're already booked for ${spokenWhen(slot, timeZone)}, and I haven't changed that booking. Would you like another appointment as well?`;
 }
 
-/** Where our own event sits in Google, or null when it is not there (or cannot be read). */
+/** Where our own event sits in Google, or null when it is not there; a failed look throws (unknown is not absent). */
 async function ownEventSlot(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, eventId: string): Promise<Slot | null> {
-  const event = await deps.google!.getEvent(token, connection.calendarId, eventId).catch(() => null);
+  const event = await deps.google!.getEvent(token, connection.calendarId, eventId);
   const start = Date.parse(event?.start.dateTime ?? "");
   const end = Date.parse(event?.end.dateTime ?? "");
   return Number.isFinite(start) && Number.isFinite(end) ? { start, end } : null;

@@ -228,7 +228,7 @@ async function releaseVanished(
   report: ReconcileReport,
 ): Promise<void> {
   if (!listing.complete) {
-    deps.log.warn("reconcile_vanished_skipped", { reason: "the Vapi listing was cut short" });
+    deps.log.warn("reconcile_vanished_skipped", { reason: "the Vapi listing is not known to be complete" });
     return;
   }
   const listed = new Set(listing.items.map((n) => n.id));

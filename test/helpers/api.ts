@@ -2,6 +2,7 @@ import { exports, env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { TEST_SETTINGS } from "../settings";
 import { sandboxStub, type SandboxFault } from "../../src/sandbox/upstream-sandbox";
+import type { SeedAssistantOptions, SeedNumberOptions } from "../../src/sandbox/vapi-sim";
 
 export interface TokenClaims {
   org?: string | null;
@@ -61,7 +62,9 @@ export interface SandboxControl {
   advanceClock(seconds: number): Promise<void>;
   vapiAssistants(): Promise<Record<string, any>[]>;
   vapiPhoneNumbers(): Promise<Record<string, any>[]>;
-  seedVapiPhoneNumber(options?: { areaCode?: string; number?: string; name?: string }): Promise<{ id: string; number: string }>;
+  seedVapiPhoneNumber(options?: SeedNumberOptions): Promise<{ id: string; number: string }>;
+  seedVapiPhoneNumbers(options: SeedNumberOptions[]): Promise<{ id: string; number: string }[]>;
+  seedVapiAssistants(options: SeedAssistantOptions[]): Promise<{ id: string }[]>;
   setVapiPhoneNumberStatus(id: string, status: "active" | "activating" | "blocked"): Promise<void>;
   seedTwilioAccount(seed: {
     accountSid: string;

@@ -16,7 +16,14 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 
 /** The fault kinds every scenario is tried with. */
-export type FaultKind = "500" | "429_retry_after_0" | "429_retry_after_120" | "timeout" | "timeout_after_processing" | "malformed";
+export type FaultKind =
+  | "500"
+  | "429_retry_after_0"
+  | "429_retry_after_120"
+  | "timeout"
+  | "timeout_after_processing"
+  | "malformed"
+  | "malformed_after_processing";
 
 export interface FaultTarget {
   service: SandboxFault["service"];
@@ -39,7 +46,7 @@ export const RETRIED_POST: Attempts = { status: 3, timeout: 1 };
 /**
  * The fault for `kind` on `target`, repeated as often as the client tries, so a 500 or a timeout outlasts the
  * retries; a 429 with `Retry-After: 0` is answered once (the retry then succeeds); a 429 asking for 120 s is not
- * waited for; a malformed 200 is never retried.
+ * waited for; a malformed 200 is never retried (`malformed_after_processing`: the upstream acted before garbling it).
  */
 export function faultFor(target: FaultTarget, kind: FaultKind, attempts: Attempts = RETRIED): SandboxFault {
   switch (kind) {
@@ -55,6 +62,8 @@ export function faultFor(target: FaultTarget, kind: FaultKind, attempts: Attempt
       return { ...target, count: attempts.timeout, kind: "timeout", afterProcessing: true };
     case "malformed":
       return { ...target, count: 1, kind: "malformed" };
+    case "malformed_after_processing":
+      return { ...target, count: 1, kind: "malformed", afterProcessing: true };
   }
 }
 

@@ -87,6 +87,15 @@ describe("Vapi failures during create", () => {
     await expectNothingKept(org, before);
   });
 
+  it("Vapi made the assistant but its answer cannot be read → 502 vapi_error; it is found by our metadata and deleted, nothing kept", async () => {
+    await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 1, kind: "malformed", afterProcessing: true });
+    const { org, before, response } = await createWithFaults();
+    await expectError(response, 502, "vapi_error");
+    const calls = await vapiRequestsSince(before.vapiCalls);
+    expect(calls.filter((c) => c.method === "DELETE" && c.path.startsWith("/assistant/"))).toHaveLength(1);
+    await expectNothingKept(org, before);
+  });
+
   it("500 twice then success → 201 (retries work), exactly one assistant in Vapi", async () => {
     await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 2, kind: "status", status: 500 });
     const { org, before, response } = await createWithFaults();

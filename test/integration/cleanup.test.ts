@@ -41,6 +41,31 @@ describe("cleanup of unused numbers", () => {
     expect(events[0]!.detail).toMatchObject({ reason: "unused", number: number.number });
   });
 
+  it("keeps a number idle exactly UNUSED_NUMBER_DAYS, in the selection and in the releasing statement; one millisecond more releases it", async () => {
+    const [boundary, over] = await seedNumbers(2);
+    const deps = await opsDeps();
+    const nowMs = Date.now();
+    const since = (ms: number) => new Date(nowMs - ms).toISOString();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE phone_numbers SET unassigned_at = ? WHERE id = ?").bind(since(30 * DAY_MS), boundary!.id),
+      env.DB.prepare("UPDATE phone_numbers SET unassigned_at = ? WHERE id = ?").bind(since(30 * DAY_MS + 1), over!.id),
+    ]);
+
+    const work = await findCleanupWork(deps, nowMs);
+    expect(work.cutoff).toBe(since(30 * DAY_MS));
+    expect(work.unused.map((r) => r.id)).toEqual([over!.id]);
+
+    // Handed to the release anyway, the boundary number is still kept: the guarded UPDATE draws the same line.
+    const boundaryRow = (await findCleanupWork(deps, nowMs + 1)).unused.find((r) => r.id === boundary!.id)!;
+    const entries = await applyCleanup(deps, { ...work, unused: [boundaryRow, ...work.unused] }, nowMs);
+    expect(entries.map((e) => [e.phone_number_id, e.outcome])).toEqual([
+      [boundary!.id, "kept"],
+      [over!.id, "released"],
+    ]);
+    expect(await rowOf(boundary!.id)).toMatchObject({ status: "active", released_at: null });
+    expect(await vapiIds()).toContain(boundary!.vapiId);
+  });
+
   it("counts from created_at when a number was never assigned", async () => {
     const number = await seedNumber();
     const created = new Date(Date.now() - 40 * DAY_MS).toISOString();

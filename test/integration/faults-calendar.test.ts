@@ -231,6 +231,28 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     await retryBooksOnce(org, vapiAssistantId, booking);
   });
 
+  it("Google made the event but its answer cannot be read → the event is looked up: booked, one event, one booking", async () => {
+    const { org, line } = await bookWith("malformed_after_processing");
+    expect(line).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await sandbox().googleEvents()).toHaveLength(1);
+    await expectBookingsMatchCalendar(org);
+    await settleCalendar(org);
+  });
+
+  it("a replay whose booking record was lost, while Google cannot show the event (500) → the 'can't reach' line, never 'just taken'", async () => {
+    const { org, vapiAssistantId } = await setup();
+    const booking = args();
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(/^You're booked for /);
+    await env.DB.prepare("DELETE FROM bookings WHERE org_id = ?").bind(org).run();
+    await inject(faultFor({ service: "google", method: "GET", pathPrefix: "/calendar/v3/calendars/" }, "500", RETRIED));
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(UNAVAILABLE);
+    await sandbox().clearFaults();
+    // Google answers again: the replay finds its own event, says so, and records it.
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking, ids)).toMatch(/^You're booked for .* at 2:00 PM/);
+    await expectBookingsMatchCalendar(org);
+    await settleCalendar(org);
+  });
+
   it("freeBusy fails (500 on every attempt) before the insert → the 'can't reach' line; nothing booked", async () => {
     const { org, vapiAssistantId } = await setup();
     await inject(faultFor({ service: "google", method: "POST", pathPrefix: "/calendar/v3/freeBusy" }, "500", RETRIED));
@@ -239,5 +261,76 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     expect(await sandbox().googleEvents()).toEqual([]);
     await expectBookingsMatchCalendar(org);
     await settleCalendar(org);
+  });
+});
+
+describe("the Calendar API refuses (401) an access token Switchboard believes valid", () => {
+  const RECONNECT = /Online booking is paused/;
+  const booking = () => ({ start: `${upcoming(2)}T14:00`, duration_minutes: 60, caller_name: "Sam Lee", caller_phone: "+15125550123" });
+  const tokenRequests = async () => (await sandbox().requests("google")).filter((r) => r.method === "POST" && r.path.endsWith("/token"));
+
+  /** Google dropped the access token early (the stored one still has about an hour left). */
+  async function refusedEarly() {
+    const context = await setup();
+    await sandbox().googleExpireAccessTokens();
+    await sandbox().clearRequests();
+    return context;
+  }
+
+  async function expectReconnectRequired(org: string) {
+    expect(await connectionOf(org)).toMatchObject({ status: "reconnect_required", refresh_lock_until: null });
+    expect((await alertRows("calendar_reconnect_required")).filter((a) => a.status === "open" && a.subject === org)).toHaveLength(1);
+  }
+
+  it("401, then a refresh and one retry → slots offered and a booking made; still connected, one refresh", async () => {
+    const { org, vapiAssistantId } = await refusedEarly();
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) })).toMatch(/^I have /);
+    expect(await tokenRequests()).toHaveLength(1);
+    expect(suite.logs().events("calendar_access_token_refused")).toEqual([expect.objectContaining({ org_id: org })]);
+    await expectStillConnected(org);
+
+    await sandbox().googleExpireAccessTokens();
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking(), { call: "call-2", tool: "tool-2" })).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await sandbox().googleEvents()).toHaveLength(1);
+    await expectBookingsMatchCalendar(org);
+    await expectStillConnected(org);
+  });
+
+  it("401 on the event insert → a refresh and one retry of the booking → booked once, still connected", async () => {
+    const { org, vapiAssistantId } = await setup();
+    await sandbox().clearRequests();
+    await inject({ service: "google", method: "POST", pathPrefix: "/calendar/v3/calendars/", count: 1, kind: "status", status: 401 });
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking())).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await tokenRequests()).toHaveLength(1);
+    expect(await sandbox().googleEvents()).toHaveLength(1);
+    await expectBookingsMatchCalendar(org);
+    await expectStillConnected(org);
+  });
+
+  it("401, then the refresh answers invalid_grant → reconnect_required, with an alert", async () => {
+    const { org, vapiAssistantId } = await refusedEarly();
+    await sandbox().googleRevokeAll();
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) })).toMatch(RECONNECT);
+    expect((await tokenRequests()).map((r) => r.status)).toEqual([400]);
+    await expectReconnectRequired(org);
+  });
+
+  it("401, a refresh that works, and the retry refused too → reconnect_required, with an alert", async () => {
+    const { org, vapiAssistantId } = await setup();
+    await sandbox().clearRequests();
+    await inject({ service: "google", method: "POST", pathPrefix: "/calendar/v3/freeBusy", count: 2, kind: "status", status: 401 });
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) })).toMatch(RECONNECT);
+    expect((await tokenRequests()).map((r) => r.status)).toEqual([200]);
+    await expectReconnectRequired(org);
+  });
+
+  it("401, then the refresh fails with 500 → the 'can't reach' line; still connected, no alert; the next call recovers", async () => {
+    const { org, vapiAssistantId } = await refusedEarly();
+    await inject(faultFor({ service: "google", method: "POST", pathPrefix: "/token" }, "500", RETRIED));
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) })).toMatch(UNAVAILABLE);
+    expect(suite.logs().events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_unavailable" })]);
+    await expectStillConnected(org);
+    await sandbox().clearFaults();
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) }, { call: "call-2", tool: "tool-2" })).toMatch(/^I have /);
   });
 });

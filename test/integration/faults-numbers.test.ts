@@ -203,6 +203,13 @@ describe("fault on POST /phone-number (new free number)", () => {
     },
   );
 
+  it("Vapi made the number but its answer cannot be read → 502; the number is found by its name and deleted", async () => {
+    const { org, response } = await createNumberWith("malformed_after_processing");
+    await expectFailure(response, 502, "vapi_error");
+    expect((await sandbox().requests("vapi")).filter((c) => c.method === "DELETE" && c.path.startsWith("/phone-number/"))).toHaveLength(1);
+    await expectNothingKept(org);
+  });
+
   it("malformed JSON → 502 vapi_error; nothing kept", async () => {
     const { org, response } = await createNumberWith("malformed");
     await expectFailure(response, 502, "vapi_error");

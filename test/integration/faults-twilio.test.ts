@@ -201,6 +201,17 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     await expectNothingBought(org);
   });
 
+  it("buy: Twilio sold the number but its answer cannot be read → the account is checked, the purchase recorded and the create succeeds with it", async () => {
+    const { org, response } = await purchaseWith(buy, "malformed_after_processing", BUY);
+    const body = await json(response);
+    expect(response.status, JSON.stringify(body)).toBe(201);
+    expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
+    expect(suite.logs().events("twilio_purchase_answer_lost")).toHaveLength(1);
+    expect(await twilioRows(org)).toEqual([expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" })]);
+    expect((await sandbox().twilioNumbers(TWILIO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toHaveLength(1);
+    await settleTwilio();
+  });
+
   it("search: 500 → 502 twilio_error; nothing bought", async () => {
     const { org, response } = await purchaseWith(search, "500", SEARCH);
     await expectFailure(response, 502, "twilio_error");

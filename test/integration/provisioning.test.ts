@@ -103,19 +103,23 @@ describe("the provisioning tracker", () => {
     expect(again.state.attempts).toBe(0);
   });
 
-  it("re-arms its alarm when a check throws, so tracking never silently ends", async () => {
+  it("re-arms its alarm when a check throws, fired as the platform fires alarms (the pending alarm deleted first)", async () => {
     const p = await createProvisioning();
+    const stub = env.PROVISIONING_TRACKER.getByName(p.trackerKey);
     // Storage trouble inside a check (D1 unavailable) makes the alarm throw, for the platform's retry.
-    await runInDurableObject<ProvisioningTracker, void>(env.PROVISIONING_TRACKER.getByName(p.trackerKey), async (tracked) => {
-      const instance = tracked as any;
-      const original = instance.check.bind(instance);
-      instance.check = async () => {
+    await runInDurableObject<ProvisioningTracker, void>(stub, (tracked) => {
+      (tracked as any).check = async () => {
         throw new Error("D1_ERROR: injected");
       };
-      await expect(instance.alarm()).rejects.toThrow("injected");
-      instance.check = original;
     });
+    await expect(runDurableObjectAlarm(stub)).rejects.toThrow("injected");
     expect(await trackerAlarm(p.trackerKey)).not.toBeNull();
+    expect((await tracker(p.trackerKey).state())?.status).toBe("tracking");
+
+    // The next alarm checks again.
+    await runInDurableObject<ProvisioningTracker, void>(stub, (tracked) => void delete (tracked as any).check);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await tracker(p.trackerKey).state())?.attempts).toBe(1);
   });
 });
 

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { reconcileNumbers } from "../../src/services/reconcile";
 import { removeStrayAssistants } from "../../src/services/reconcile-assistants";
+import type { VapiListFilter } from "../../src/providers/vapi";
 import { listAllFromVapi } from "../../src/services/vapi-listing";
 import { sampleBusiness, sandbox } from "../helpers/api";
 import { asOrg, createAssistantFor, newOrg } from "../helpers/assertions";
@@ -145,7 +146,13 @@ describe("reconciling phone numbers with Vapi", () => {
 });
 
 describe("paging through Vapi lists", () => {
-  it("walks every page with limit + createdAtLt", async () => {
+  /** `offset` ms after a fixed instant in the past: numbers are made "then", several in the same millisecond. */
+  const at = (offset: number) => new Date(Date.parse("2026-01-01T00:00:00.000Z") + offset).toISOString();
+  const seedAt = (createdAts: string[], name?: (i: number) => string) =>
+    sandbox().seedVapiPhoneNumbers(createdAts.map((createdAt, i) => ({ createdAt, ...(name ? { name: name(i) } : {}) })));
+  const listPages = async (before: number) => (await sandbox().requests("vapi")).slice(before).map((r) => r.path);
+
+  it("walks every page with limit + createdAtLe", async () => {
     const seeded = [];
     for (let i = 0; i < 5; i++) {
       seeded.push((await sandbox().seedVapiPhoneNumber()).id);
@@ -156,10 +163,67 @@ describe("paging through Vapi lists", () => {
     const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter), 2);
     expect(listing.complete).toBe(true);
     expect(listing.items.map((n) => n.id).sort()).toEqual(seeded.sort());
-    const pages = (await sandbox().requests("vapi")).slice(before).map((r) => r.path);
-    expect(pages).toHaveLength(3);
+    const pages = await listPages(before);
+    // Each page after the first starts again at the oldest millisecond seen: one item is listed twice, none skipped.
+    expect(pages).toHaveLength(5);
     expect(pages[0]).toBe("/phone-number?limit=2");
-    expect(pages[1]).toMatch(/^\/phone-number\?limit=2&createdAtLt=/);
+    expect(pages[1]).toMatch(/^\/phone-number\?limit=2&createdAtLe=/);
+  });
+
+  it("misses none of the numbers sharing the millisecond of a page boundary, and lists each once", async () => {
+    // Pages of 10: six numbers, then eight made in one millisecond (four on the first page, four after it), then three older.
+    const newer = await seedAt([6, 5, 4, 3, 2, 1].map((s) => at(s * 1000 + 500)));
+    const shared = await seedAt(Array.from({ length: 8 }, () => at(500)));
+    const older = await seedAt([at(300), at(200), at(100)]);
+    const deps = await opsDeps();
+    const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter), 10);
+    expect(listing.complete).toBe(true);
+    expect(listing.items).toHaveLength(17);
+    expect(listing.items.map((n) => n.id).sort()).toEqual([...newer, ...shared, ...older].map((n) => n.id).sort());
+  });
+
+  it("a full page made in one millisecond cannot be paged past: the listing says it is incomplete", async () => {
+    await seedAt(Array.from({ length: 7 }, () => at(500)));
+    const deps = await opsDeps();
+    const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter), 5);
+    expect(listing.complete).toBe(false);
+  });
+
+  it("a page that fails midway fails the listing: nothing is concluded from part of it", async () => {
+    await seedAt([at(3000), at(2000), at(1000)]);
+    const deps = await opsDeps();
+    let pages = 0;
+    const failing = (filter: VapiListFilter) => {
+      if (++pages === 2) throw new Error("page 2 failed");
+      return deps.vapi.listPhoneNumbers(filter);
+    };
+    await expect(listAllFromVapi(failing, 2)).rejects.toThrow("page 2 failed");
+  });
+
+  it("the daily reconcile of a large account sees every number at a page boundary: all of Switchboard's orphans there are adopted", async () => {
+    // 996 numbers of someone else, then eight of Switchboard's made in one millisecond across the 1,000 boundary.
+    await seedAt(Array.from({ length: 996 }, (_, i) => at(10_000 + (996 - i) * 10)), () => "Main line");
+    const orphanRows = Array.from({ length: 8 }, () => crypto.randomUUID());
+    await seedAt(Array.from({ length: 8 }, () => at(5_000)), (i) => `sb-${orphanRows[i]}`);
+    await seedAt([at(1_000)], () => "Fax");
+
+    const report = await reconcileNumbers(await opsDeps(), later());
+
+    expect(report.vapi_numbers).toBe(1005);
+    expect(report.adopted.map((a) => a.phone_number_id).sort()).toEqual([...orphanRows].sort());
+  });
+
+  it("releases nothing when the listing is incomplete, even a number Vapi no longer has", async () => {
+    const gone = await seedNumber();
+    const deps = await opsDeps();
+    await deps.vapi.deletePhoneNumber(gone.vapiId);
+    // More numbers in one millisecond than a page holds: the listing cannot be proven complete.
+    await seedAt(Array.from({ length: 1001 }, () => at(5_000)), () => "Main line");
+
+    const report = await reconcileNumbers(deps, later());
+
+    expect(report.vanished).toEqual([]);
+    expect(await rowOf(gone.id)).toMatchObject({ status: "active" });
   });
 });
 

@@ -123,6 +123,36 @@ describe("cron: repair of interrupted creations", () => {
     expect(await vapiIds()).not.toContain(orphans[0]);
   });
 
+  it("finds the row's Vapi assistant among every one made around its creation, however many were made since", async () => {
+    const org = newOrg();
+    const createdMs = Date.now() - 30 * MINUTE;
+    const rowId = await insertCreatingRow(org, new Date(createdMs).toISOString());
+    const [made] = await sandbox().seedVapiAssistants([{ metadata: { switchboardAssistantId: rowId }, createdAt: new Date(createdMs + 2_000).toISOString() }]);
+    // More than a page of other assistants made since (a busy account).
+    const later = new Date(Date.now() - 5 * MINUTE).toISOString();
+    await sandbox().seedVapiAssistants(Array.from({ length: 1001 }, () => ({ createdAt: later })));
+
+    await runSweep(11);
+
+    expect(await assistantRow(rowId)).toBeNull();
+    expect(await vapiIds()).not.toContain(made!.id);
+  });
+
+  it("keeps the row for the next run when the assistants made around its creation cannot all be listed", async () => {
+    const org = newOrg();
+    const createdMs = Date.now() - 30 * MINUTE;
+    const rowId = await insertCreatingRow(org, new Date(createdMs).toISOString());
+    // A full page and more in one millisecond, the row's own among them: no listing can prove it saw them all.
+    const at = new Date(createdMs + 2_000).toISOString();
+    await sandbox().seedVapiAssistants([{ metadata: { switchboardAssistantId: rowId }, createdAt: at }, ...Array.from({ length: 1000 }, () => ({ createdAt: at }))]);
+
+    await runSweep(11);
+
+    expect((await assistantRow(rowId))?.state).toBe("creating");
+    // Not left for the other tests' sweeps.
+    await env.DB.prepare("DELETE FROM assistants WHERE id = ?").bind(rowId).run();
+  });
+
   it("a Vapi outage during the sweep keeps the row for the next run", async () => {
     const org = newOrg();
     const rowId = await insertCreatingRow(org);
