@@ -1,4 +1,4 @@
-import type { ProvisioningTracker } from "./durable-objects/provisioning-tracker";
+import type { ProvisioningTracker } from "./features/provisioning/tracker";
 import type { UpstreamSandbox } from "./sandbox/upstream-sandbox";
 
 /** Bindings and raw settings as the Workers runtime hands them over; parse with `loadSettings`. */

@@ -2,7 +2,7 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs/scheduled";
 
-export { ProvisioningTracker } from "./durable-objects/provisioning-tracker";
+export { ProvisioningTracker } from "./features/provisioning/tracker";
 export { UpstreamSandbox } from "./sandbox/upstream-sandbox";
 
 const app = createApp();

@@ -1,16 +1,16 @@
 import type { Db, RequestCost } from "../db/client";
-import { trackerStarter, trackerStub } from "../durable-objects/provisioning-tracker";
+import { trackerStarter, trackerStub } from "../features/provisioning/tracker";
 import type { Env } from "../env";
-import type { SecretBox } from "../lib/crypto";
-import type { Logger } from "../lib/log";
-import type { Settings } from "../lib/settings";
-import { createAlertWebhook, createTwilio, createUpstreams } from "../providers";
-import type { AlertOptions } from "../services/alerts";
-import type { CleanupDeps } from "../services/cleanup";
-import type { AssistantReconcileDeps } from "../services/reconcile-assistants";
-import type { ReconcileDeps } from "../services/reconcile";
-import { loadTwilioCredentials } from "../services/organizations";
-import type { AlertReviewDeps } from "../services/alert-review";
+import type { SecretBox } from "../platform/crypto";
+import type { Logger } from "../platform/log";
+import type { Settings } from "../platform/settings";
+import { createAlertWebhook, createTwilio, createUpstreams } from "../integrations/index";
+import type { AlertOptions } from "../features/alerts/alerts";
+import type { CleanupDeps } from "../features/numbers/cleanup";
+import type { AssistantReconcileDeps } from "../features/assistants/reconcile";
+import type { ReconcileDeps } from "../features/numbers/reconcile";
+import { loadTwilioCredentials } from "../features/organization/twilio-settings";
+import type { AlertReviewDeps } from "../features/alerts/review";
 
 export interface OperationsScope {
   env: Env;

@@ -1,18 +1,18 @@
 import { createDb } from "../db/client";
 import type { Env } from "../env";
-import { secretBox } from "../lib/crypto";
-import { createLogger, type Logger } from "../lib/log";
-import { loadSettings } from "../lib/settings";
-import { deliverPendingAlerts } from "../services/alerts";
-import { reviewAlerts } from "../services/alert-review";
-import { runCleanup } from "../services/cleanup";
-import { pruneIdempotencyKeys } from "../services/idempotency";
-import { removeStrayAssistants } from "../services/reconcile-assistants";
-import { reconcileNumbers } from "../services/reconcile";
-import { sweepProvisioning } from "../services/provisioning-sweep";
-import { trackerStub } from "../durable-objects/provisioning-tracker";
+import { secretBox } from "../platform/crypto";
+import { createLogger, type Logger } from "../platform/log";
+import { loadSettings } from "../platform/settings";
+import { deliverPendingAlerts } from "../features/alerts/alerts";
+import { reviewAlerts } from "../features/alerts/review";
+import { runCleanup } from "../features/numbers/cleanup";
+import { pruneIdempotencyKeys } from "../platform/idempotency";
+import { removeStrayAssistants } from "../features/assistants/reconcile";
+import { reconcileNumbers } from "../features/numbers/reconcile";
+import { sweepProvisioning } from "../features/provisioning/sweep";
+import { trackerStub } from "../features/provisioning/tracker";
 import { operationsDeps } from "./operations-deps";
-import { repairInterruptedCreations, repairInterruptedDeletions } from "./repair-creations";
+import { repairInterruptedCreations, repairInterruptedDeletions } from "../features/assistants/repair";
 
 /** Cron expressions of wrangler.toml, by job. */
 export const CRON_SWEEP = "*/5 * * * *";

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadSettings } from "../lib/settings";
+import { loadSettings } from "../platform/settings";
 import {
   addGoogleBusy,
   expireGoogleAccessTokens,

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createDb, type Db } from "../../src/db/client";
-import { createLogger } from "../../src/lib/log";
-import { loadSettings } from "../../src/lib/settings";
-import { createUpstreams } from "../../src/providers";
-import type { AssistantDeps } from "../../src/services/assistants";
+import { createLogger } from "../../src/platform/log";
+import { loadSettings } from "../../src/platform/settings";
+import { createUpstreams } from "../../src/integrations/index";
+import type { AssistantDeps } from "../../src/features/assistants/assistants";
 
 /** The services' dependencies as a request would build them, against the test D1 and the sandbox. */
 export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDeps {

@@ -3,9 +3,9 @@ import { env } from "cloudflare:workers";
 import { createDb } from "../../src/db/client";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { secretBox } from "../../src/lib/crypto";
-import { createLogger } from "../../src/lib/log";
-import { loadSettings, type Settings } from "../../src/lib/settings";
+import { secretBox } from "../../src/platform/crypto";
+import { createLogger } from "../../src/platform/log";
+import { loadSettings, type Settings } from "../../src/platform/settings";
 import { operationsDeps, type OperationsDeps } from "../../src/jobs/operations-deps";
 import { token } from "./api";
 

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { call, json, sampleBusiness, token } from "./api";
 import { TEST_SETTINGS } from "../settings";
-import type { TrackerState, TrackingRequest } from "../../src/durable-objects/provisioning-tracker";
+import type { TrackerState, TrackingRequest } from "../../src/features/provisioning/tracker";
 
 /** A tracker's stub with its RPC methods typed plainly (the generated RPC types are too deep for tsc here). */
 export interface TrackerControl extends DurableObjectStub {

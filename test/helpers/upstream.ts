@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { UpstreamError } from "../../src/providers/http";
+import { UpstreamError } from "../../src/integrations/http";
 
 /** One scripted answer of a fake upstream. */
 export type Step = (request: Request) => Response | Promise<Response>;

@@ -1,0 +1,196 @@
+import type { PhoneNumberRow } from "../assistants/view";
+import { asc, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { assistants, phoneNumbers } from "../../db/schema";
+import { openAlertsQuery, toAlertView, type AlertView } from "../alerts/alerts";
+import { poolStateOf, poolStatsQuery, toPoolStats, toUnassignedNumber, unassignedQuery, type PoolStats, type PoolStatsRow, type UnassignedNumber } from "../numbers/pool";
+
+const DAY_MS = 86_400_000;
+
+export interface ProviderCounts {
+  total: number;
+  assigned: number;
+  unassigned: number;
+  provisioning: number;
+  stuck: number;
+}
+
+export interface ProvisioningNumber {
+  phone_number_id: string;
+  status: "provisioning" | "stuck" | "failed";
+  vapi_phone_number_id: string | null;
+  area_code: string | null;
+  org_id: string | null;
+  assistant_id: string | null;
+  assistant_name: string | null;
+  attempts: number;
+  max_attempts: number;
+  started_at: string | null;
+  deadline: string | null;
+  next_check_at: string | null;
+}
+
+export interface TwilioOrgStatus {
+  org_id: string;
+  configured: boolean;
+  auto_purchase: boolean;
+  area_code: string | null;
+  /** Every Twilio number Switchboard knows for the organisation: in Vapi, or listed and waiting. */
+  numbers_total: number;
+  numbers_assigned: number;
+  numbers_unassigned: number;
+  numbers_listed: number;
+  bought_this_month: number;
+  bought_this_month_cost: number;
+  /** Numbers bought through Switchboard the organisation still holds, and what they cost each month. */
+  purchased_held: number;
+  purchased_monthly_cost: number;
+}
+
+export interface PoolOverview {
+  stats: PoolStats & { providers: Record<"vapi" | "twilio", ProviderCounts> };
+  unassigned: (UnassignedNumber & { cleanup_after: string })[];
+  provisioning: ProvisioningNumber[];
+  twilio: {
+    number_monthly_cost: number;
+    bought_this_month: number;
+    bought_this_month_cost: number;
+    organizations: TwilioOrgStatus[];
+  };
+  alerts: AlertView[];
+}
+
+export interface OverviewSettings {
+  VAPI_FREE_NUMBER_LIMIT: number;
+  POLL_MAX_ATTEMPTS: number;
+  UNUSED_NUMBER_DAYS: number;
+  TWILIO_NUMBER_MONTHLY_COST: number;
+}
+
+interface TwilioOrgRow {
+  org_id: string;
+  configured: number;
+  auto_purchase: number;
+  area_code: string | null;
+  in_vapi: number;
+  assigned: number;
+  listed: number;
+  bought_this_month: number;
+  purchased_held: number;
+}
+
+/** Everything the dashboard shows about the pool, read in one D1 round trip. */
+export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs = Date.now()): Promise<PoolOverview> {
+  const [statsRows, unassignedRows, provisioningRows, twilioRows, alertRows] = await db.batch([
+    poolStatsQuery(db),
+    unassignedQuery(db),
+    provisioningQuery(db),
+    db.all<TwilioOrgRow>(twilioByOrgQuery(startOfMonth(nowMs))),
+    openAlertsQuery(db),
+  ]);
+  const price = settings.TWILIO_NUMBER_MONTHLY_COST;
+  const organizations = twilioRows.map((row) => toTwilioOrgStatus(row, price));
+  const boughtThisMonth = organizations.reduce((sum, org) => sum + org.bought_this_month, 0);
+  return {
+    stats: { ...toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT), providers: providerCounts(statsRows) },
+    unassigned: unassignedRows.map((row) => {
+      const view = toUnassignedNumber(row);
+      return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
+    }),
+    provisioning: provisioningRows.map((row) => toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS)),
+    twilio: { number_monthly_cost: price, bought_this_month: boughtThisMonth, bought_this_month_cost: money(boughtThisMonth * price), organizations },
+    alerts: alertRows.map(toAlertView),
+  };
+}
+
+export function toProvisioningNumber({ number, assistantName }: { number: PhoneNumberRow; assistantName: string | null }, maxAttempts: number): ProvisioningNumber {
+  return {
+    phone_number_id: number.id,
+    status: number.status as ProvisioningNumber["status"],
+    vapi_phone_number_id: number.vapiPhoneNumberId,
+    area_code: number.areaCode,
+    org_id: number.orgId,
+    assistant_id: number.assistantId,
+    assistant_name: assistantName ?? null,
+    attempts: number.provisioningAttempts,
+    max_attempts: maxAttempts,
+    started_at: number.provisioningStartedAt,
+    deadline: number.provisioningDeadline,
+    next_check_at: number.nextCheckAt,
+  };
+}
+
+/** Numbers not usable yet (or ever): provisioning, stuck and failed, the oldest first. */
+export function provisioningQuery(db: Db) {
+  return db
+    .select({ number: phoneNumbers, assistantName: assistants.name })
+    .from(phoneNumbers)
+    .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId))
+    .where(inArray(phoneNumbers.status, ["provisioning", "stuck", "failed"]))
+    .orderBy(asc(sql`coalesce(${phoneNumbers.provisioningStartedAt}, ${phoneNumbers.createdAt})`))
+    .limit(500);
+}
+
+/**
+ * One row per organisation that has Twilio configured or owns Twilio numbers. "Bought this month" counts
+ * purchases recorded since the first of the month (UTC), released ones included: they were paid for.
+ */
+function twilioByOrgQuery(monthStart: string) {
+  // Inlined rather than bound: drizzle's D1 batch cannot bind the parameters of raw SQL. It is our own timestamp.
+  if (!/^\d{4}-\d{2}-01T00:00:00\.000Z$/.test(monthStart)) throw new Error(`not a month start: ${monthStart}`);
+  const since = sql.raw(`'${monthStart}'`);
+  return sql`
+    WITH org_ids AS (
+      SELECT id AS org_id FROM organizations WHERE twilio_credentials IS NOT NULL
+      UNION SELECT org_id FROM twilio_numbers
+      UNION SELECT org_id FROM phone_numbers WHERE provider = 'twilio' AND status != 'released' AND org_id IS NOT NULL
+    )
+    SELECT
+      o.org_id AS org_id,
+      coalesce(org.twilio_credentials IS NOT NULL, 0) AS configured,
+      coalesce(org.twilio_auto_purchase, 0) AS auto_purchase,
+      org.twilio_area_code AS area_code,
+      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released') AS in_vapi,
+      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released' AND p.assistant_id IS NOT NULL) AS assigned,
+      (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.state != 'in_vapi') AS listed,
+      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.source = 'twilio_purchased' AND p.created_at >= ${since})
+        + (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased' AND t.phone_number_id IS NULL AND t.created_at >= ${since})
+        AS bought_this_month,
+      (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased') AS purchased_held
+    FROM org_ids o LEFT JOIN organizations org ON org.id = o.org_id
+    ORDER BY o.org_id`;
+}
+
+function toTwilioOrgStatus(row: TwilioOrgRow, price: number): TwilioOrgStatus {
+  return {
+    org_id: row.org_id,
+    configured: Boolean(row.configured),
+    auto_purchase: Boolean(row.auto_purchase),
+    area_code: row.area_code,
+    numbers_total: row.in_vapi + row.listed,
+    numbers_assigned: row.assigned,
+    numbers_unassigned: row.in_vapi - row.assigned,
+    numbers_listed: row.listed,
+    bought_this_month: row.bought_this_month,
+    bought_this_month_cost: money(row.bought_this_month * price),
+    purchased_held: row.purchased_held,
+    purchased_monthly_cost: money(row.purchased_held * price),
+  };
+}
+
+function providerCounts(rows: PoolStatsRow[]): Record<"vapi" | "twilio", ProviderCounts> {
+  const empty = (): ProviderCounts => ({ total: 0, assigned: 0, unassigned: 0, provisioning: 0, stuck: 0 });
+  const counts = { vapi: empty(), twilio: empty() };
+  for (const row of rows) {
+    counts[row.provider].total += row.n;
+    counts[row.provider][poolStateOf(row)] += row.n;
+  }
+  return counts;
+}
+
+const money = (amount: number) => Math.round(amount * 100) / 100;
+
+export function startOfMonth(nowMs: number): string {
+  const now = new Date(nowMs);
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+}

@@ -1,0 +1,104 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../../platform/errors";
+import { createRouter } from "../../platform/router";
+import { recheckPoolNearLimit } from "../alerts/review";
+import { runCleanup } from "../numbers/cleanup";
+import { getPoolOverview } from "./overview";
+import { decodeHistoryCursor, listHistory } from "./history";
+import { preProvision } from "../numbers/pre-provision";
+import { assistantDeps } from "../assistants/routes";
+import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
+import { adminOperationsDeps, platformAdmin, security, tags } from "./access";
+import {
+  cleanupQuerySchema,
+  cleanupReportSchema,
+  historyPageSchema,
+  historyQuerySchema,
+  poolOverviewSchema,
+  preProvisionBodySchema,
+  preProvisionResultSchema,
+} from "./schemas";
+
+const overview = createRoute({
+  method: "get",
+  path: "/api/admin/phone-pool",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "The pool at a glance",
+  description:
+    "Counts by state and provider, the unassigned numbers (with when cleanup would release them), numbers provisioning, stuck or failed, " +
+    "Twilio per organization with this month's purchases and their cost, and the open alerts. One D1 round trip.",
+  responses: { 200: jsonResponse(poolOverviewSchema, "The pool"), ...authErrors },
+});
+
+const history = createRoute({
+  method: "get",
+  path: "/api/admin/phone-pool/history",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "Assignment history, newest first",
+  description: "Every change of every number (created, assigned, reused, unassigned, provisioned, stuck, failed, released, repaired). Page with `next_cursor`.",
+  request: { query: historyQuerySchema },
+  responses: { 200: jsonResponse(historyPageSchema, "A page of events"), 400: errorResponse("A bad limit or cursor"), ...authErrors },
+});
+
+const preProvisionRoute = createRoute({
+  method: "post",
+  path: "/api/admin/phone-pool/pre-provision",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "Create free numbers ahead of demand, unassigned",
+  description: "Stops at the free-number limit or at Vapi's first refusal, and says which. New numbers provision for 2–10 minutes, then join the pool.",
+  request: { body: jsonBody(preProvisionBodySchema) },
+  responses: {
+    200: jsonResponse(preProvisionResultSchema, "How many were created, and why it stopped"),
+    400: errorResponse("Invalid body"),
+    ...authErrors,
+    502: errorResponse("Vapi failed; numbers already created are kept"),
+    503: errorResponse("Vapi is rate limiting or storage is unavailable"),
+  },
+});
+
+const cleanup = createRoute({
+  method: "post",
+  path: "/api/admin/phone-pool/cleanup",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "Run the cleanup of unused numbers now (a dry run by default)",
+  description:
+    "Numbers unassigned for UNUSED_NUMBER_DAYS are deleted in Vapi; numbers bought through Twilio are also released at Twilio; numbers an " +
+    "organization imported go back to its list and are never released from its account. `dry_run=false` acts; otherwise nothing changes.",
+  request: { query: cleanupQuerySchema },
+  responses: { 200: jsonResponse(cleanupReportSchema, "What was (or would be) done to each number"), 400: errorResponse("A bad dry_run"), ...authErrors },
+});
+
+export const poolAdminRouter = createRouter()
+  .openapi(overview, async (c) => c.json(await getPoolOverview(c.var.db, c.var.settings), 200))
+  .openapi(history, async (c) => {
+    const query = c.req.valid("query");
+    const beforeId = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
+    if (beforeId === null) {
+      throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
+        { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
+      ]);
+    }
+    const page = await listHistory(c.var.db, { orgId: query.org_id, phoneNumberId: query.phone_number_id, limit: query.limit, beforeId });
+    return c.json(page, 200);
+  })
+  .openapi(preProvisionRoute, async (c) => {
+    const { count, area_code } = c.req.valid("json");
+    const result = await preProvision(assistantDeps(c), count, area_code ?? null);
+    if (result.created > 0) await recheckPoolNearLimit(adminOperationsDeps(c));
+    return c.json(result, 200);
+  })
+  .openapi(cleanup, async (c) => {
+    const dryRun = c.req.valid("query").dry_run === "true";
+    const deps = adminOperationsDeps(c);
+    const report = await runCleanup(deps, { nowMs: Date.now(), dryRun });
+    if (report.released > 0) await recheckPoolNearLimit(deps);
+    return c.json(report, 200);
+  });

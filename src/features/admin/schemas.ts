@@ -1,0 +1,225 @@
+import { z } from "@hono/zod-openapi";
+import { PHONE_NUMBER_EVENTS } from "../../db/schema";
+import { ALERT_KINDS } from "../alerts/alerts";
+import type { PhoneNumberRow } from "../assistants/view";
+import { areaCode, e164 } from "../assistants/business-data";
+import { wholeNumber } from "../../platform/openapi";
+
+/** A number as operators see it: everything but secrets. */
+export const adminPhoneNumberSchema = z
+  .object({
+    id: z.string(),
+    number: z.string().nullable(),
+    status: z.enum(["provisioning", "active", "stuck", "failed", "released"]),
+    provider: z.enum(["vapi", "twilio"]),
+    source: z.enum(["vapi_free", "twilio_imported", "twilio_purchased"]),
+    org_id: z.string().nullable(),
+    assistant_id: z.string().nullable(),
+    vapi_phone_number_id: z.string().nullable(),
+    area_code: z.string().nullable(),
+    provisioning: z
+      .object({ attempts: z.number().int(), started_at: z.string().nullable(), deadline: z.string().nullable(), next_check_at: z.string().nullable() })
+      .nullable(),
+    activated_at: z.string().nullable(),
+    assigned_at: z.string().nullable(),
+    unassigned_at: z.string().nullable(),
+    last_call_at: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("AdminPhoneNumber");
+
+export type AdminPhoneNumber = z.infer<typeof adminPhoneNumberSchema>;
+
+export function toAdminPhoneNumber(row: PhoneNumberRow): AdminPhoneNumber {
+  return {
+    id: row.id,
+    number: row.number,
+    status: row.status,
+    provider: row.provider,
+    source: row.source,
+    org_id: row.orgId,
+    assistant_id: row.assistantId,
+    vapi_phone_number_id: row.vapiPhoneNumberId,
+    area_code: row.areaCode,
+    provisioning:
+      row.status === "provisioning" || row.status === "stuck"
+        ? { attempts: row.provisioningAttempts, started_at: row.provisioningStartedAt, deadline: row.provisioningDeadline, next_check_at: row.nextCheckAt }
+        : null,
+    activated_at: row.activatedAt,
+    assigned_at: row.assignedAt,
+    unassigned_at: row.unassignedAt,
+    last_call_at: row.lastCallAt,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+  };
+}
+
+const timestamp = z.string().openapi({ example: "2026-11-26T14:00:00.000Z" });
+const count = z.number().int().min(0);
+
+export const alertSchema = z
+  .object({
+    id: z.number().int(),
+    kind: z.enum(ALERT_KINDS),
+    subject: z.string().openapi({ description: "What the alert is about: `pool`, `vapi`, a phone number id or an organization id" }),
+    status: z.enum(["open", "resolved"]),
+    message: z.string().openapi({ description: "What happened and what to do" }),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+    created_at: timestamp,
+    resolved_at: timestamp.nullable(),
+    notified_at: timestamp.nullable().openapi({ description: "When it was posted to ALERT_WEBHOOK_URL" }),
+  })
+  .openapi("Alert");
+
+const providerCounts = z.object({ total: count, assigned: count, unassigned: count, provisioning: count, stuck: count });
+
+export const poolOverviewSchema = z
+  .object({
+    stats: z.object({
+      total: count.openapi({ description: "Numbers not released; assigned + unassigned + provisioning + stuck" }),
+      limit: count.openapi({ description: "VAPI_FREE_NUMBER_LIMIT" }),
+      assigned: count,
+      unassigned: count,
+      provisioning: count,
+      stuck: count.openapi({ description: "Stuck or failed" }),
+      free_numbers: count.openapi({ description: "Free Vapi numbers held (they count against the limit)" }),
+      percent_used: z.number().openapi({ description: "free_numbers against limit, in percent (one decimal)" }),
+      by_provider: z.object({ vapi: count, twilio: count }),
+      providers: z.object({ vapi: providerCounts, twilio: providerCounts }),
+    }),
+    unassigned: z.array(
+      z.object({
+        id: z.string(),
+        number: z.string().nullable(),
+        provider: z.enum(["vapi", "twilio"]),
+        area_code: z.string().nullable(),
+        org_id: z.string().nullable().openapi({ description: "Null: the shared pool; set: only that organization's assistants get it" }),
+        since: timestamp,
+        cleanup_after: timestamp.openapi({ description: "When the daily cleanup releases it if it is still unassigned" }),
+      }),
+    ),
+    provisioning: z.array(
+      z.object({
+        phone_number_id: z.string(),
+        status: z.enum(["provisioning", "stuck", "failed"]),
+        vapi_phone_number_id: z.string().nullable(),
+        area_code: z.string().nullable(),
+        org_id: z.string().nullable(),
+        assistant_id: z.string().nullable(),
+        assistant_name: z.string().nullable(),
+        attempts: count,
+        max_attempts: count,
+        started_at: timestamp.nullable(),
+        deadline: timestamp.nullable(),
+        next_check_at: timestamp.nullable(),
+      }),
+    ),
+    twilio: z.object({
+      number_monthly_cost: z.number().openapi({ description: "TWILIO_NUMBER_MONTHLY_COST (USD)" }),
+      bought_this_month: count,
+      bought_this_month_cost: z.number(),
+      organizations: z.array(
+        z.object({
+          org_id: z.string(),
+          configured: z.boolean(),
+          auto_purchase: z.boolean(),
+          area_code: z.string().nullable(),
+          numbers_total: count,
+          numbers_assigned: count,
+          numbers_unassigned: count,
+          numbers_listed: count.openapi({ description: "Listed by the organization, not imported into Vapi yet" }),
+          bought_this_month: count,
+          bought_this_month_cost: z.number(),
+          purchased_held: count,
+          purchased_monthly_cost: z.number(),
+        }),
+      ),
+    }),
+    alerts: z.array(alertSchema).openapi({ description: "Open alerts, newest first" }),
+  })
+  .openapi("PoolOverview");
+
+export const historyQuerySchema = z.object({
+  org_id: z.string().min(1).max(128).optional().openapi({ description: "Only this organization's events" }),
+  phone_number_id: z.string().min(1).max(64).optional().openapi({ description: "Only this number's events" }),
+  limit: wholeNumber(1, 200).default(50).openapi({ description: "Events per page, 1 to 200", example: 50 }),
+  cursor: z.string().min(1).max(200).optional().openapi({ description: "`next_cursor` of the previous page" }),
+});
+
+export const historyPageSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.number().int(),
+        phone_number_id: z.string(),
+        number: z.string().nullable(),
+        event: z.enum(PHONE_NUMBER_EVENTS),
+        org_id: z.string().nullable(),
+        assistant_id: z.string().nullable(),
+        detail: z.record(z.string(), z.unknown()).nullable(),
+        created_at: timestamp,
+      }),
+    ),
+    next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for older events; null on the last page" }),
+  })
+  .openapi("PoolHistoryPage");
+
+export const preProvisionBodySchema = z
+  .strictObject({
+    count: z.number().int().min(1).max(50).openapi({ description: "How many free numbers to create, 1 to 50" }),
+    area_code: areaCode.optional(),
+  })
+  .openapi("PreProvisionInput");
+
+export const preProvisionResultSchema = z
+  .object({
+    requested: count,
+    created: count,
+    phone_number_ids: z.array(z.string()),
+    stopped_because: z.enum(["limit_reached", "vapi_refused", "area_code_unavailable"]).nullable(),
+    message: z.string(),
+  })
+  .openapi("PreProvisionResult");
+
+export const repairBodySchema = z.strictObject({ number: e164.openapi({ description: "The number Vapi shows for this number's Vapi id" }) }).openapi("PhoneNumberRepair");
+
+export const repairResultSchema = z
+  .object({
+    changed: z.boolean().openapi({ description: "False when the number already said exactly this" }),
+    previous: z.object({ status: adminPhoneNumberSchema.shape.status, number: z.string().nullable() }),
+    phone_number: adminPhoneNumberSchema,
+  })
+  .openapi("PhoneNumberRepairResult");
+
+export const cleanupQuerySchema = z.object({
+  dry_run: z.enum(["true", "false"]).default("true").openapi({ description: "`true` (default) only reports what would be done" }),
+});
+
+export const cleanupReportSchema = z
+  .object({
+    dry_run: z.boolean(),
+    now: timestamp,
+    cutoff: timestamp.openapi({ description: "Numbers unassigned since before this are unused" }),
+    unused_number_days: count,
+    released: count,
+    kept: count,
+    pending: count.openapi({ description: "Released in Switchboard, but Vapi or Twilio failed: the next run finishes them" }),
+    numbers: z.array(
+      z.object({
+        phone_number_id: z.string(),
+        number: z.string().nullable(),
+        source: adminPhoneNumberSchema.shape.source,
+        org_id: z.string().nullable(),
+        idle_since: timestamp,
+        actions: z.array(z.enum(["delete_in_vapi", "release_at_twilio", "return_to_twilio_list"])),
+        outcome: z.enum(["would_release", "would_retry", "released", "kept", "release_pending"]),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("CleanupReport");
+
+export const alertIdParam = z.object({
+  id: wholeNumber(1).openapi({ param: { name: "id", in: "path" }, description: "The alert's id", example: 12 }),
+});

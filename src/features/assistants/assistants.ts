@@ -1,0 +1,474 @@
+import { and, desc, eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { assistants, phoneNumbers } from "../../db/schema";
+import { ApiError, notFound } from "../../platform/errors";
+import { UpstreamError } from "../../integrations/http";
+import type { VapiClient } from "../../integrations/vapi";
+import { buildVapiAssistant, type EmergencyContact, type Language } from "./vapi-config";
+import { toAssistantView, type AssistantRow, type AssistantView, type PhoneNumberRow } from "./view";
+import { businessDataSchema, type BusinessData } from "./business-data";
+import { upstreamFailure } from "../../platform/upstream-failure";
+import { listAllFromVapi } from "../../integrations/vapi-listing";
+import { attachNumber, detachInVapi, poolExhausted, type AssignmentTarget, type Attachment, type NumberDeps } from "../numbers/assignment";
+import { claimPoolNumber, dropReservation, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "../numbers/pool";
+import type { BatchItem } from "drizzle-orm/batch";
+import { eventIfChanged } from "../numbers/events";
+
+/** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
+export type AssistantDeps = NumberDeps;
+
+export interface CreateAssistantInput {
+  name?: string;
+  business_data: BusinessData;
+  languages: Language[];
+  area_code?: string;
+}
+
+export interface UpdateAssistantInput {
+  name?: string | null;
+  business_data?: Partial<BusinessData>;
+  languages?: Language[];
+}
+
+const now = () => new Date().toISOString();
+
+/** The organisation's live assistants with their numbers: one D1 round trip, whatever the count. */
+export async function listAssistants(deps: AssistantDeps, orgId: string): Promise<AssistantView[]> {
+  const rows = await deps.db
+    .select({ assistant: assistants, number: phoneNumbers })
+    .from(assistants)
+    .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
+    .where(and(eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+    .orderBy(desc(assistants.createdAt), desc(assistants.id));
+  return rows.map((r) => toAssistantView(r.assistant, r.number, deps.settings.POLL_MAX_ATTEMPTS));
+}
+
+export async function getAssistant(deps: AssistantDeps, orgId: string, id: string): Promise<AssistantView> {
+  const row = await findAssistant(deps.db, orgId, id);
+  return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
+}
+
+export async function findAssistant(db: Db, orgId: string, id: string) {
+  const [row] = await db
+    .select({ assistant: assistants, number: phoneNumbers })
+    .from(assistants)
+    .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+    .limit(1);
+  if (!row) throw notFound(`Assistant ${id}`);
+  return row;
+}
+
+/**
+ * Creates the Vapi assistant, its row and its number. One batch writes the row as `creating` and claims a pool
+ * number or reserves a new free one; with no number to give, the caller gets 409 before Vapi is called.
+ * Then Vapi gets the assistant and the number is pointed at it; a final batch records both. Every failure on
+ * the way is compensated before the caller hears of it, and a crash leaves a `creating` row the sweep repairs.
+ */
+export async function createAssistant(
+  deps: AssistantDeps,
+  orgId: string,
+  input: CreateAssistantInput,
+  options: { id?: string } = {},
+): Promise<AssistantView> {
+  const id = options.id ?? crypto.randomUUID();
+  const createdAt = now();
+  const row: AssistantRow = {
+    id,
+    orgId,
+    name: input.name ?? input.business_data.business_name,
+    nameIsCustom: input.name !== undefined,
+    businessData: input.business_data,
+    languages: input.languages,
+    areaCode: input.area_code ?? null,
+    vapiAssistantId: null,
+    state: "creating",
+    phoneSource: null,
+    emergencyContactName: null,
+    emergencyContactPhone: null,
+    createdAt,
+    updatedAt: createdAt,
+    deletedAt: null,
+  };
+  const request = acquireRequest(deps, row);
+  let claimed, reserved;
+  try {
+    [, claimed, reserved] = await deps.db.batch([
+      deps.db.insert(assistants).values(row),
+      claimPoolNumber(deps.db, request),
+      reserveFreeNumber(deps.db, request),
+    ]);
+  } catch (error) {
+    // A given id (derived from an Idempotency-Key) already exists: this request was made before.
+    if (options.id && /UNIQUE constraint failed: assistants\.id/.test(String(error))) return existingCreation(deps, orgId, id);
+    throw error;
+  }
+  const slot = slotFrom(claimed, reserved);
+  if (!slot && !(await deps.orgNumbers?.mayProvide(deps, orgId))) {
+    await deps.db.delete(assistants).where(eq(assistants.id, id));
+    throw await poolExhausted(deps, orgId);
+  }
+
+  let vapiAssistantId: string;
+  try {
+    vapiAssistantId = (await deps.vapi.createAssistant(vapiConfig(deps, row))).id;
+  } catch (error) {
+    await abandonCreation(deps, row, error, undefined, slot ? releaseSlot(deps.db, slot, id) : []);
+    throw upstreamFailure(error, "create the assistant");
+  }
+
+  const target = { assistantId: id, orgId, areaCode: row.areaCode, vapiAssistantId };
+  let attachment: Attachment;
+  try {
+    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+  } catch (error) {
+    // attachNumber gave the slot back itself.
+    await abandonCreation(deps, row, error, vapiAssistantId);
+    throw error;
+  }
+
+  const at = now();
+  try {
+    const [activated] = await deps.db.batch([
+      deps.db
+        .update(assistants)
+        .set({ vapiAssistantId, state: "active", phoneSource: attachment.source, updatedAt: at })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "creating")))
+        .returning(),
+      ...attachment.finalize,
+    ]);
+    const active = (activated as AssistantRow[])[0];
+    if (!active) throw new Error("assistant row vanished while creating");
+    deps.log.info("assistant_created", {
+      org_id: orgId,
+      assistant_id: id,
+      vapi_assistant_id: vapiAssistantId,
+      phone_number_id: attachment.number.id,
+      phone_source: attachment.source,
+    });
+    await startTrackingIfProvisioning(deps, attachment);
+    return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
+  } catch (error) {
+    deps.log.error("assistant_record_failed", { org_id: orgId, assistant_id: id, vapi_assistant_id: vapiAssistantId, error });
+    await detachInVapi(deps, attachment);
+    await abandonCreation(deps, row, error, vapiAssistantId, attachment.undo);
+    throw new ApiError(503, "storage_unavailable", "The assistant could not be saved; nothing was kept. Try again in a moment.");
+  }
+}
+
+/** The outcome of an earlier create with the same id: its assistant, or 409 while it is still being made. */
+async function existingCreation(deps: AssistantDeps, orgId: string, id: string): Promise<AssistantView> {
+  const [row] = await deps.db
+    .select({ assistant: assistants, number: phoneNumbers })
+    .from(assistants)
+    .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId)))
+    .limit(1);
+  if (row?.assistant.state === "active") return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
+  if (row?.assistant.state === "creating") {
+    throw new ApiError(409, "idempotency_request_in_progress", "A request with this Idempotency-Key is still being processed. Retry in a few seconds.", undefined, { "Retry-After": "2" });
+  }
+  throw new ApiError(409, "idempotency_key_spent", "The assistant this Idempotency-Key created was deleted since. Use a new key to create another.");
+}
+
+/**
+ * Gives an assistant that has none a number (pool → new → the organisation's own), e.g. after its number was
+ * released. The existing Vapi assistant is kept. Concurrent requests give it one number: the claim takes one
+ * only while the assistant is active and holds none, so the others answer 409; a deletion that wins the race
+ * makes this one answer 404, and the number it was attaching stays in the pool.
+ */
+export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: string, areaCode: string | null): Promise<AssistantView> {
+  const { assistant, number } = await findAssistant(deps.db, orgId, id);
+  if (number && number.status !== "failed") throw alreadyHasNumber(id, number);
+  if (!assistant.vapiAssistantId) throw notFound(`Assistant ${id}`);
+  const request = acquireRequest(deps, { ...assistant, areaCode: areaCode ?? assistant.areaCode });
+  // A failed (blocked) number is let go, once, in the batch that takes the next one.
+  const letGo = number
+    ? [
+        unassignNumber(deps.db, number.id, request.now, id).returning({ id: phoneNumbers.id }),
+        eventIfChanged(deps.db, number.id, "unassigned", { orgId, assistantId: id }, request.now, { reason: "replaced" }),
+      ]
+    : [];
+  const results = await deps.db.batch([...letGo, claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)] as unknown as [BatchItem<"sqlite">]);
+  const [claimed, reserved] = (results as unknown[]).slice(-2) as [PhoneNumberRow[], { id: string }[]];
+  if (number?.vapiPhoneNumberId && (results[0] as { id: string }[]).length > 0) {
+    // In Vapi too it answers for the assistant no more (best effort, as for a deleted assistant's number).
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+  }
+  const slot = slotFrom(claimed, reserved);
+  const target = { assistantId: id, orgId, areaCode: request.areaCode, vapiAssistantId: assistant.vapiAssistantId };
+
+  let attachment: Attachment;
+  try {
+    if (!slot) await refuseIfAnswered(deps, orgId, id);
+    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.code === "already_has_number")) throw error;
+    await refuseIfAnswered(deps, orgId, id);
+    throw error;
+  }
+
+  try {
+    const [updated] = await deps.db.batch([
+      deps.db
+        .update(assistants)
+        .set({ phoneSource: attachment.source, updatedAt: now() })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "active")))
+        .returning(),
+      ...attachment.finalize,
+    ]);
+    const active = (updated as AssistantRow[])[0];
+    if (!active) {
+      // Deleted while the number was attached: it stays in the pool, pointing at nobody.
+      await returnToPool(deps, attachment.number, id);
+      throw notFound(`Assistant ${id}`);
+    }
+    await startTrackingIfProvisioning(deps, attachment);
+    return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    deps.log.error("number_record_failed", { org_id: orgId, assistant_id: id, error });
+    await detachInVapi(deps, attachment);
+    await deps.db.batch(attachment.undo as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch(() => undefined);
+    throw new ApiError(503, "storage_unavailable", "The number could not be saved; nothing was kept. Try again in a moment.");
+  }
+}
+
+const alreadyHasNumber = (id: string, number: Pick<PhoneNumberRow, "number" | "status">) =>
+  new ApiError(409, "already_has_number", `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`);
+
+/** A request that lost a race answers as if it came second: 404 if the assistant is gone, 409 if it got a number. */
+async function refuseIfAnswered(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
+  const { number } = await findAssistant(deps.db, orgId, id);
+  if (number && number.status !== "failed") throw alreadyHasNumber(id, number);
+}
+
+async function returnToPool(deps: AssistantDeps, number: PhoneNumberRow, assistantId: string): Promise<void> {
+  if (number.vapiPhoneNumberId) {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+  }
+  const at = now();
+  await deps.db.batch([
+    unassignNumber(deps.db, number.id, at, assistantId),
+    eventIfChanged(deps.db, number.id, "unassigned", { orgId: number.orgId, assistantId }, at, { reason: "assistant_deleted" }),
+  ]);
+}
+
+/** True when the assistant is no longer active: a change that failed upstream lost a race to its deletion. */
+export async function deletedSince(db: Db, orgId: string, id: string): Promise<boolean> {
+  const [row] = await db
+    .select({ state: assistants.state })
+    .from(assistants)
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId)))
+    .limit(1);
+  return row?.state !== "active";
+}
+
+function acquireRequest(deps: AssistantDeps, row: Pick<AssistantRow, "id" | "orgId" | "areaCode">): AcquireRequest {
+  return {
+    assistantId: row.id,
+    orgId: row.orgId,
+    areaCode: row.areaCode,
+    reservationId: crypto.randomUUID(),
+    freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT,
+    now: now(),
+  };
+}
+
+async function orgNumberOrExhausted(deps: AssistantDeps, target: AssignmentTarget): Promise<Attachment> {
+  const attachment = await deps.orgNumbers?.provide(deps, target);
+  if (attachment) return attachment;
+  throw await poolExhausted(deps, target.orgId);
+}
+
+function releaseSlot(db: Db, slot: PoolSlot, assistantId: string): BatchItem<"sqlite">[] {
+  return slot.kind === "pool" ? [returnClaim(db, slot.number.id, assistantId, now())] : [dropReservation(db, slot.reservationId)];
+}
+
+async function startTrackingIfProvisioning(deps: AssistantDeps, attachment: Attachment): Promise<void> {
+  const number = attachment.number;
+  if (number.status !== "provisioning" || !number.vapiPhoneNumberId || !deps.startTracking) return;
+  try {
+    await deps.startTracking({ assistantId: number.assistantId!, numberId: number.id, vapiPhoneNumberId: number.vapiPhoneNumberId });
+  } catch (error) {
+    // The cron sweep re-arms trackers of provisioning numbers, so this is repaired within minutes.
+    deps.log.error("tracker_start_failed", { phone_number_id: number.id, error });
+  }
+}
+
+/**
+ * Undoes a half-made creation: the Vapi assistant (found by our metadata when the outcome of the create is
+ * unknown) is deleted, then the row, with `alsoUndo` (a claim or reservation) in the same batch. If that fails
+ * too, the `creating` row stays for the repair sweep.
+ */
+async function abandonCreation(
+  deps: AssistantDeps,
+  row: AssistantRow,
+  cause: unknown,
+  knownVapiId?: string,
+  alsoUndo: BatchItem<"sqlite">[] = [],
+): Promise<void> {
+  try {
+    const vapiIds = knownVapiId
+      ? [knownVapiId]
+      : cause instanceof UpstreamError && cause.mayHaveActed
+        ? await findVapiAssistantsFor(deps.vapi, row)
+        : [];
+    for (const vapiId of vapiIds) await deleteVapiAssistant(deps.vapi, vapiId);
+    await deps.db.batch([deps.db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating"))), ...alsoUndo]);
+    deps.log.warn("assistant_creation_abandoned", { org_id: row.orgId, assistant_id: row.id, vapi_assistants_deleted: vapiIds.length });
+  } catch (error) {
+    deps.log.error("assistant_compensation_failed", { org_id: row.orgId, assistant_id: row.id, error });
+  }
+}
+
+/** A creation's Vapi create is sent right after its row is written: Vapi dates the assistant within this window of it. */
+const CREATION_WINDOW_MS = { before: 60_000, after: 10 * 60_000 };
+
+/**
+ * Vapi assistants Switchboard created for this row, found by the metadata it set on them among every assistant
+ * made around the row's creation. Throws unless that listing is complete: "none" must be proven, not guessed.
+ */
+export async function findVapiAssistantsFor(vapi: VapiClient, row: Pick<AssistantRow, "id" | "createdAt">): Promise<string[]> {
+  const createdMs = Date.parse(row.createdAt);
+  const since = new Date(createdMs - CREATION_WINDOW_MS.before).toISOString();
+  const until = new Date(createdMs + CREATION_WINDOW_MS.after).toISOString();
+  const listing = await listAllFromVapi((filter) =>
+    vapi.listAssistants({
+      ...filter,
+      createdAtGe: since,
+      createdAtLe: filter.createdAtLe && Date.parse(filter.createdAtLe) < Date.parse(until) ? filter.createdAtLe : until,
+    }),
+  );
+  if (!listing.complete) throw new Error(`the Vapi assistants created around ${row.createdAt} could not all be listed`);
+  return listing.items.filter((a) => a.metadata?.switchboardAssistantId === row.id).map((a) => a.id);
+}
+
+/** Deletes a Vapi assistant; already gone is fine, and so is a delete whose answers were lost but which happened. */
+async function deleteVapiAssistant(vapi: VapiClient, vapiId: string): Promise<void> {
+  try {
+    await vapi.deleteAssistant(vapiId);
+  } catch (error) {
+    if (error instanceof UpstreamError && error.isNotFound) return;
+    if (error instanceof UpstreamError && error.mayHaveActed) {
+      const gone = await vapi.getAssistant(vapiId).then(
+        () => false,
+        (check) => check instanceof UpstreamError && check.isNotFound,
+      );
+      if (gone) return;
+    }
+    throw error;
+  }
+}
+
+/** Renames or updates business data and languages; Vapi is updated first so D1 never claims what Vapi lacks. */
+export async function updateAssistant(deps: AssistantDeps, orgId: string, id: string, input: UpdateAssistantInput): Promise<AssistantView> {
+  const { assistant, number } = await findAssistant(deps.db, orgId, id);
+  const merged = businessDataSchema.safeParse({ ...(assistant.businessData as BusinessData), ...input.business_data });
+  if (!merged.success) {
+    throw new ApiError(400, "invalid_request", "The merged business data is not valid.", merged.error.issues.map((i) => ({ path: `business_data.${i.path.join(".")}`, code: i.code, message: i.message })));
+  }
+  const nameIsCustom = input.name === null ? false : input.name !== undefined ? true : assistant.nameIsCustom;
+  const next: AssistantRow = {
+    ...assistant,
+    businessData: merged.data,
+    languages: input.languages ?? assistant.languages,
+    nameIsCustom,
+    name: input.name ?? (nameIsCustom ? assistant.name : merged.data.business_name),
+    updatedAt: now(),
+  };
+
+  if (assistant.vapiAssistantId) {
+    const { metadata: _metadata, ...config } = vapiConfig(deps, next);
+    try {
+      await deps.vapi.updateAssistant(assistant.vapiAssistantId, config);
+    } catch (error) {
+      if (await deletedSince(deps.db, orgId, id)) throw notFound(`Assistant ${id}`);
+      throw upstreamFailure(error, "update the assistant");
+    }
+  }
+  const [updated] = await deps.db
+    .update(assistants)
+    .set({ name: next.name, nameIsCustom: next.nameIsCustom, businessData: next.businessData, languages: next.languages, updatedAt: next.updatedAt })
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+    .returning();
+  if (!updated) throw notFound(`Assistant ${id}`);
+  return toAssistantView(updated, number, deps.settings.POLL_MAX_ATTEMPTS);
+}
+
+/**
+ * Deletes an assistant. The first request claims the row (`active` → `deleting`): a concurrent DELETE, PATCH or
+ * any other change then finds no active assistant and answers 404, and only the claimant talks to Vapi. The Vapi
+ * assistant is deleted (already gone is fine); if Vapi refuses, the claim is given back and the caller hears
+ * why. Then its number is detached in Vapi and, in one batch, returned to the pool and the row marked deleted.
+ * A crash after the claim leaves a `deleting` row that the 5-minute sweep finishes.
+ */
+export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
+  const [claimed] = await deps.db
+    .update(assistants)
+    .set({ state: "deleting", updatedAt: now() })
+    .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
+    .returning();
+  if (!claimed) throw notFound(`Assistant ${id}`);
+  if (claimed.vapiAssistantId) {
+    try {
+      await deleteVapiAssistant(deps.vapi, claimed.vapiAssistantId);
+    } catch (error) {
+      await deps.db
+        .update(assistants)
+        .set({ state: "active" })
+        .where(and(eq(assistants.id, id), eq(assistants.state, "deleting")))
+        .catch((revertError) => deps.log.error("assistant_delete_revert_failed", { org_id: orgId, assistant_id: id, error: revertError }));
+      throw upstreamFailure(error, "delete the assistant");
+    }
+  }
+  const numberId = await finishDeletion(deps, claimed);
+  deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: numberId });
+}
+
+/**
+ * The end of a deletion whose Vapi assistant is gone: the number it holds now (read here, not before the claim:
+ * a concurrent assignment may have given it one) is detached in Vapi, best effort (a number still pointing at a
+ * deleted assistant is harmless, re-pointed on reuse and repaired by the daily reconciliation), then one batch
+ * marks the row deleted and returns the number, with its history event only if this batch unassigned it.
+ */
+export async function finishDeletion(deps: Pick<AssistantDeps, "db" | "vapi" | "log">, assistant: Pick<AssistantRow, "id" | "orgId">): Promise<string | null> {
+  const [number] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.assistantId, assistant.id)).limit(1);
+  if (number?.vapiPhoneNumberId) {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => {
+      deps.log.warn("number_detach_failed", { phone_number_id: number.id, error });
+    });
+  }
+  const at = now();
+  const markDeleted = deps.db
+    .update(assistants)
+    .set({ state: "deleted", deletedAt: at, updatedAt: at })
+    .where(and(eq(assistants.id, assistant.id), eq(assistants.state, "deleting")));
+  if (!number) {
+    await markDeleted;
+    return null;
+  }
+  await deps.db.batch([
+    markDeleted,
+    unassignNumber(deps.db, number.id, at, assistant.id),
+    eventIfChanged(deps.db, number.id, "unassigned", { orgId: assistant.orgId, assistantId: assistant.id }, at, { reason: "assistant_deleted" }),
+  ]);
+  return number.id;
+}
+
+export function emergencyContactOf(row: Pick<AssistantRow, "emergencyContactName" | "emergencyContactPhone">): EmergencyContact | null {
+  return row.emergencyContactName && row.emergencyContactPhone ? { name: row.emergencyContactName, phone: row.emergencyContactPhone } : null;
+}
+
+export function vapiConfig(deps: Pick<AssistantDeps, "webhookUrl" | "settings">, row: AssistantRow) {
+  return buildVapiAssistant({
+    assistantId: row.id,
+    orgId: row.orgId,
+    name: row.name,
+    businessData: row.businessData as BusinessData,
+    languages: row.languages as Language[],
+    emergencyContact: emergencyContactOf(row),
+    webhookUrl: deps.webhookUrl,
+    webhookSecret: deps.settings.VAPI_WEBHOOK_SECRET,
+  });
+}

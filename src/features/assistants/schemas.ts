@@ -1,0 +1,69 @@
+import { z } from "@hono/zod-openapi";
+import { SUPPORTED_LANGUAGES } from "./vapi-config";
+import { areaCode, businessDataSchema, e164, text } from "./business-data";
+
+export const languagesSchema = z
+  .array(z.enum(SUPPORTED_LANGUAGES))
+  .min(1, "give at least one language")
+  .max(5, "at most 5 languages")
+  .refine((list) => new Set(list).size === list.length, "languages must not repeat")
+  .openapi({ description: "Languages the receptionist speaks, the first one greets callers. More than one turns on multilingual transcription.", example: ["en", "es"] });
+
+export const createAssistantSchema = z
+  .strictObject({
+    name: text(80).optional().openapi({ description: "Shown in the app; defaults to business_data.business_name." }),
+    business_data: businessDataSchema,
+    languages: languagesSchema.default(["en"]),
+    area_code: areaCode.optional().openapi({ description: "Preferred US area code for the assistant's number." }),
+  })
+  .openapi("CreateAssistant");
+
+export const updateAssistantSchema = z
+  .strictObject({
+    name: text(80).nullable().optional().openapi({ description: "A new name; null goes back to following the business name." }),
+    business_data: businessDataSchema.partial().optional().openapi({ description: "Fields to change; the rest are kept." }),
+    languages: languagesSchema.optional(),
+  })
+  .refine((v) => v.name !== undefined || v.business_data !== undefined || v.languages !== undefined, "send at least one of name, business_data, languages")
+  .openapi("UpdateAssistant");
+
+export const assistantSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().openapi({ description: "Never empty: the given name, else the business name." }),
+    business_data: businessDataSchema,
+    languages: z.array(z.string()),
+    vapi_assistant_id: z.string().nullable(),
+    vapi_phone_number: z.string().nullable().openapi({ description: "E.164 digits, or null while none is known. Never a label such as Vapi-87ea540e.", example: "+14155550123" }),
+    phone_provider: z.enum(["vapi", "twilio"]).nullable(),
+    phone_status: z.enum(["active", "provisioning", "stuck", "none"]),
+    phone_number_id: z.string().nullable(),
+    phone_source: z.enum(["pool", "new", "twilio"]).nullable(),
+    was_reused: z.boolean(),
+    provisioning: z
+      .object({ attempts: z.number().int(), max_attempts: z.number().int(), started_at: z.string(), next_check_at: z.string().nullable() })
+      .nullable(),
+    emergency_contact: z.object({ name: z.string(), phone: e164 }).nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Assistant");
+
+export const assistantListSchema = z.object({ assistants: z.array(assistantSchema) }).openapi("AssistantList");
+
+export const assignPhoneSchema = z
+  .strictObject({ area_code: areaCode.optional().openapi({ description: "Preferred US area code; defaults to the assistant's." }) })
+  .openapi("AssignPhone");
+
+export const phoneSchema = assistantSchema
+  .pick({
+    vapi_phone_number: true,
+    phone_provider: true,
+    phone_status: true,
+    phone_number_id: true,
+    phone_source: true,
+    was_reused: true,
+    provisioning: true,
+  })
+  .extend({ assistant_id: z.string() })
+  .openapi("AssistantPhone");

@@ -1,0 +1,268 @@
+import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../../db/client";
+import { phoneNumbers } from "../../db/schema";
+import { ApiError } from "../../platform/errors";
+import type { Logger } from "../../platform/log";
+import type { Settings } from "../../platform/settings";
+import { UpstreamError } from "../../integrations/http";
+import type { VapiClient, VapiPhoneNumber, VapiServer } from "../../integrations/vapi";
+import { raiseAlert } from "../alerts/alerts";
+import type { PhoneNumberRow } from "../assistants/view";
+import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlot } from "./pool";
+import { upstreamFailure } from "../../platform/upstream-failure";
+import { liveAddress, trackerKeyFor } from "../provisioning/activation";
+import { eventWhileAssigned } from "./events";
+
+export interface NumberDeps {
+  db: Db;
+  vapi: VapiClient;
+  settings: Settings;
+  log: Logger;
+  webhookUrl: string;
+  /** The Twilio source (an organisation's own numbers); until it exists, nothing. */
+  orgNumbers?: OrgNumberSource;
+  /** Starts tracking a new number until Vapi says it is live. */
+  startTracking?: (tracking: { assistantId: string | null; numberId: string; vapiPhoneNumberId: string }) => Promise<void>;
+}
+
+export interface AssignmentTarget {
+  assistantId: string;
+  orgId: string;
+  areaCode: string | null;
+  vapiAssistantId: string;
+}
+
+/** The third source: an organisation's own Twilio numbers, imported into Vapi for the assistant. */
+export interface OrgNumberSource {
+  /** Whether `provide` could have a number at all (checked before anything is made in Vapi). */
+  mayProvide(deps: NumberDeps, orgId: string): Promise<boolean>;
+  provide(deps: NumberDeps, target: AssignmentTarget): Promise<Attachment | null>;
+}
+
+/** A number now attached to the assistant in Vapi; `finalize` records it in D1 (one batch with the caller's). */
+export interface Attachment {
+  source: "pool" | "new" | "twilio";
+  number: PhoneNumberRow;
+  /** The Vapi number was made for this attachment (deleted in Vapi if it is undone), not re-pointed. */
+  createdInVapi: boolean;
+  finalize: BatchItem<"sqlite">[];
+  /** Undoes the attachment in D1 if the caller's own final write fails. */
+  undo: BatchItem<"sqlite">[];
+}
+
+/**
+ * Why Vapi would not make a free number. Vapi documents no code for either cause, so a refusal is the limit
+ * unless Vapi's words name the area code that was asked for ("No phone numbers are available for area code …").
+ */
+export interface FreeNumberRefusal {
+  refused: "limit" | "area_code";
+  areaCode: string | null;
+  vapiMessage: string;
+}
+
+export function isRefusal<T extends object>(result: T | FreeNumberRefusal): result is FreeNumberRefusal {
+  return "refused" in result && "vapiMessage" in result && !("id" in result);
+}
+
+const now = () => new Date().toISOString();
+
+export function webhookServer(deps: Pick<NumberDeps, "webhookUrl" | "settings">): VapiServer {
+  return { url: deps.webhookUrl, headers: { "X-Vapi-Secret": deps.settings.VAPI_WEBHOOK_SECRET } };
+}
+
+/**
+ * Points the slot's number at the assistant in Vapi. A pool number is PATCHed (instant, already active); a
+ * reserved slot becomes a new free number (provisioning). Vapi refusing a new free number counts as the limit
+ * being reached: the slot is dropped, an alert recorded, and the organisation's own numbers are tried.
+ * On any other failure the slot is given back before the error is thrown.
+ */
+export async function attachNumber(deps: NumberDeps, slot: PoolSlot, target: AssignmentTarget): Promise<Attachment> {
+  if (slot.kind === "pool") return attachPoolNumber(deps, slot.number, target);
+
+  const attached = await createFreeNumber(deps, slot.reservationId, target);
+  if (!isRefusal(attached)) return attached;
+  const fromOrg = await deps.orgNumbers?.provide(deps, target);
+  if (fromOrg) return fromOrg;
+  throw attached.refused === "area_code" ? areaCodeUnavailable(attached.areaCode!) : await poolExhausted(deps, target.orgId, attached);
+}
+
+async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<Attachment> {
+  try {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId!, { assistantId: target.vapiAssistantId, server: webhookServer(deps) });
+  } catch (error) {
+    await returnClaim(deps.db, number.id, target.assistantId, now()).catch((e) =>
+      deps.log.error("claim_return_failed", { phone_number_id: number.id, assistant_id: target.assistantId, error: e }),
+    );
+    throw upstreamFailure(error, "assign the phone number");
+  }
+  const at = now();
+  return {
+    source: "pool",
+    number,
+    createdInVapi: false,
+    finalize: [eventWhileAssigned(deps.db, number.id, "reused", target, at, { number: number.number })],
+    undo: [returnClaim(deps.db, number.id, target.assistantId, at)],
+  };
+}
+
+/** Creates the reserved free number in Vapi and attaches it, or says why Vapi refused it. */
+async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | FreeNumberRefusal> {
+  const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
+  if (isRefusal(vapiNumber)) return vapiNumber;
+  const at = now();
+  const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(target.assistantId, reservationId), target.areaCode, at);
+  const number: PhoneNumberRow = {
+    id: reservationId,
+    provider: "vapi",
+    source: "vapi_free",
+    orgId: null,
+    assistantId: target.assistantId,
+    twilioSid: null,
+    provisioningAttempts: 0,
+    assignedAt: at,
+    unassignedAt: null,
+    releasedAt: null,
+    lastCallAt: null,
+    createdAt: at,
+    ...fields,
+  };
+  return {
+    source: "new",
+    number,
+    createdInVapi: true,
+    finalize: [
+      deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
+      recordEvent(deps.db, "created", reservationId, target, at, { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode }),
+      eventWhileAssigned(deps.db, reservationId, "assigned", target, at),
+    ],
+    undo: [dropReservation(deps.db, reservationId)],
+  };
+}
+
+/**
+ * What a reserved row becomes once Vapi made its number: active at once if Vapi already gives the digits,
+ * otherwise provisioning with the tracker's schedule (first check one interval from now).
+ */
+export function newNumberFields(deps: Pick<NumberDeps, "settings">, vapiNumber: VapiPhoneNumber, trackerKey: string, areaCode: string | null, at: string) {
+  const startedAt = Date.parse(at);
+  const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+  const address = liveAddress(vapiNumber);
+  return {
+    vapiPhoneNumberId: vapiNumber.id,
+    number: address,
+    areaCode: vapiNumber.numberDesiredAreaCode ?? areaCode,
+    status: address ? ("active" as const) : ("provisioning" as const),
+    provisioningStartedAt: at,
+    provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
+    nextCheckAt: address ? null : new Date(startedAt + interval).toISOString(),
+    trackerKey: address ? null : trackerKey,
+    activatedAt: address ? at : null,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Makes the Vapi number of a reserved slot. When Vapi refuses it, the slot is dropped, an alert names the cause
+ * (the limit, or the area code that has no numbers) and the refusal is returned. Any other failure drops the
+ * slot too, after deleting the number if Vapi may have made it.
+ */
+export async function createReservedNumber(
+  deps: NumberDeps,
+  reservationId: string,
+  options: { vapiAssistantId: string | null; areaCode: string | null },
+): Promise<VapiPhoneNumber | FreeNumberRefusal> {
+  const name = vapiNumberName(reservationId);
+  try {
+    return await deps.vapi.createPhoneNumber({
+      provider: "vapi",
+      name,
+      server: webhookServer(deps),
+      ...(options.vapiAssistantId ? { assistantId: options.vapiAssistantId } : {}),
+      ...(options.areaCode ? { numberDesiredAreaCode: options.areaCode } : {}),
+    });
+  } catch (error) {
+    if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
+    await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
+    if (error instanceof UpstreamError && error.isRefusal) {
+      const refusal = refusalOf(error.message, options.areaCode);
+      await raiseAlert(deps.db, deps.log, refusalAlert(refusal, error.status));
+      return refusal;
+    }
+    throw upstreamFailure(error, "create a phone number");
+  }
+}
+
+function refusalOf(vapiMessage: string, areaCode: string | null): FreeNumberRefusal {
+  const aboutAreaCode = areaCode !== null && /\barea code\b/i.test(vapiMessage);
+  return { refused: aboutAreaCode ? "area_code" : "limit", areaCode, vapiMessage };
+}
+
+function refusalAlert(refusal: FreeNumberRefusal, status: number | undefined) {
+  const detail = { status, area_code: refusal.areaCode };
+  if (refusal.refused === "area_code") {
+    return {
+      kind: "vapi_area_code_unavailable" as const,
+      subject: refusal.areaCode!,
+      message:
+        `Vapi has no free numbers in area code ${refusal.areaCode} (Vapi: "${refusal.vapiMessage}"). This is not the free-number limit: ` +
+        `requests for ${refusal.areaCode} are answered 409 area_code_unavailable and told to try a nearby area code or none.`,
+      detail,
+    };
+  }
+  return { kind: "vapi_refused_number" as const, subject: "vapi", message: `Vapi refused a new free number: ${refusal.vapiMessage}`, detail };
+}
+
+/** Vapi has nothing in the asked area code, and no other source had a number: say so, and what to try. */
+export const areaCodeUnavailable = (areaCode: string) =>
+  new ApiError(
+    409,
+    "area_code_unavailable",
+    `Vapi has no free phone numbers left in area code ${areaCode}. Try a nearby area code, or leave area_code out to get a number in any US area code.`,
+    { area_code: areaCode },
+  );
+
+/** After a create whose answer was lost, the number may exist in Vapi: find it by its name and delete it. */
+export async function deleteOrphanByName(deps: NumberDeps, name: string): Promise<void> {
+  try {
+    const since = new Date(Date.now() - 5 * 60_000).toISOString();
+    const orphans = (await deps.vapi.listPhoneNumbers({ createdAtGe: since })).filter((n) => n.name === name);
+    for (const orphan of orphans) await deps.vapi.deletePhoneNumber(orphan.id);
+  } catch (error) {
+    deps.log.error("orphan_number_cleanup_failed", { vapi_name: name, error });
+  }
+}
+
+/** Undoes an attachment's Vapi side: the number no longer points at the assistant (new ones are deleted). */
+export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Promise<void> {
+  const vapiId = attachment.number.vapiPhoneNumberId;
+  if (!vapiId) return;
+  try {
+    if (attachment.createdInVapi) await deps.vapi.deletePhoneNumber(vapiId);
+    else await deps.vapi.updatePhoneNumber(vapiId, { assistantId: null });
+  } catch (error) {
+    deps.log.error("vapi_detach_failed", { vapi_phone_number_id: vapiId, error });
+  }
+}
+
+/**
+ * No number from any source. The message says which way the free numbers ran out: the account holds the
+ * configured limit, or Vapi refused one below it (`refusal`).
+ */
+export async function poolExhausted(deps: NumberDeps, orgId: string, refusal?: FreeNumberRefusal): Promise<ApiError> {
+  const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;
+  const freeNumbers = refusal ? "Vapi refused a new free number" : `all ${limit} free Vapi numbers are in use`;
+  await raiseAlert(deps.db, deps.log, {
+    kind: "pool_exhausted",
+    subject: "pool",
+    message: `A request for a number was refused: no unassigned number and ${freeNumbers}${refusal ? ` (Vapi: "${refusal.vapiMessage}")` : ""}.`,
+    detail: { org_id: orgId, cause: refusal ? "vapi_refused" : "limit_reached" },
+  }).catch((error) => deps.log.error("alert_failed", { error }));
+  return new ApiError(
+    409,
+    "pool_exhausted",
+    `No phone number is available: ${freeNumbers} and none is unassigned. ` +
+      "Delete an assistant you no longer need to free its number, or connect your organization's Twilio account (PUT /api/organization/twilio) to use your own numbers.",
+    { free_number_limit: limit, cause: refusal ? "vapi_refused" : "limit_reached" },
+  );
+}

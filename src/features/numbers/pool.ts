@@ -1,0 +1,249 @@
+import { and, count, eq, getTableColumns, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { phoneNumberEvents, phoneNumbers, PHONE_NUMBER_EVENTS } from "../../db/schema";
+import type { PhoneNumberRow } from "../assistants/view";
+
+/** Statuses of a free Vapi number that still occupies one of the account's free slots. */
+export const HOLDS_FREE_SLOT = ["provisioning", "active", "stuck", "failed"] as const;
+
+export type PhoneNumberEvent = (typeof PHONE_NUMBER_EVENTS)[number];
+
+export interface AcquireRequest {
+  /** Null when numbers are made ahead of demand, unassigned. */
+  assistantId: string | null;
+  orgId: string;
+  areaCode: string | null;
+  /** The id the number row gets if a new free number is reserved. */
+  reservationId: string;
+  freeNumberLimit: number;
+  now: string;
+}
+
+/** What the pool gave an assistant: an existing unassigned number, or a reserved slot for a new free number. */
+export type PoolSlot = { kind: "pool"; number: PhoneNumberRow } | { kind: "new"; reservationId: string };
+
+/**
+ * Claims the best unassigned active number for the assistant, in one guarded statement: the organisation's
+ * own numbers first, then the requested area code, then the one unassigned longest. Two concurrent claims
+ * cannot take the same number: the row must still be unassigned when the UPDATE runs, and the unique index
+ * on `assistant_id` backs it.
+ */
+export function claimPoolNumber(db: Db, request: AcquireRequest) {
+  const candidate = db
+    .select({ id: phoneNumbers.id })
+    .from(phoneNumbers)
+    .where(
+      and(
+        eq(phoneNumbers.status, "active"),
+        isNull(phoneNumbers.assistantId),
+        or(isNull(phoneNumbers.orgId), eq(phoneNumbers.orgId, request.orgId)),
+      ),
+    )
+    .orderBy(
+      sql`${phoneNumbers.orgId} IS NULL`,
+      sql`coalesce(${phoneNumbers.areaCode} = ${request.areaCode}, 0) DESC`,
+      sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`,
+    )
+    .limit(1);
+  return db
+    .update(phoneNumbers)
+    .set({ assistantId: request.assistantId, assignedAt: request.now, updatedAt: request.now })
+    .where(and(sql`${phoneNumbers.id} = (${candidate})`, isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), mayTakeNumber(request)))
+    .returning();
+}
+
+/**
+ * An assistant takes a number only while it is being made or active, and holds no other: a concurrent request
+ * that gave it one, or a deletion that claimed it, leaves this one nothing to take.
+ */
+function mayTakeNumber(request: AcquireRequest) {
+  if (!request.assistantId) return sql`1`;
+  return sql`NOT EXISTS (SELECT 1 FROM phone_numbers WHERE assistant_id = ${request.assistantId})
+    AND EXISTS (SELECT 1 FROM assistants WHERE id = ${request.assistantId} AND state IN ('creating', 'active'))`;
+}
+
+/**
+ * Reserves a slot for a new free Vapi number, only if the assistant got no number from the claim before it (in
+ * the same batch) and the account holds fewer free numbers than the limit, provisioning ones included, so
+ * parallel requests cannot overshoot it.
+ */
+export function reserveFreeNumber(db: Db, request: AcquireRequest) {
+  const row: Partial<Record<keyof PhoneNumberRow, string | number | null>> = {
+    id: request.reservationId,
+    provider: "vapi",
+    source: "vapi_free",
+    status: "provisioning",
+    areaCode: request.areaCode,
+    assistantId: request.assistantId,
+    assignedAt: request.assistantId ? request.now : null,
+    provisioningAttempts: 0,
+    createdAt: request.now,
+    updatedAt: request.now,
+  };
+  // INSERT … SELECT with a guard: drizzle lists every column in table order, so the SELECT does too.
+  const values = sql.join(
+    Object.keys(getTableColumns(phoneNumbers)).map((key) => sql`${row[key as keyof PhoneNumberRow] ?? null}`),
+    sql`, `,
+  );
+  return db
+    .insert(phoneNumbers)
+    .select(
+      sql`SELECT ${values}
+          WHERE ${mayTakeNumber(request)}
+            AND (SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND status IN ('provisioning', 'active', 'stuck', 'failed')) < ${request.freeNumberLimit}`,
+    )
+    .returning({ id: phoneNumbers.id });
+}
+
+export function slotFrom(claimed: PhoneNumberRow[], reserved: { id: string }[]): PoolSlot | null {
+  if (claimed[0]) return { kind: "pool", number: claimed[0] };
+  if (reserved[0]) return { kind: "new", reservationId: reserved[0].id };
+  return null;
+}
+
+/** Gives a claimed pool number back, keeping its place in the queue (its `unassigned_at` is untouched). */
+export function returnClaim(db: Db, numberId: string, assistantId: string, now: string) {
+  return db
+    .update(phoneNumbers)
+    .set({ assistantId: null, assignedAt: null, updatedAt: now })
+    .where(and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.assistantId, assistantId)));
+}
+
+/** Frees a reservation whose Vapi number was never made. */
+export function dropReservation(db: Db, reservationId: string) {
+  return db.delete(phoneNumbers).where(and(eq(phoneNumbers.id, reservationId), isNull(phoneNumbers.vapiPhoneNumberId)));
+}
+
+/** Unassigns the number of an assistant that goes away; the number returns to the pool it came from. */
+/** With `fromAssistantId`, only while the number is still that assistant's (a racing request may have freed it). */
+export function unassignNumber(db: Db, numberId: string, now: string, fromAssistantId?: string) {
+  return db
+    .update(phoneNumbers)
+    .set({ assistantId: null, assignedAt: null, unassignedAt: now, updatedAt: now })
+    .where(fromAssistantId ? and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.assistantId, fromAssistantId)) : eq(phoneNumbers.id, numberId));
+}
+
+export function recordEvent(
+  db: Db,
+  event: PhoneNumberEvent,
+  numberId: string,
+  who: { orgId?: string | null; assistantId?: string | null },
+  at: string,
+  detail?: Record<string, unknown>,
+) {
+  return db.insert(phoneNumberEvents).values({
+    phoneNumberId: numberId,
+    event,
+    orgId: who.orgId ?? null,
+    assistantId: who.assistantId ?? null,
+    detail: detail ?? null,
+    createdAt: at,
+  });
+}
+
+/** The name a free number gets in Vapi: it identifies the row (reconciliation finds orphans by it). ≤ 40 chars. */
+export const vapiNumberName = (rowId: string) => `sb-${rowId}`;
+export const rowIdFromVapiName = (name: string | undefined) => (name?.startsWith("sb-") ? name.slice(3) : null);
+
+export interface PoolStats {
+  total: number;
+  limit: number;
+  assigned: number;
+  unassigned: number;
+  provisioning: number;
+  stuck: number;
+  free_numbers: number;
+  percent_used: number;
+  by_provider: Record<"vapi" | "twilio", number>;
+}
+
+/** Non-released numbers counted by provider, status, assigned and free (the rows `toPoolStats` folds). */
+export function poolStatsQuery(db: Db) {
+  return db
+    .select({
+      provider: phoneNumbers.provider,
+      status: phoneNumbers.status,
+      assigned: sql<number>`${phoneNumbers.assistantId} IS NOT NULL`,
+      free: sql<number>`${phoneNumbers.source} = 'vapi_free'`,
+      n: count(),
+    })
+    .from(phoneNumbers)
+    .where(ne(phoneNumbers.status, "released"))
+    .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, sql`4`);
+}
+
+export type PoolStatsRow = Awaited<ReturnType<typeof poolStatsQuery>>[number];
+
+/** The state a non-released number counts as: the four add up to `total`. */
+export function poolStateOf(row: Pick<PoolStatsRow, "status" | "assigned">): "assigned" | "unassigned" | "provisioning" | "stuck" {
+  if (row.status === "provisioning") return "provisioning";
+  if (row.status === "stuck" || row.status === "failed") return "stuck";
+  return row.assigned ? "assigned" : "unassigned";
+}
+
+/**
+ * The pool at a glance (one D1 round trip). Every number not released is exactly one of assigned (active, with
+ * an assistant), unassigned (active, without), provisioning, or stuck (stuck or failed), so the four add up
+ * to `total`. `percent_used` is free Vapi numbers held against the account's limit.
+ */
+export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
+  return toPoolStats(await poolStatsQuery(db), freeNumberLimit);
+}
+
+export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number): PoolStats {
+  const stats: PoolStats = {
+    total: 0,
+    limit: freeNumberLimit,
+    assigned: 0,
+    unassigned: 0,
+    provisioning: 0,
+    stuck: 0,
+    free_numbers: 0,
+    percent_used: 0,
+    by_provider: { vapi: 0, twilio: 0 },
+  };
+  for (const row of rows) {
+    stats.total += row.n;
+    stats.by_provider[row.provider] += row.n;
+    if (row.free && (HOLDS_FREE_SLOT as readonly string[]).includes(row.status)) stats.free_numbers += row.n;
+    stats[poolStateOf(row)] += row.n;
+  }
+  stats.percent_used = freeNumberLimit > 0 ? Math.round((stats.free_numbers / freeNumberLimit) * 1000) / 10 : 100;
+  return stats;
+}
+
+export interface UnassignedNumber {
+  id: string;
+  number: string | null;
+  provider: "vapi" | "twilio";
+  area_code: string | null;
+  org_id: string | null;
+  since: string;
+}
+
+/** Active numbers waiting for an assistant, the longest-waiting first. */
+export async function listUnassigned(db: Db): Promise<UnassignedNumber[]> {
+  return (await unassignedQuery(db)).map(toUnassignedNumber);
+}
+
+export function unassignedQuery(db: Db) {
+  return db
+    .select()
+    .from(phoneNumbers)
+    .where(and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId)))
+    .orderBy(sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`);
+}
+
+export const toUnassignedNumber = (r: PhoneNumberRow): UnassignedNumber => ({
+  id: r.id,
+  number: r.number,
+  provider: r.provider,
+  area_code: r.areaCode,
+  org_id: r.orgId,
+  since: r.unassignedAt ?? r.createdAt,
+});
+
+export async function numbersByIds(db: Db, ids: string[]): Promise<PhoneNumberRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(phoneNumbers).where(inArray(phoneNumbers.id, ids));
+}

@@ -1,0 +1,289 @@
+import { and, eq, ne } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { assistants, phoneNumbers, twilioNumbers } from "../../db/schema";
+import type { TrackingRequest } from "../provisioning/tracker";
+import type { Logger } from "../../platform/log";
+import { UpstreamError } from "../../integrations/http";
+import type { VapiClient, VapiPhoneNumber } from "../../integrations/vapi";
+import { raiseAlert, resolveAlert, type AlertOptions } from "../alerts/alerts";
+import type { PhoneNumberRow } from "../assistants/view";
+import { eventIfChanged } from "./events";
+import { rowIdFromVapiName } from "./pool";
+import { liveAddress, trackerKeyFor } from "../provisioning/activation";
+import { listAllFromVapi } from "../../integrations/vapi-listing";
+
+/** Anything younger may be a creation, import or assignment still under way: left for the next run. */
+export const SETTLING_MS = 10 * 60_000;
+/** Row ids are UUIDs: a hand-made number named "sb-something" is not one of ours. */
+const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** More numbers than this missing at once (and more than a quarter of them) looks like the wrong account, not loss. */
+const MAX_VANISHED_WITHOUT_REVIEW = 5;
+
+export interface ReconcileDeps {
+  db: Db;
+  log: Logger;
+  vapi: VapiClient;
+  settings: { POLL_INTERVAL_SECONDS: number; POLL_MAX_ATTEMPTS: number };
+  alerts?: AlertOptions;
+  stopTracker?: (key: string) => Promise<void>;
+  startTracking?: (tracking: TrackingRequest) => Promise<void>;
+}
+
+export interface ReconcileReport {
+  vapi_numbers: number;
+  adopted: { phone_number_id: string; vapi_phone_number_id: string; number: string | null; status: string; org_id: string | null }[];
+  vanished: { phone_number_id: string; vapi_phone_number_id: string; assistant_id: string | null }[];
+  assistant_repaired: { phone_number_id: string; vapi_phone_number_id: string; from: string | null; to: string | null }[];
+  skipped: { vapi_phone_number_id: string; reason: string }[];
+  /** Second Vapi numbers made for one row (a create resent after an answer that was lost): deleted. */
+  duplicates_deleted: { phone_number_id: string; vapi_phone_number_id: string }[];
+  failures: number;
+}
+
+interface RowWithAssistant {
+  row: PhoneNumberRow;
+  vapiAssistantId: string | null;
+}
+
+/**
+ * Makes Vapi's phone numbers agree with D1, the record: Vapi numbers Switchboard made (`sb-<row id>`) without
+ * a row are adopted, unassigned, with an `orphan_adopted` alert; rows whose Vapi number is gone are released;
+ * a number pointing at the wrong assistant is pointed at D1's. Vapi is listed first, D1 read after, and
+ * anything changed in the last 10 minutes is left alone (it may be mid-flight).
+ */
+export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()): Promise<ReconcileReport> {
+  const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter));
+  const rows: RowWithAssistant[] = await deps.db
+    .select({ row: phoneNumbers, vapiAssistantId: assistants.vapiAssistantId })
+    .from(phoneNumbers)
+    .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId));
+  const settled = new Date(nowMs - SETTLING_MS).toISOString();
+  const at = new Date(nowMs).toISOString();
+  const report: ReconcileReport = { vapi_numbers: listing.items.length, adopted: [], vanished: [], assistant_repaired: [], skipped: [], duplicates_deleted: [], failures: 0 };
+
+  const byVapiId = new Map(rows.filter((r) => r.row.vapiPhoneNumberId).map((r) => [r.row.vapiPhoneNumberId!, r]));
+  const rowsById = new Map(rows.map((r) => [r.row.id, r.row]));
+  for (const vapiNumber of listing.items) {
+    try {
+      const known = byVapiId.get(vapiNumber.id);
+      if (known) {
+        if (known.row.status !== "released" && known.row.updatedAt < settled) await repairAssistant(deps, known, vapiNumber, report);
+        continue;
+      }
+      const rowId = rowIdFromVapiName(vapiNumber.name);
+      if (!rowId || !ROW_ID.test(rowId)) continue; // not made by Switchboard: never touched
+      if (vapiNumber.createdAt >= settled) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "recent" });
+      else if (rowsById.get(rowId)?.vapiPhoneNumberId) await deleteDuplicate(deps, vapiNumber, rowId, report);
+      else if (rowsById.has(rowId)) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "its row is still being made" });
+      else await adoptOrphan(deps, vapiNumber, rowId, at, report);
+    } catch (error) {
+      report.failures++;
+      deps.log.error("reconcile_number_failed", { vapi_phone_number_id: vapiNumber.id, error });
+    }
+  }
+
+  await releaseVanished(deps, rows, listing, settled, at, report);
+  deps.log.info("reconcile_numbers_done", {
+    vapi_numbers: report.vapi_numbers,
+    adopted: report.adopted.length,
+    vanished: report.vanished.length,
+    assistant_repaired: report.assistant_repaired.length,
+    skipped: report.skipped.length,
+    failures: report.failures,
+  });
+  return report;
+}
+
+/** Points the Vapi number at the assistant D1 gives it (or at none). */
+async function repairAssistant(deps: ReconcileDeps, { row, vapiAssistantId }: RowWithAssistant, vapiNumber: VapiPhoneNumber, report: ReconcileReport): Promise<void> {
+  if (row.assistantId && !vapiAssistantId) return; // its assistant is still being created
+  const wanted = row.assistantId ? vapiAssistantId : null;
+  const actual = vapiNumber.assistantId ?? null;
+  if (wanted === actual) return;
+  await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: wanted });
+  deps.log.warn("vapi_number_assistant_repaired", { phone_number_id: row.id, vapi_phone_number_id: vapiNumber.id, from: actual, to: wanted });
+  report.assistant_repaired.push({ phone_number_id: row.id, vapi_phone_number_id: vapiNumber.id, from: actual, to: wanted });
+}
+
+/**
+ * A free number joins the shared pool; a Twilio number joins its organisation's, found by its listed number
+ * (without one it is left alone: it must never be offered to another organisation).
+ */
+/**
+ * A Vapi number named for a row that has a different Vapi number: a create was resent after Vapi had acted on the
+ * first one. It serves nobody and holds a free slot, so it is deleted.
+ */
+async function deleteDuplicate(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, rowId: string, report: ReconcileReport): Promise<void> {
+  await deps.vapi.deletePhoneNumber(vapiNumber.id).catch((error) => {
+    if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
+  });
+  report.duplicates_deleted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id });
+  deps.log.warn("duplicate_vapi_number_deleted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: vapiNumber.number ?? null });
+}
+
+async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, rowId: string, at: string, report: ReconcileReport): Promise<void> {
+  let owner: Pick<PhoneNumberRow, "provider" | "source" | "orgId" | "twilioSid"> & { twilioNumberId: string | null };
+  if (vapiNumber.provider === "vapi") {
+    owner = { provider: "vapi", source: "vapi_free", orgId: null, twilioSid: null, twilioNumberId: null };
+  } else if (vapiNumber.provider === "twilio" && vapiNumber.number) {
+    const [listed] = await deps.db
+      .select()
+      .from(twilioNumbers)
+      .where(and(eq(twilioNumbers.number, vapiNumber.number), ne(twilioNumbers.state, "in_vapi")))
+      .limit(1);
+    if (!listed) {
+      report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "Twilio number of no known organization" });
+      return;
+    }
+    owner = {
+      provider: "twilio",
+      source: listed.origin === "purchased" ? "twilio_purchased" : "twilio_imported",
+      orgId: listed.orgId,
+      twilioSid: listed.twilioSid,
+      twilioNumberId: listed.id,
+    };
+  } else {
+    report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: `provider ${vapiNumber.provider} is not managed by Switchboard` });
+    return;
+  }
+
+  const areaCode = vapiNumber.numberDesiredAreaCode ?? (vapiNumber.number?.startsWith("+1") ? vapiNumber.number.slice(2, 5) : null);
+  const blocked = vapiNumber.status === "blocked";
+  // Vapi answers an imported Twilio number without a status: it is live as soon as it exists.
+  const address = blocked ? null : owner.provider === "twilio" ? (vapiNumber.number ?? null) : liveAddress(vapiNumber);
+  const status = blocked ? "failed" : address ? "active" : "provisioning";
+  const provisioning = status === "provisioning";
+  const startedMs = Date.parse(at);
+  const intervalMs = deps.settings.POLL_INTERVAL_SECONDS * 1000;
+  const row: PhoneNumberRow = {
+    id: rowId,
+    provider: owner.provider,
+    source: owner.source,
+    vapiPhoneNumberId: vapiNumber.id,
+    number: address ?? vapiNumber.number ?? null,
+    areaCode,
+    status,
+    orgId: owner.orgId,
+    assistantId: null,
+    twilioSid: owner.twilioSid,
+    provisioningStartedAt: provisioning ? at : null,
+    provisioningDeadline: provisioning ? new Date(startedMs + intervalMs * deps.settings.POLL_MAX_ATTEMPTS).toISOString() : null,
+    provisioningAttempts: 0,
+    nextCheckAt: provisioning ? new Date(startedMs + intervalMs).toISOString() : null,
+    trackerKey: provisioning ? trackerKeyFor(null, rowId) : null,
+    activatedAt: address ? at : null,
+    assignedAt: null,
+    unassignedAt: at,
+    releasedAt: null,
+    lastCallAt: null,
+    // When Vapi made it, so it never counts as a free number created after a refusal.
+    createdAt: vapiNumber.createdAt,
+    updatedAt: at,
+  };
+  const [inserted] = await deps.db.batch([
+    deps.db.insert(phoneNumbers).values(row).onConflictDoNothing().returning({ id: phoneNumbers.id }),
+    eventIfChanged(deps.db, rowId, "created", { orgId: owner.orgId }, at, {
+      adopted: true,
+      vapi_phone_number_id: vapiNumber.id,
+      vapi_status: vapiNumber.status ?? null,
+      vapi_assistant_id: vapiNumber.assistantId ?? null,
+    }),
+    ...(owner.twilioNumberId
+      ? [deps.db.update(twilioNumbers).set({ state: "in_vapi" as const, phoneNumberId: rowId, updatedAt: at }).where(eq(twilioNumbers.id, owner.twilioNumberId))]
+      : []),
+  ]);
+  if (inserted.length === 0) return; // another run adopted it first
+
+  // Unassigned in D1, so unassigned in Vapi: calls must not reach an assistant D1 does not know has this number.
+  if (vapiNumber.assistantId) await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: null });
+  if (provisioning) {
+    await deps.startTracking?.({ assistantId: null, numberId: rowId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
+      deps.log.error("tracker_start_failed", { phone_number_id: rowId, error }),
+    );
+  }
+  deps.log.warn("orphan_number_adopted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, org_id: owner.orgId, status });
+  report.adopted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, status, org_id: owner.orgId });
+  await raiseAlert(
+    deps.db,
+    deps.log,
+    {
+      kind: "orphan_adopted",
+      subject: rowId,
+      message:
+        `Vapi number ${row.number ?? vapiNumber.id} (${vapiNumber.name}) was made by Switchboard but had no row; it was adopted into ` +
+        `${owner.orgId ? `organization ${owner.orgId}'s` : "the shared"} pool, unassigned. Look for an interrupted creation around ${vapiNumber.createdAt}, then resolve this alert.`,
+      detail: { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, vapi_assistant_id: vapiNumber.assistantId ?? null },
+    },
+    deps.alerts,
+  );
+}
+
+/** Rows whose Vapi number is no longer listed, each confirmed gone by a GET (404), are released. */
+async function releaseVanished(
+  deps: ReconcileDeps,
+  rows: RowWithAssistant[],
+  listing: { items: VapiPhoneNumber[]; complete: boolean },
+  settled: string,
+  at: string,
+  report: ReconcileReport,
+): Promise<void> {
+  if (!listing.complete) {
+    deps.log.warn("reconcile_vanished_skipped", { reason: "the Vapi listing is not known to be complete" });
+    return;
+  }
+  const listed = new Set(listing.items.map((n) => n.id));
+  const tracked = rows.filter((r) => r.row.status !== "released" && r.row.vapiPhoneNumberId);
+  const missing = tracked.filter((r) => !listed.has(r.row.vapiPhoneNumberId!) && r.row.createdAt < settled);
+  if (missing.length > MAX_VANISHED_WITHOUT_REVIEW && missing.length > tracked.length / 4) {
+    deps.log.error("reconcile_vanished_skipped", {
+      reason: `${missing.length} of ${tracked.length} numbers are missing from Vapi: is VAPI_API_KEY the right account? Nothing was released.`,
+    });
+    return;
+  }
+  for (const { row } of missing) {
+    try {
+      await deps.vapi.getPhoneNumber(row.vapiPhoneNumberId!);
+      report.skipped.push({ vapi_phone_number_id: row.vapiPhoneNumberId!, reason: "not listed, but Vapi still has it" });
+    } catch (error) {
+      if (!(error instanceof UpstreamError && error.isNotFound)) {
+        report.failures++;
+        deps.log.error("reconcile_number_failed", { phone_number_id: row.id, error });
+        continue;
+      }
+      if (await markVanished(deps, row, at)) {
+        report.vanished.push({ phone_number_id: row.id, vapi_phone_number_id: row.vapiPhoneNumberId!, assistant_id: row.assistantId });
+      }
+    }
+  }
+}
+
+/**
+ * Released (and unassigned, so its assistant can get another number); an organisation's Twilio number goes
+ * back to its list, since the organisation still owns it.
+ */
+async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string): Promise<boolean> {
+  const [released] = await deps.db.batch([
+    deps.db
+      .update(phoneNumbers)
+      .set({ status: "released", releasedAt: at, assistantId: null, assignedAt: null, unassignedAt: row.assistantId ? at : row.unassignedAt, nextCheckAt: null, updatedAt: at })
+      .where(and(eq(phoneNumbers.id, row.id), ne(phoneNumbers.status, "released")))
+      .returning({ id: phoneNumbers.id }),
+    eventIfChanged(deps.db, row.id, "released", { orgId: row.orgId, assistantId: row.assistantId }, at, {
+      reason: "vanished",
+      vapi_phone_number_id: row.vapiPhoneNumberId,
+      number: row.number,
+    }),
+    deps.db.update(twilioNumbers).set({ state: "listed", phoneNumberId: null, claimedAt: null, updatedAt: at }).where(eq(twilioNumbers.phoneNumberId, row.id)),
+    resolveAlert(deps.db, "provisioning_stuck", row.id, at),
+    resolveAlert(deps.db, "provisioning_failed", row.id, at),
+  ]);
+  if (released.length === 0) return false;
+  const fields = { phone_number_id: row.id, vapi_phone_number_id: row.vapiPhoneNumberId, number: row.number, assistant_id: row.assistantId, org_id: row.orgId };
+  // An assistant just lost its number: its owner must give it another (POST /api/assistants/:id/phone).
+  if (row.assistantId) deps.log.error("assigned_number_vanished", fields);
+  else deps.log.warn("number_vanished", fields);
+  if (row.trackerKey && (row.status === "provisioning" || row.status === "stuck")) {
+    await deps.stopTracker?.(row.trackerKey).catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+  }
+  return true;
+}

@@ -1,0 +1,71 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, json } from "../../helpers/api";
+import { resetState, seedNumber } from "../../helpers/pool";
+
+beforeEach(resetState);
+
+describe("GET /admin (the operators' dashboard)", () => {
+  it("is public HTML with landmarks, a labelled token form and live regions, and holds no data", async () => {
+    const seeded = await seedNumber();
+    const res = await call("GET", "/admin", { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(res.headers.get("X-D1-Round-Trips")).toBe("0");
+    const page = await res.text();
+
+    expect(page).toMatch(/^<!doctype html><html lang="en">/);
+    for (const landmark of ["<header>", '<main id="main"', "<footer>", "<h1>", '<meta name="viewport"']) expect(page).toContain(landmark);
+    expect(page).toMatch(/<label for="token">[^<]*platform_admin/);
+    expect(page).toContain('<input id="token" name="token" type="password"');
+    expect(page).toContain('role="status" aria-live="polite"');
+    expect(page).toMatch(/<meter id="gauge"/);
+    for (const heading of ["Free numbers", "Actions", "Provisioning", "Open alerts", "Unassigned numbers", "Twilio per organisation", "Recent history"]) {
+      expect(page).toContain(`>${heading}</h2>`);
+    }
+    expect(page).toContain("Pre-provision</button>");
+    expect(page).toContain("Cleanup dry run</button>");
+    // Nothing from D1: the script fetches everything with the token.
+    expect(page).not.toContain(seeded.number);
+    expect(page).not.toContain(seeded.id);
+  });
+
+  it("allows only its own nonce'd script and style (CSP), and cannot be framed", async () => {
+    const res = await call("GET", "/admin", { token: null });
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain(`style-src 'nonce-${nonce}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    const page = await res.text();
+    expect(page.match(/<script\b[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
+    expect(page.match(/<style\b[^>]*>/g)).toEqual([`<style nonce="${nonce}">`]);
+    expect(page).not.toMatch(/\son[a-z]+=|style="/); // no inline handlers or style attributes (the CSP would block them)
+
+    const again = await call("GET", "/admin", { token: null });
+    expect(again.headers.get("Content-Security-Policy")).not.toContain(nonce); // a new nonce each time
+  });
+
+  it("takes live provisioning progress from the admin event stream with fetch (the token in a header)", async () => {
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    expect(page).toContain('<p id="live" class="hint"></p>');
+    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
+    const streamPath = "/api/admin/phone-pool/provisioning/events";
+    expect(script).toContain(`"${streamPath}"`);
+    expect(script).not.toContain("EventSource"); // it cannot send the Authorization header
+    expect(script).toContain("document.visibilityState");
+    // The route it reads exists, for platform admins, as an event stream.
+    const doc = await json(await call("GET", "/openapi.json", { token: null }));
+    expect(Object.keys(doc.paths[streamPath].get.responses[200].content)).toEqual(["text/event-stream"]);
+  });
+
+  it("is not an API route: not in /openapi.json, and other methods answer 405", async () => {
+    const doc = await json(await call("GET", "/openapi.json", { token: null }));
+    expect(Object.keys(doc.paths)).not.toContain("/admin");
+    const post = await call("POST", "/admin", { token: null });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("Allow")).toBe("GET");
+  });
+});
