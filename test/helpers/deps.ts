@@ -4,6 +4,7 @@ import { createLogger } from "../../src/platform/log";
 import { loadSettings } from "../../src/platform/settings";
 import { createUpstreams } from "../../src/integrations/index";
 import type { AssistantDeps } from "../../src/features/assistants/assistants";
+import { NO_ORG_NUMBERS } from "../../src/features/numbers/acquisition";
 
 /** The services' dependencies as a request would build them, against the test D1 and the sandbox. */
 export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDeps {
@@ -15,6 +16,9 @@ export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDe
     settings,
     log,
     webhookUrl: "https://switchboard.test/webhooks/vapi",
+    orgNumbers: NO_ORG_NUMBERS,
+    // Services driven directly, without a request, start no trackers (the tests that need one start it).
+    startTracking: async () => undefined,
     ...overrides,
   };
 }

@@ -9,8 +9,18 @@ import { toAssistantView, type AssistantRow, type AssistantView, type PhoneNumbe
 import { businessDataSchema, type BusinessData } from "./business-data";
 import { upstreamFailure } from "../../platform/upstream-failure";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
-import { attachNumber, detachInVapi, poolExhausted, type AssignmentTarget, type Attachment, type NumberDeps } from "../numbers/assignment";
-import { claimPoolNumber, dropReservation, reserveFreeNumber, returnClaim, slotFrom, unassignNumber, type AcquireRequest, type PoolSlot } from "../numbers/pool";
+import {
+  attachHeld,
+  detachInVapi,
+  holdNumber,
+  releaseHold,
+  startTrackingIfProvisioning,
+  undoAttachment,
+  type Attachment,
+  type HeldNumber,
+  type NumberDeps,
+} from "../numbers/acquisition";
+import { claimPoolNumber, reserveFreeNumber, slotFrom, unassignNumber, type AcquireRequest } from "../numbers/pool";
 import type { BatchItem } from "drizzle-orm/batch";
 import { eventIfChanged } from "../numbers/events";
 
@@ -103,26 +113,28 @@ export async function createAssistant(
     if (options.id && /UNIQUE constraint failed: assistants\.id/.test(String(error))) return existingCreation(deps, orgId, id);
     throw error;
   }
-  const slot = slotFrom(claimed, reserved);
-  if (!slot && !(await deps.orgNumbers?.mayProvide(deps, orgId))) {
-    await deps.db.delete(assistants).where(eq(assistants.id, id));
-    throw await poolExhausted(deps, orgId);
+  let held: HeldNumber;
+  try {
+    held = await holdNumber(deps, { orgId, assistantId: id, areaCode: row.areaCode }, slotFrom(claimed, reserved));
+  } catch (error) {
+    // Refused before anything was made in Vapi: only the row goes.
+    await deps.db.delete(assistants).where(and(eq(assistants.id, id), eq(assistants.state, "creating")));
+    throw error;
   }
 
   let vapiAssistantId: string;
   try {
     vapiAssistantId = (await deps.vapi.createAssistant(vapiConfig(deps, row))).id;
   } catch (error) {
-    await abandonCreation(deps, row, error, undefined, slot ? releaseSlot(deps.db, slot, id) : []);
+    await abandonCreation(deps, row, error, undefined, releaseHold(deps.db, held, id));
     throw upstreamFailure(error, "create the assistant");
   }
 
-  const target = { assistantId: id, orgId, areaCode: row.areaCode, vapiAssistantId };
   let attachment: Attachment;
   try {
-    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+    attachment = await attachHeld(deps, held, { assistantId: id, orgId, areaCode: row.areaCode, vapiAssistantId });
   } catch (error) {
-    // attachNumber gave the slot back itself.
+    // attachHeld gave the hold back itself.
     await abandonCreation(deps, row, error, vapiAssistantId);
     throw error;
   }
@@ -146,7 +158,7 @@ export async function createAssistant(
       phone_number_id: attachment.number.id,
       phone_source: attachment.source,
     });
-    await startTrackingIfProvisioning(deps, attachment);
+    await startTrackingIfProvisioning(deps, attachment.number);
     return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
     deps.log.error("assistant_record_failed", { org_id: orgId, assistant_id: id, vapi_assistant_id: vapiAssistantId, error });
@@ -201,7 +213,7 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
   let attachment: Attachment;
   try {
     if (!slot) await refuseIfAnswered(deps, orgId, id);
-    attachment = slot ? await attachNumber(deps, slot, target) : await orgNumberOrExhausted(deps, target);
+    attachment = await attachHeld(deps, await holdNumber(deps, target, slot), target);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.code === "already_has_number")) throw error;
     await refuseIfAnswered(deps, orgId, id);
@@ -223,13 +235,12 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
       await returnToPool(deps, attachment.number, id);
       throw notFound(`Assistant ${id}`);
     }
-    await startTrackingIfProvisioning(deps, attachment);
+    await startTrackingIfProvisioning(deps, attachment.number);
     return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     deps.log.error("number_record_failed", { org_id: orgId, assistant_id: id, error });
-    await detachInVapi(deps, attachment);
-    await deps.db.batch(attachment.undo as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch(() => undefined);
+    await undoAttachment(deps, attachment);
     throw new ApiError(503, "storage_unavailable", "The number could not be saved; nothing was kept. Try again in a moment.");
   }
 }
@@ -273,27 +284,6 @@ function acquireRequest(deps: AssistantDeps, row: Pick<AssistantRow, "id" | "org
     freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT,
     now: now(),
   };
-}
-
-async function orgNumberOrExhausted(deps: AssistantDeps, target: AssignmentTarget): Promise<Attachment> {
-  const attachment = await deps.orgNumbers?.provide(deps, target);
-  if (attachment) return attachment;
-  throw await poolExhausted(deps, target.orgId);
-}
-
-function releaseSlot(db: Db, slot: PoolSlot, assistantId: string): BatchItem<"sqlite">[] {
-  return slot.kind === "pool" ? [returnClaim(db, slot.number.id, assistantId, now())] : [dropReservation(db, slot.reservationId)];
-}
-
-async function startTrackingIfProvisioning(deps: AssistantDeps, attachment: Attachment): Promise<void> {
-  const number = attachment.number;
-  if (number.status !== "provisioning" || !number.vapiPhoneNumberId || !deps.startTracking) return;
-  try {
-    await deps.startTracking({ assistantId: number.assistantId!, numberId: number.id, vapiPhoneNumberId: number.vapiPhoneNumberId });
-  } catch (error) {
-    // The cron sweep re-arms trackers of provisioning numbers, so this is repaired within minutes.
-    deps.log.error("tracker_start_failed", { phone_number_id: number.id, error });
-  }
 }
 
 /**

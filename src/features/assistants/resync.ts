@@ -2,7 +2,7 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import { assistants, phoneNumbers } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
 import { vapiConfig, type AssistantDeps } from "./assistants";
-import { webhookServer } from "../numbers/assignment";
+import { webhookServer } from "../numbers/acquisition";
 
 export interface ResyncResult {
   updated: number;

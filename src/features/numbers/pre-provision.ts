@@ -1,8 +1,6 @@
-import { eq } from "drizzle-orm";
-import { phoneNumbers } from "../../db/schema";
-import { createReservedNumber, isRefusal, newNumberFields, type NumberDeps } from "./assignment";
-import { recordEvent, reserveFreeNumber } from "./pool";
-import { trackerKeyFor } from "../provisioning/activation";
+import type { BatchItem } from "drizzle-orm/batch";
+import { isRefusal, makeFreeNumber, startTrackingIfProvisioning, type NumberDeps } from "./acquisition";
+import { reserveFreeNumber } from "./pool";
 
 export interface PreProvisionResult {
   requested: number;
@@ -15,8 +13,8 @@ export interface PreProvisionResult {
 
 /**
  * Creates up to `count` free numbers ahead of demand, unassigned, so new assistants get one instantly once
- * they are active. Respects the free-number limit (each slot is reserved by the same guarded statement as
- * an assistant's) and stops at the first refusal.
+ * they are active: the acquisition's new-number step, for nobody yet. Respects the free-number limit (each slot
+ * is reserved by the same guarded statement as an assistant's) and stops at the first refusal.
  */
 export async function preProvision(deps: NumberDeps, count: number, areaCode: string | null): Promise<PreProvisionResult> {
   const ids: string[] = [];
@@ -31,21 +29,13 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
       stopped = "limit_reached";
       break;
     }
-    const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: null, areaCode });
-    if (isRefusal(vapiNumber)) {
-      stopped = vapiNumber.refused === "area_code" ? "area_code_unavailable" : "vapi_refused";
+    const made = await makeFreeNumber(deps, reservationId, { orgId: "", assistantId: null, vapiAssistantId: null, areaCode });
+    if (isRefusal(made)) {
+      stopped = made.refused === "area_code" ? "area_code_unavailable" : "vapi_refused";
       break;
     }
-    const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(null, reservationId), areaCode, at);
-    await deps.db.batch([
-      deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
-      recordEvent(deps.db, "created", reservationId, {}, at, { vapi_phone_number_id: vapiNumber.id, pre_provisioned: true }),
-    ]);
-    if (fields.status === "provisioning") {
-      await deps.startTracking?.({ assistantId: null, numberId: reservationId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
-        deps.log.error("tracker_start_failed", { phone_number_id: reservationId, error }),
-      );
-    }
+    await deps.db.batch(made.finalize as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    await startTrackingIfProvisioning(deps, made.number);
     ids.push(reservationId);
   }
   const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;

@@ -1,12 +1,20 @@
 import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
-import { organizations, phoneNumbers, twilioNumbers } from "../../db/schema";
+import { phoneNumbers, twilioNumbers } from "../../db/schema";
 import type { SecretBox } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
 import { UpstreamError } from "../../integrations/http";
 import { TwilioApiError, type TwilioClient, type TwilioCredentials } from "../../integrations/twilio";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
-import { deleteOrphanByName, webhookServer, type Attachment, type NumberDeps, type OrgNumberSource } from "./assignment";
+import {
+  deleteOrphanByName,
+  webhookServer,
+  type Attachment,
+  type HeldTwilioNumber,
+  type NumberDeps,
+  type NumberTarget,
+  type OrgNumberSource,
+} from "./acquisition";
 import { loadTwilioCredentials, type OrganizationRow } from "../organization/twilio-settings";
 import { recordEvent, vapiNumberName } from "./pool";
 import { upstreamFailure } from "../../platform/upstream-failure";
@@ -21,35 +29,28 @@ export interface OrgNumberExtras {
 type OrgDeps = NumberDeps & OrgNumberExtras;
 
 /** Who gets the number: an assistant, or nobody yet (an operator buying ahead). */
-interface ImportTarget {
-  orgId: string;
-  assistantId: string | null;
-  vapiAssistantId: string | null;
-  areaCode: string | null;
+type ImportTarget = NumberTarget & { vapiAssistantId: string | null };
+
+/** The organisation's own numbers held and imported with its sealed credentials. */
+interface HeldWithCredentials extends HeldTwilioNumber {
+  claimed: TwilioNumberRow;
+  credentials: TwilioCredentials;
+  autoPurchase: boolean;
 }
 
 /** The pool's third source: the organisation's listed Twilio numbers, then (if allowed) one bought for it. */
 export function createOrgNumberSource(extras: OrgNumberExtras): OrgNumberSource {
   return {
-    mayProvide: (deps, orgId) => mayProvideOrgNumber(deps, orgId),
-    provide: (deps, target) => provideOrgNumber({ ...deps, ...extras }, target),
+    hold: (deps, target) => holdOrgNumber({ ...deps, ...extras }, target),
+    attach: (deps, held, target) => attachOrgNumber({ ...deps, ...extras }, held as HeldWithCredentials, target),
   };
 }
 
-/** Configured, and a listed number left or purchases allowed (one D1 round trip). */
-async function mayProvideOrgNumber(deps: NumberDeps, orgId: string): Promise<boolean> {
-  const [row] = await deps.db
-    .select({
-      configured: sql<number>`${organizations.twilioCredentials} IS NOT NULL`,
-      autoPurchase: organizations.twilioAutoPurchase,
-      listed: sql<number>`(SELECT count(*) FROM twilio_numbers WHERE org_id = ${orgId} AND state = 'listed')`,
-    })
-    .from(organizations)
-    .where(eq(organizations.id, orgId));
-  return Boolean(row?.configured) && (row!.autoPurchase || row!.listed > 0);
-}
-
-async function provideOrgNumber(deps: OrgDeps, target: ImportTarget): Promise<Attachment | null> {
+/**
+ * Claims the oldest listed number, or (auto_purchase) buys one: nothing is made in Vapi yet. Null when the
+ * organisation has no Twilio account, or nothing listed and purchases off (then the owner is alerted).
+ */
+async function holdOrgNumber(deps: OrgDeps, target: NumberTarget): Promise<HeldWithCredentials | null> {
   const loaded = await loadTwilioCredentials(deps.db, deps.box, target.orgId);
   if (!loaded) return null;
   let claimed = await claimListedNumber(deps, target.orgId);
@@ -60,9 +61,22 @@ async function provideOrgNumber(deps: OrgDeps, target: ImportTarget): Promise<At
     }
     claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, target.areaCode);
   }
-  const attachment = await importIntoVapi(deps, loaded.credentials, claimed, target);
+  return {
+    kind: "twilio",
+    twilioNumberId: claimed.id,
+    number: claimed.number,
+    origin: claimed.origin,
+    release: releaseClaimStatement(deps, claimed.id),
+    claimed,
+    credentials: loaded.credentials,
+    autoPurchase: loaded.org.twilioAutoPurchase,
+  };
+}
+
+async function attachOrgNumber(deps: OrgDeps, held: HeldWithCredentials, target: NumberTarget & { vapiAssistantId: string | null }): Promise<Attachment> {
+  const attachment = await importIntoVapi(deps, held.credentials, held.claimed, target);
   // With auto_purchase on, the last listed number used is no shortage: the next one is bought.
-  if (claimed.origin === "imported" && !loaded.org.twilioAutoPurchase) await alertIfLastListed(deps, target.orgId);
+  if (held.origin === "imported" && !held.autoPurchase) await alertIfLastListed(deps, target.orgId);
   return attachment;
 }
 
@@ -231,12 +245,16 @@ async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, cla
   };
 }
 
-async function releaseClaim(deps: OrgDeps, id: string): Promise<void> {
-  await deps.db
+/** A claimed number listed again: owned, unassigned, not lost. */
+function releaseClaimStatement(deps: Pick<OrgDeps, "db">, id: string) {
+  return deps.db
     .update(twilioNumbers)
     .set({ state: "listed", claimedAt: null, updatedAt: new Date().toISOString() })
-    .where(and(eq(twilioNumbers.id, id), eq(twilioNumbers.state, "importing")))
-    .catch((error) => deps.log.error("twilio_claim_release_failed", { twilio_number_id: id, error }));
+    .where(and(eq(twilioNumbers.id, id), eq(twilioNumbers.state, "importing")));
+}
+
+async function releaseClaim(deps: OrgDeps, id: string): Promise<void> {
+  await releaseClaimStatement(deps, id).catch((error) => deps.log.error("twilio_claim_release_failed", { twilio_number_id: id, error }));
 }
 
 async function alertIfLastListed(deps: OrgDeps, orgId: string): Promise<void> {

@@ -186,6 +186,16 @@ describe("the pool's Twilio source", () => {
     expect(await sandbox().vapiAssistants()).toHaveLength(0);
   });
 
+  it("a create refused for lack of numbers is refused before anything is made in Vapi", async () => {
+    expect((await configure({ auto_purchase: true, area_code: "533" })).status).toBe(200);
+    await fillFreePool();
+    await sandbox().clearRequests();
+    const res = await create();
+    expect(res.status).toBe(409);
+    // Not made and deleted again: Vapi was never asked for an assistant or a number.
+    expect((await sandbox().requests("vapi")).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
   it("keeps a bought number recorded as owned and unassigned when the Vapi import fails", async () => {
     expect((await configure({ auto_purchase: true, area_code: "512" })).status).toBe(200);
     await fillFreePool();

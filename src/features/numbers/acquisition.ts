@@ -14,31 +14,73 @@ import { upstreamFailure } from "../../platform/upstream-failure";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { eventWhileAssigned } from "./events";
 
+/**
+ * One way to get a number (docs/architecture.md, "Getting a number"): the pool, else a new free Vapi number
+ * while the account has room, else the organisation's own Twilio numbers (a listed one imported, else one
+ * bought), else 409 naming the real cause. Create, assign-phone, pre-provision and the operators' Twilio purchase
+ * all go through these steps:
+ *
+ * 1. `claimPoolNumber` / `reserveFreeNumber` (pool.ts): one guarded D1 statement each, in the caller's batch.
+ * 2. `holdNumber`: what the pool gave, or a Twilio number claimed or bought; else the 409. Nothing is made in
+ *    Vapi before this succeeds, so a request refused for lack of numbers leaves nothing behind.
+ * 3. `attachHeld`: the held number made to answer for the Vapi assistant (a PATCH, a new free number, or an
+ *    import). It gives the hold back itself when it fails.
+ * 4. The caller's final batch: its own writes with `attachment.finalize`. If that fails, `undoAttachment`.
+ * `releaseHold` gives back a hold that was never attached (the caller failed between 2 and 3).
+ */
+
 export interface NumberDeps {
   db: Db;
   vapi: VapiClient;
   settings: Settings;
   log: Logger;
   webhookUrl: string;
-  /** The Twilio source (an organisation's own numbers); until it exists, nothing. */
-  orgNumbers?: OrgNumberSource;
+  /** The organisation's own Twilio numbers; `NO_ORG_NUMBERS` where none may be used. */
+  orgNumbers: OrgNumberSource;
   /** Starts tracking a new number until Vapi says it is live. */
-  startTracking?: (tracking: { assistantId: string | null; numberId: string; vapiPhoneNumberId: string }) => Promise<void>;
+  startTracking: (tracking: { assistantId: string | null; numberId: string; vapiPhoneNumberId: string }) => Promise<void>;
 }
 
-export interface AssignmentTarget {
-  assistantId: string;
+/** Who a number is for: an assistant (its Vapi id once it has one), or nobody yet (numbers made ahead of demand). */
+export interface NumberTarget {
   orgId: string;
+  assistantId: string | null;
   areaCode: string | null;
+}
+
+export interface AssignmentTarget extends NumberTarget {
+  assistantId: string;
   vapiAssistantId: string;
 }
 
-/** The third source: an organisation's own Twilio numbers, imported into Vapi for the assistant. */
-export interface OrgNumberSource {
-  /** Whether `provide` could have a number at all (checked before anything is made in Vapi). */
-  mayProvide(deps: NumberDeps, orgId: string): Promise<boolean>;
-  provide(deps: NumberDeps, target: AssignmentTarget): Promise<Attachment | null>;
+/** A Twilio number claimed from the organisation's list (or bought for it), not yet in Vapi. */
+export interface HeldTwilioNumber {
+  kind: "twilio";
+  twilioNumberId: string;
+  number: string;
+  origin: "imported" | "purchased";
+  /** The claim given back: the number is listed again (owned, unassigned, not lost). */
+  release: BatchItem<"sqlite">;
 }
+
+/** A number secured for a target and not yet attached in Vapi. */
+export type HeldNumber = PoolSlot | HeldTwilioNumber;
+
+/** The third source: an organisation's own Twilio numbers. */
+export interface OrgNumberSource {
+  /** Claims a listed number, or buys one when the organisation allows it; null when it has none to give. */
+  hold(deps: NumberDeps, target: NumberTarget): Promise<HeldTwilioNumber | null>;
+  /** Imports the held number into Vapi for the target; on failure the claim is given back. */
+  attach(deps: NumberDeps, held: HeldTwilioNumber, target: NumberTarget & { vapiAssistantId: string | null }): Promise<Attachment>;
+}
+
+/** Where an organisation's numbers may not be used: there are none to hold. */
+export const NO_ORG_NUMBERS: OrgNumberSource = {
+  hold: async () => null,
+  attach: async () => {
+    throw new Error("NO_ORG_NUMBERS holds no number, so none can be attached");
+  },
+};
 
 /** A number now attached to the assistant in Vapi; `finalize` records it in D1 (one batch with the caller's). */
 export interface Attachment {
@@ -71,20 +113,55 @@ export function webhookServer(deps: Pick<NumberDeps, "webhookUrl" | "settings">)
   return { url: deps.webhookUrl, headers: { "X-Vapi-Secret": deps.settings.VAPI_WEBHOOK_SECRET } };
 }
 
-/**
- * Points the slot's number at the assistant in Vapi. A pool number is PATCHed (instant, already active); a
- * reserved slot becomes a new free number (provisioning). Vapi refusing a new free number counts as the limit
- * being reached: the slot is dropped, an alert recorded, and the organisation's own numbers are tried.
- * On any other failure the slot is given back before the error is thrown.
- */
-export async function attachNumber(deps: NumberDeps, slot: PoolSlot, target: AssignmentTarget): Promise<Attachment> {
-  if (slot.kind === "pool") return attachPoolNumber(deps, slot.number, target);
+/** Step 2: what the pool gave, else a number of the organisation's own, else the 409, all before Vapi is called. */
+export async function holdNumber(deps: NumberDeps, target: NumberTarget, slot: PoolSlot | null): Promise<HeldNumber> {
+  if (slot) return slot;
+  const own = await deps.orgNumbers.hold(deps, target);
+  if (own) return own;
+  throw await poolExhausted(deps, target.orgId);
+}
 
-  const attached = await createFreeNumber(deps, slot.reservationId, target);
+/** The statements that give back a hold never attached, for the caller's compensating batch. */
+export function releaseHold(db: Db, held: HeldNumber, assistantId: string | null): BatchItem<"sqlite">[] {
+  if (held.kind === "pool") return assistantId ? [returnClaim(db, held.number.id, assistantId, now())] : [];
+  if (held.kind === "new") return [dropReservation(db, held.reservationId)];
+  return [held.release];
+}
+
+/**
+ * Step 3: the held number made to answer for the assistant. A pool number is PATCHed (instant, already active);
+ * a reserved slot becomes a new free number (provisioning), and if Vapi refuses it (its own count, or no number in
+ * the area code), the organisation's own numbers are tried before the refusal is told; a Twilio number is
+ * imported. On failure the hold is given back before the error is thrown.
+ */
+export async function attachHeld(deps: NumberDeps, held: HeldNumber, target: AssignmentTarget): Promise<Attachment> {
+  if (held.kind === "pool") return attachPoolNumber(deps, held.number, target);
+  if (held.kind === "twilio") return deps.orgNumbers.attach(deps, held, target);
+  const attached = await makeFreeNumber(deps, held.reservationId, target);
   if (!isRefusal(attached)) return attached;
-  const fromOrg = await deps.orgNumbers?.provide(deps, target);
-  if (fromOrg) return fromOrg;
+  const own = await deps.orgNumbers.hold(deps, target);
+  if (own) return deps.orgNumbers.attach(deps, own, target);
   throw attached.refused === "area_code" ? areaCodeUnavailable(attached.areaCode!) : await poolExhausted(deps, target.orgId, attached);
+}
+
+/** Compensation, written once: the attachment undone in Vapi, then in D1 with the caller's own undo statements. */
+export async function undoAttachment(deps: NumberDeps, attachment: Attachment, alongside: BatchItem<"sqlite">[] = []): Promise<void> {
+  await detachInVapi(deps, attachment);
+  const statements = [...attachment.undo, ...alongside];
+  if (statements.length === 0) return;
+  await deps.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch((error) =>
+    deps.log.error("attachment_undo_failed", { phone_number_id: attachment.number.id, error }),
+  );
+}
+
+/** Starts the tracker of a number that is still provisioning; the cron sweep re-arms it if this fails. */
+export async function startTrackingIfProvisioning(deps: NumberDeps, number: PhoneNumberRow): Promise<void> {
+  if (number.status !== "provisioning" || !number.vapiPhoneNumberId) return;
+  try {
+    await deps.startTracking({ assistantId: number.assistantId, numberId: number.id, vapiPhoneNumberId: number.vapiPhoneNumberId });
+  } catch (error) {
+    deps.log.error("tracker_start_failed", { phone_number_id: number.id, error });
+  }
 }
 
 async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<Attachment> {
@@ -106,8 +183,15 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
   };
 }
 
-/** Creates the reserved free number in Vapi and attaches it, or says why Vapi refused it. */
-async function createFreeNumber(deps: NumberDeps, reservationId: string, target: AssignmentTarget): Promise<Attachment | FreeNumberRefusal> {
+/**
+ * The new-number step: the reserved slot's free number made in Vapi (for the assistant, or unassigned when made
+ * ahead of demand), or why Vapi refused it.
+ */
+export async function makeFreeNumber(
+  deps: NumberDeps,
+  reservationId: string,
+  target: NumberTarget & { vapiAssistantId: string | null },
+): Promise<Attachment | FreeNumberRefusal> {
   const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
   if (isRefusal(vapiNumber)) return vapiNumber;
   const at = now();
@@ -120,21 +204,23 @@ async function createFreeNumber(deps: NumberDeps, reservationId: string, target:
     assistantId: target.assistantId,
     twilioSid: null,
     provisioningAttempts: 0,
-    assignedAt: at,
+    assignedAt: target.assistantId ? at : null,
     unassignedAt: null,
     releasedAt: null,
     lastCallAt: null,
     createdAt: at,
     ...fields,
   };
+  const created = { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode, ...(target.assistantId ? {} : { pre_provisioned: true }) };
+  const { assistantId } = target;
   return {
     source: "new",
     number,
     createdInVapi: true,
     finalize: [
       deps.db.update(phoneNumbers).set(fields).where(eq(phoneNumbers.id, reservationId)),
-      recordEvent(deps.db, "created", reservationId, target, at, { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode }),
-      eventWhileAssigned(deps.db, reservationId, "assigned", target, at),
+      recordEvent(deps.db, "created", reservationId, assistantId ? target : {}, at, created),
+      ...(assistantId ? [eventWhileAssigned(deps.db, reservationId, "assigned", { ...target, assistantId }, at)] : []),
     ],
     undo: [dropReservation(deps.db, reservationId)],
   };
