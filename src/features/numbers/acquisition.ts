@@ -13,6 +13,7 @@ import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlo
 import { upstreamFailure } from "../../platform/upstream-failure";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { eventWhileAssigned } from "./events";
+import { newPhoneNumberRow, vapiStateFields } from "./rows";
 
 /**
  * One way to get a number (docs/architecture.md, "Getting a number"): the pool, else a new free Vapi number
@@ -195,22 +196,15 @@ export async function makeFreeNumber(
   const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
   if (isRefusal(vapiNumber)) return vapiNumber;
   const at = now();
-  const fields = newNumberFields(deps, vapiNumber, trackerKeyFor(target.assistantId, reservationId), target.areaCode, at);
-  const number: PhoneNumberRow = {
-    id: reservationId,
-    provider: "vapi",
-    source: "vapi_free",
-    orgId: null,
-    assistantId: target.assistantId,
-    twilioSid: null,
-    provisioningAttempts: 0,
-    assignedAt: target.assistantId ? at : null,
-    unassignedAt: null,
-    releasedAt: null,
-    lastCallAt: null,
-    createdAt: at,
-    ...fields,
-  };
+  const fields = vapiStateFields(deps.settings, {
+    vapiPhoneNumberId: vapiNumber.id,
+    address: liveAddress(vapiNumber),
+    areaCode: vapiNumber.numberDesiredAreaCode ?? target.areaCode,
+    trackerKey: trackerKeyFor(target.assistantId, reservationId),
+    at,
+  });
+  const holder = { id: reservationId, provider: "vapi", source: "vapi_free", orgId: null, assistantId: target.assistantId, twilioSid: null, unassignedAt: null, createdAt: at } as const;
+  const number = newPhoneNumberRow(holder, fields);
   const created = { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode, ...(target.assistantId ? {} : { pre_provisioned: true }) };
   const { assistantId } = target;
   return {
@@ -223,28 +217,6 @@ export async function makeFreeNumber(
       ...(assistantId ? [eventWhileAssigned(deps.db, reservationId, "assigned", { ...target, assistantId }, at)] : []),
     ],
     undo: [dropReservation(deps.db, reservationId)],
-  };
-}
-
-/**
- * What a reserved row becomes once Vapi made its number: active at once if Vapi already gives the digits,
- * otherwise provisioning with the tracker's schedule (first check one interval from now).
- */
-export function newNumberFields(deps: Pick<NumberDeps, "settings">, vapiNumber: VapiPhoneNumber, trackerKey: string, areaCode: string | null, at: string) {
-  const startedAt = Date.parse(at);
-  const interval = deps.settings.POLL_INTERVAL_SECONDS * 1000;
-  const address = liveAddress(vapiNumber);
-  return {
-    vapiPhoneNumberId: vapiNumber.id,
-    number: address,
-    areaCode: vapiNumber.numberDesiredAreaCode ?? areaCode,
-    status: address ? ("active" as const) : ("provisioning" as const),
-    provisioningStartedAt: at,
-    provisioningDeadline: new Date(startedAt + interval * deps.settings.POLL_MAX_ATTEMPTS).toISOString(),
-    nextCheckAt: address ? null : new Date(startedAt + interval).toISOString(),
-    trackerKey: address ? null : trackerKey,
-    activatedAt: address ? at : null,
-    updatedAt: at,
   };
 }
 

@@ -7,6 +7,7 @@ import { UpstreamError } from "../../integrations/http";
 import type { VapiClient, VapiPhoneNumber } from "../../integrations/vapi";
 import { raiseAlert, resolveAlert, type AlertOptions } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
+import { newPhoneNumberRow, vapiStateFields } from "./rows";
 import { eventIfChanged } from "./events";
 import { rowIdFromVapiName } from "./pool";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
@@ -151,35 +152,21 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
   const blocked = vapiNumber.status === "blocked";
   // Vapi answers an imported Twilio number without a status: it is live as soon as it exists.
   const address = blocked ? null : owner.provider === "twilio" ? (vapiNumber.number ?? null) : liveAddress(vapiNumber);
-  const status = blocked ? "failed" : address ? "active" : "provisioning";
-  const provisioning = status === "provisioning";
-  const startedMs = Date.parse(at);
-  const intervalMs = deps.settings.POLL_INTERVAL_SECONDS * 1000;
-  const row: PhoneNumberRow = {
-    id: rowId,
-    provider: owner.provider,
-    source: owner.source,
+  const fields = vapiStateFields(deps.settings, {
     vapiPhoneNumberId: vapiNumber.id,
+    address,
     number: address ?? vapiNumber.number ?? null,
     areaCode,
-    status,
-    orgId: owner.orgId,
-    assistantId: null,
-    twilioSid: owner.twilioSid,
-    provisioningStartedAt: provisioning ? at : null,
-    provisioningDeadline: provisioning ? new Date(startedMs + intervalMs * deps.settings.POLL_MAX_ATTEMPTS).toISOString() : null,
-    provisioningAttempts: 0,
-    nextCheckAt: provisioning ? new Date(startedMs + intervalMs).toISOString() : null,
-    trackerKey: provisioning ? trackerKeyFor(null, rowId) : null,
-    activatedAt: address ? at : null,
-    assignedAt: null,
-    unassignedAt: at,
-    releasedAt: null,
-    lastCallAt: null,
+    blocked,
+    trackerKey: trackerKeyFor(null, rowId),
+    at,
+  });
+  const provisioning = fields.status === "provisioning";
+  const row = newPhoneNumberRow(
     // When Vapi made it, so it never counts as a free number created after a refusal.
-    createdAt: vapiNumber.createdAt,
-    updatedAt: at,
-  };
+    { id: rowId, provider: owner.provider, source: owner.source, orgId: owner.orgId, assistantId: null, twilioSid: owner.twilioSid, unassignedAt: at, createdAt: vapiNumber.createdAt },
+    fields,
+  );
   const [inserted] = await deps.db.batch([
     deps.db.insert(phoneNumbers).values(row).onConflictDoNothing().returning({ id: phoneNumbers.id }),
     eventIfChanged(deps.db, rowId, "created", { orgId: owner.orgId }, at, {
@@ -201,8 +188,8 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
       deps.log.error("tracker_start_failed", { phone_number_id: rowId, error }),
     );
   }
-  deps.log.warn("orphan_number_adopted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, org_id: owner.orgId, status });
-  report.adopted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, status, org_id: owner.orgId });
+  deps.log.warn("orphan_number_adopted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, org_id: owner.orgId, status: row.status });
+  report.adopted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, status: row.status, org_id: owner.orgId });
   await raiseAlert(
     deps.db,
     deps.log,

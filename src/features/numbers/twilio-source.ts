@@ -18,6 +18,7 @@ import {
 import { loadTwilioCredentials, type OrganizationRow } from "../organization/twilio-settings";
 import { recordEvent, vapiNumberName } from "./pool";
 import { upstreamFailure } from "../../platform/upstream-failure";
+import { newPhoneNumberRow, vapiStateFields } from "./rows";
 
 type TwilioNumberRow = typeof twilioNumbers.$inferSelect;
 
@@ -203,30 +204,20 @@ async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, cla
   }
 
   const at = new Date().toISOString();
-  const number: PhoneNumberRow = {
+  const holder = {
     id: phoneNumberId,
     provider: "twilio",
     source: claimed.origin === "purchased" ? "twilio_purchased" : "twilio_imported",
-    vapiPhoneNumberId: vapiNumber.id,
-    number: claimed.number,
-    areaCode: claimed.number.startsWith("+1") ? claimed.number.slice(2, 5) : null,
-    status: "active",
     orgId: target.orgId,
     assistantId: target.assistantId,
     twilioSid: claimed.twilioSid,
-    provisioningStartedAt: null,
-    provisioningDeadline: null,
-    provisioningAttempts: 0,
-    nextCheckAt: null,
-    trackerKey: null,
-    activatedAt: at,
-    assignedAt: target.assistantId ? at : null,
     unassignedAt: target.assistantId ? null : at,
-    releasedAt: null,
-    lastCallAt: null,
     createdAt: at,
-    updatedAt: at,
-  };
+  } as const;
+  // Vapi answers an imported number without a status: it is live as soon as it exists.
+  const areaCode = claimed.number.startsWith("+1") ? claimed.number.slice(2, 5) : null;
+  const fields = vapiStateFields(deps.settings, { vapiPhoneNumberId: vapiNumber.id, address: claimed.number, areaCode, trackerKey: "", at });
+  const number = newPhoneNumberRow(holder, fields);
   const who = { orgId: target.orgId, assistantId: target.assistantId };
   return {
     source: "twilio",
