@@ -165,7 +165,8 @@
    */
   function refusal(res, json) {
     const error = (json && json.error) || {};
-    const text = `${error.message || `HTTP ${res.status}`} (${error.code || res.status}, request ${res.headers.get("X-Request-Id")})`;
+    const requestId = res.headers.get("X-Request-Id"); // absent when the answer is not the Worker's (an edge error page)
+    const text = `${error.message || `HTTP ${res.status}`} (${error.code || res.status}${requestId ? `, request ${requestId}` : ""})`;
     if (res.status === 401) return new AuthError(`The token was refused: ${text}. Enter a valid platform_admin token.`);
     if (res.status === 403) return new AuthError(`This token may not use the admin API: ${text}. Enter a platform_admin token.`);
     return new Error(text);
