@@ -414,6 +414,7 @@
     clearTimeout(timer);
     inflight = Promise.all([readPool(), readHistory()])
       .then(([pool, history]) => {
+        if (!token()) return; // the token was forgotten or refused meanwhile: the sign-in stays
         ui.signin.hidden = true;
         ui.dashboard.hidden = false;
         ui.forget.hidden = false;
