@@ -1,16 +1,20 @@
 /**
- * `GET /admin`: the operators' dashboard. The page is public, static HTML (no data in it); its inline script asks
- * for a platform_admin token once (kept in sessionStorage), then reads and acts through the admin API with it.
- * Live provisioning progress comes from the server-sent events of GET /api/admin/phone-pool/provisioning/events
- * (read with fetch, so the token goes in the Authorization header); the rest reloads every 30 s and whenever a
- * number leaves or joins that stream. Not part of the OpenAPI document (not an API).
+ * `GET /admin`: the operators' dashboard. The page is public, static HTML (no data in it); its inline script
+ * (client.browser.js: checked JavaScript, sent as is) asks for a platform_admin token once (kept in
+ * sessionStorage), then reads and acts through the admin API with it. Live provisioning progress comes from the
+ * server-sent events of GET /api/admin/phone-pool/provisioning/events (read with fetch, so the token goes in the
+ * Authorization header); the rest reloads every 30 s and whenever a number leaves or joins that stream. Not part
+ * of the OpenAPI document (not an API).
  */
 import { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import { NONCE, secureHeaders, type SecureHeadersVariables } from "hono/secure-headers";
 import type { AppEnv } from "../../../platform/context";
-import { DASHBOARD_SCRIPT } from "./client";
+import DASHBOARD_SCRIPT from "./client.browser.js";
 import { DASHBOARD_STYLE } from "./style";
+
+// Inlined as is: a script element opened or closed inside it would let the rest of it be read as HTML.
+if (/<script|<\/script|<!--/i.test(DASHBOARD_SCRIPT)) throw new Error("client.browser.js may not contain <script, </script or <!--");
 
 type DashboardEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & SecureHeadersVariables };
 

@@ -1,0 +1,128 @@
+/**
+ * What the dashboard's browser code (client.browser.js) reads from the admin API: only the fields it uses. This
+ * file imports nothing, so the browser's type check (tsconfig.dashboard.json, DOM types) can read it without the
+ * server's types; api-contract.ts fails the server's type check when an answer of the API stops fitting it.
+ */
+
+/** The one error shape, as far as the page reads it (a refused request may also carry no JSON at all). */
+export interface ErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+/** GET /api/admin/phone-pool */
+export interface PoolOverview {
+  stats: PoolStats;
+  unassigned: UnassignedNumber[];
+  provisioning: ProvisioningNumber[];
+  twilio: TwilioOverview;
+  alerts: Alert[];
+}
+
+export interface PoolStats {
+  total: number;
+  limit: number;
+  assigned: number;
+  unassigned: number;
+  provisioning: number;
+  stuck: number;
+  free_numbers: number;
+  percent_used: number;
+}
+
+export interface UnassignedNumber {
+  number: string | null;
+  provider: string;
+  area_code: string | null;
+  org_id: string | null;
+  since: string;
+  cleanup_after: string;
+}
+
+/** An item of the pool's `provisioning`, and of a `provisioning` event's data. */
+export interface ProvisioningNumber {
+  phone_number_id: string;
+  status: "provisioning" | "stuck" | "failed";
+  area_code: string | null;
+  assistant_name: string | null;
+  attempts: number;
+  max_attempts: number;
+  started_at: string | null;
+  deadline: string | null;
+}
+
+export interface TwilioOverview {
+  number_monthly_cost: number;
+  bought_this_month: number;
+  bought_this_month_cost: number;
+  organizations: TwilioOrganization[];
+}
+
+export interface TwilioOrganization {
+  org_id: string;
+  configured: boolean;
+  auto_purchase: boolean;
+  area_code: string | null;
+  numbers_total: number;
+  numbers_assigned: number;
+  numbers_unassigned: number;
+  numbers_listed: number;
+  bought_this_month: number;
+  bought_this_month_cost: number;
+  purchased_held: number;
+  purchased_monthly_cost: number;
+}
+
+export interface Alert {
+  id: number;
+  kind: string;
+  subject: string;
+  message: string;
+  created_at: string;
+}
+
+/** GET /api/admin/phone-pool/history */
+export interface HistoryPage {
+  events: HistoryEvent[];
+}
+
+export interface HistoryEvent {
+  phone_number_id: string;
+  number: string | null;
+  event: string;
+  org_id: string | null;
+  assistant_id: string | null;
+  created_at: string;
+}
+
+/** POST /api/admin/phone-numbers/{id}/refresh */
+export interface RefreshResult {
+  outcome: string;
+  phone_number: { number: string | null };
+}
+
+/** POST /api/admin/phone-pool/pre-provision: its body and its answer. */
+export interface PreProvisionRequest {
+  count: number;
+  area_code?: string;
+}
+
+export interface PreProvisionResult {
+  message: string;
+}
+
+/** POST /api/admin/phone-pool/cleanup?dry_run=true */
+export interface CleanupReport {
+  cutoff: string;
+  unused_number_days: number;
+  numbers: CleanupEntry[];
+}
+
+export interface CleanupEntry {
+  phone_number_id: string;
+  number: string | null;
+  source: string;
+  org_id: string | null;
+  actions: string[];
+  outcome: string;
+  error?: string;
+}
