@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { writeDevConfig } from "./scripts/dev-config.mjs";
 import { TEST_SETTINGS } from "./test/settings.ts";
 
 export default defineConfig(async () => {
@@ -7,7 +8,8 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
+        // The dev entry (dev/index.ts): the production worker plus the upstream simulator the tests drive.
+        wrangler: { configPath: await writeDevConfig() },
         remoteBindings: false,
         miniflare: { bindings: { ...TEST_SETTINGS, TEST_MIGRATIONS: migrations } },
       }),

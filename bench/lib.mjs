@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeDevConfig } from "../scripts/dev-config.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -80,7 +81,8 @@ export class DevServer {
   /** Applies the migrations, starts wrangler dev and waits for /health in sandbox mode; answers its body. */
   async start() {
     writeFileSync(join(this.state, `${this.name}.env`), Object.entries(SECRETS).map(([k, v]) => `${k}=${v}\n`).join(""));
-    const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", this.state], {
+    const config = await writeDevConfig(); // the dev entry: the production worker plus the upstream simulator
+    const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
       cwd: ROOT, env: childEnv, encoding: "utf8", timeout: 120_000,
     });
     if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}${migrate.error ?? ""}`);
@@ -89,7 +91,7 @@ export class DevServer {
     const inspectorPort = await freePort(0);
     this.base = `http://127.0.0.1:${port}`;
     const args = [
-      "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+      "dev", "--config", config, "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
       "--persist-to", this.state, "--env-file", join(this.state, `${this.name}.env`), "--show-interactive-dev-session=false",
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];

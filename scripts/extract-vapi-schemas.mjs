@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Extracts a trimmed subset of the official Vapi OpenAPI document into
-// src/sandbox/vapi-schemas.json, which the sandbox's request-body validator
-// (src/sandbox/json-schema.ts) reads. Run once when the spec changes and
+// dev/sandbox/vapi-schemas.json, which the sandbox's request-body validator
+// (dev/sandbox/json-schema.ts) reads. Run once when the spec changes and
 // commit the output; tests never read /work/shared at run time.
 //
 //   node scripts/extract-vapi-schemas.mjs [path/to/vapi-openapi.json] [source-label]
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_SPEC = resolve(ROOT, "../shared/specs/vapi-openapi.json");
-const OUTPUT = resolve(ROOT, "src/sandbox/vapi-schemas.json");
+const OUTPUT = resolve(ROOT, "dev/sandbox/vapi-schemas.json");
 const DEFAULT_SOURCE =
   "VapiAI/docs fern/apis/api/openapi.json commit 0494c2f3cd88c4fd04b8e98e9a247919270741ed";
 

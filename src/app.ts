@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "./platform/errors";
 import type { AppEnv } from "./platform/context";
@@ -19,7 +19,6 @@ import { healthRouter } from "./features/system/health";
 import { adminRouter } from "./features/admin/routes";
 import { organizationRouter } from "./features/organization/routes";
 import { calendarRouter } from "./features/calendar/routes";
-import { sandboxRouter } from "./sandbox/routes";
 import { vapiSecret, webhooksRouter } from "./features/webhooks/routes";
 import { upstreamFailure } from "./platform/upstream-failure";
 import { VERSION } from "./platform/version";
@@ -37,7 +36,12 @@ const limitBody = (maxSize: number) =>
     },
   });
 
-export function createApp() {
+export interface AppOptions {
+  /** Routes only the dev entry serves (dev/index.ts: the sandbox's consent page); outside the typed client and the document. */
+  devRoutes?: Hono<AppEnv>;
+}
+
+export function createApp(options: AppOptions = {}) {
   const app = createRouter();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
@@ -64,10 +68,10 @@ export function createApp() {
     .route("/", assistantsRouter)
     .route("/", organizationRouter)
     .route("/", calendarRouter)
-    .route("/", sandboxRouter)
     .route("/", adminRouter)
     .route("/", webhooksRouter);
   app.route("/", dashboardRouter); // GET /admin, the operators' page: not in the typed client nor the OpenAPI document
+  if (options.devRoutes) app.route("/", options.devRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

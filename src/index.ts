@@ -3,7 +3,6 @@ import type { Env } from "./env";
 import { runScheduled } from "./jobs/scheduled";
 
 export { ProvisioningTracker } from "./features/provisioning/tracker";
-export { UpstreamSandbox } from "./sandbox/upstream-sandbox";
 
 const app = createApp();
 

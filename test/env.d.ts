@@ -1,12 +1,12 @@
-import type { Env as AppBindings } from "../src/env";
+import type { DevEnv } from "../dev/env";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends AppBindings {
+    interface Env extends DevEnv {
       TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     }
     interface GlobalProps {
-      mainModule: typeof import("../src/index");
+      mainModule: typeof import("../dev/index");
       durableNamespaces: "ProvisioningTracker" | "UpstreamSandbox";
     }
   }

@@ -2,10 +2,10 @@ import type { RequestCost } from "../db/client";
 import type { Env } from "../env";
 import type { Logger } from "../platform/log";
 import type { Settings } from "../platform/settings";
-import { SANDBOX_SERVICE_HEADER, sandboxStub } from "../sandbox/upstream-sandbox";
 import { createAlertWebhookClient, type AlertWebhookClient } from "./alert-webhook";
 import { createGoogleClient, type GoogleClient } from "./google";
 import type { FetchLike, UpstreamService, UpstreamTransport } from "./http";
+import { sandboxFetch } from "./sandbox";
 import { createTwilioClient, type TwilioClient, type TwilioCredentials } from "./twilio";
 import { createVapiClient, type VapiClient } from "./vapi";
 
@@ -15,7 +15,7 @@ export interface Upstreams {
 
 /**
  * The upstream clients for one request (or alarm, or cron run). In sandbox mode the same clients talk, through
- * the same code, to the in-process simulator instead of the network.
+ * the same code, to the in-process simulator the dev entry binds (./sandbox.ts) instead of the network.
  */
 export function createUpstreams(env: Env, settings: Settings, log: Logger, cost?: RequestCost): Upstreams {
   return {
@@ -71,9 +71,5 @@ export function transportFor(service: UpstreamService, env: Env, settings: Setti
 
 function upstreamFetch(service: UpstreamService, env: Env, settings: Settings): FetchLike {
   if (settings.UPSTREAM_MODE === "live") return (request) => fetch(request);
-  return (request) => {
-    const routed = new Request(request);
-    routed.headers.set(SANDBOX_SERVICE_HEADER, service);
-    return sandboxStub(env).fetch(routed);
-  };
+  return sandboxFetch(service, env);
 }

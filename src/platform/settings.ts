@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SANDBOX_BINDING } from "../integrations/sandbox";
 import { createLogger } from "./log";
 
 const csv = z
@@ -104,9 +105,18 @@ function parseSettings(env: Record<string, unknown>): Settings | SettingsError {
     raw[key] = typeof value === "string" ? value.trim() : value;
   }
   const result = settingsSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) return sandboxAvailable(result.data, env) ?? result.data;
   const issue = result.error.issues[0]!;
   const setting = String(issue.path[0] ?? "settings");
   const problem = raw[setting] === undefined ? `is missing (${issue.message})` : `is invalid: ${issue.message}`;
   return new SettingsError(setting, problem);
+}
+
+/** Sandbox mode needs the simulator, which only the dev entry binds: a production config asking for it is refused. */
+function sandboxAvailable(settings: Settings, env: Record<string, unknown>): SettingsError | null {
+  if (settings.UPSTREAM_MODE !== "sandbox" || env[SANDBOX_BINDING] !== undefined) return null;
+  return new SettingsError(
+    "UPSTREAM_MODE",
+    `is "sandbox", but the upstream sandbox exists only in the dev entry (dev/index.ts, run by \`npm run dev\` and the tests) and nothing is bound as ${SANDBOX_BINDING}; set it to "live"`,
+  );
 }

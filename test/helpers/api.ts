@@ -1,8 +1,8 @@
 import { exports, env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { TEST_SETTINGS } from "../settings";
-import { sandboxStub, type SandboxFault } from "../../src/sandbox/upstream-sandbox";
-import type { SeedAssistantOptions, SeedNumberOptions } from "../../src/sandbox/vapi-sim";
+import { sandboxStub, type SandboxFault } from "../../dev/sandbox/upstream-sandbox";
+import type { SeedAssistantOptions, SeedNumberOptions } from "../../dev/sandbox/vapi-sim";
 
 export interface TokenClaims {
   org?: string | null;

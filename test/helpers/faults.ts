@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, expect, vi } from "vitest";
-import type { SandboxFault } from "../../src/sandbox/upstream-sandbox";
+import type { SandboxFault } from "../../dev/sandbox/upstream-sandbox";
 import { call, json, sampleBusiness, sandbox, token } from "./api";
 import { expectError } from "./assertions";
 import { adminToken, runCron } from "./operations";

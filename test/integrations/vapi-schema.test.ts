@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { validateVapiBody } from "../../src/sandbox/json-schema";
+import { validateVapiBody } from "../../dev/sandbox/json-schema";
 
 const minimalAssistant = {
   name: "Front desk",

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { orgOf, publicUrl, type AppContext } from "../../platform/context";
-import { SANDBOX_GOOGLE_AUTHORIZE_PATH } from "../../sandbox/routes";
+import { SANDBOX_GOOGLE_AUTHORIZE_PATH } from "../../integrations/sandbox";
 import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { createRouter } from "../../platform/router";

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadSettings } from "../platform/settings";
+import type { UpstreamService } from "../../src/integrations/http";
+import { SANDBOX_INSTANCE, SANDBOX_SERVICE_HEADER } from "../../src/integrations/sandbox";
+import { loadSettings } from "../../src/platform/settings";
 import {
   addGoogleBusy,
   expireGoogleAccessTokens,
@@ -17,8 +19,7 @@ import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccou
 import { handleVapi, seedActiveNumber, seedAssistant, setNumberStatus, type SeedAssistantOptions, type SeedNumberOptions } from "./vapi-sim";
 import { SandboxStore } from "./store";
 
-export type SandboxService = "vapi" | "twilio" | "google" | "alerts";
-export const SANDBOX_SERVICE_HEADER = "x-sandbox-service";
+export type SandboxService = UpstreamService;
 
 /** A fault to inject into the next `count` matching calls (used by tests and `npm run dev` experiments). */
 export interface SandboxFault {
@@ -238,6 +239,7 @@ function faultResponse(fault: SandboxFault): Response {
   return new Response(JSON.stringify(body), { status, headers });
 }
 
+/** The simulator's one instance, for its RPC methods (the dev consent page and the tests). */
 export function sandboxStub(env: { UPSTREAM_SANDBOX: DurableObjectNamespace<UpstreamSandbox> }) {
-  return env.UPSTREAM_SANDBOX.getByName("sandbox");
+  return env.UPSTREAM_SANDBOX.getByName(SANDBOX_INSTANCE);
 }

@@ -1,4 +1,4 @@
-import type { Settings } from "../platform/settings";
+import type { Settings } from "../../src/platform/settings";
 import type { SandboxStore } from "./store";
 
 const ACCOUNT = "twilio_account";

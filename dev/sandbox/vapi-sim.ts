@@ -1,4 +1,4 @@
-import type { Settings } from "../platform/settings";
+import type { Settings } from "../../src/platform/settings";
 import { validateVapiBody, type VapiSchemaName } from "./json-schema";
 import type { SandboxStore } from "./store";
 import { checkTwilioImport } from "./twilio-sim";

@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
-import type { Settings } from "../platform/settings";
+import type { Settings } from "../../src/platform/settings";
 import { addBusyEvent, handleCalendarApi, listCalendarEvents, unauthenticated } from "./google-calendar-sim";
 import type { SandboxStore } from "./store";
 

@@ -1,10 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../platform/context";
-import { ApiError } from "../platform/errors";
+import type { AppEnv } from "../../src/platform/context";
+import { ApiError } from "../../src/platform/errors";
+import { SANDBOX_GOOGLE_AUTHORIZE_PATH } from "../../src/integrations/sandbox";
+import type { DevEnv } from "../env";
 import { sandboxStub } from "./upstream-sandbox";
-
-/** Google's consent page stands here in sandbox mode, so `npm run dev` can connect a calendar in a browser. */
-export const SANDBOX_GOOGLE_AUTHORIZE_PATH = "/sandbox/google/authorize";
 
 /**
  * Development-only routes, answered only when UPSTREAM_MODE=sandbox: the simulated Google grants consent at
@@ -16,7 +15,7 @@ export const sandboxRouter = new Hono<AppEnv>().get(SANDBOX_GOOGLE_AUTHORIZE_PAT
   }
   const googleUrl = new URL(c.var.settings.GOOGLE_OAUTH_URL);
   googleUrl.search = new URL(c.req.url).search;
-  const outcome = await sandboxStub(c.env).googleAuthorizeOutcome(googleUrl.toString());
+  const outcome = await sandboxStub(c.env as DevEnv).googleAuthorizeOutcome(googleUrl.toString());
   // Google shows an error page rather than redirecting; here, the error shape with its status and reason.
   if (!("location" in outcome)) throw new ApiError(outcome.status === 401 ? 401 : 400, `google_${outcome.error}`, `The sandbox's Google refused the sign-in: ${outcome.message}`);
   return c.redirect(outcome.location, 302);
