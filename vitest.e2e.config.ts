@@ -1,6 +1,8 @@
-// The dashboard's browser test (`npm run test:e2e`, part of `npm test`): Node, not workerd. It drives Debian's
-// Chromium with playwright-core against a throwaway `wrangler dev` in sandbox mode; without /usr/bin/chromium (or
-// the browser E2E_CHROMIUM names) it is skipped with a notice. CI installs Chromium in .ci/run.
+// `npm run test:e2e` (part of `npm test`), in Node, not workerd, each against a throwaway `wrangler dev`:
+// - the dashboard's browser test drives Debian's Chromium with playwright-core against the dev entry in sandbox
+//   mode; without /usr/bin/chromium (or the browser E2E_CHROMIUM names) it is skipped with a notice. CI installs
+//   Chromium in .ci/run;
+// - the production bundle's test runs the worker exactly as wrangler.toml builds it (minified, no simulator).
 import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 

@@ -57,12 +57,14 @@ const childEnv = {
 
 /**
  * `wrangler dev --local` in sandbox mode with throwaway state (its own `--persist-to` directory and generated
- * secrets; `.wrangler/state` and `.dev.vars` are left alone), on a free loopback port.
+ * secrets; `.wrangler/state` and `.dev.vars` are left alone), on a free loopback port. With `entry: "production"`
+ * it runs the production worker as wrangler.toml builds it (minified, no simulator) in live mode instead.
  */
 export class DevServer {
-  constructor({ name, vars, startupTries = 240, requestTimeoutMs = 30_000, preferredPort = 8799 }) {
+  constructor({ name, vars, entry = "dev", startupTries = 240, requestTimeoutMs = 30_000, preferredPort = 8799 }) {
     this.name = name;
     this.vars = vars;
+    this.entry = entry;
     this.startupTries = startupTries; // × 500 ms
     this.requestTimeoutMs = requestTimeoutMs;
     this.preferredPort = preferredPort;
@@ -78,10 +80,12 @@ export class DevServer {
     });
   }
 
-  /** Applies the migrations, starts wrangler dev and waits for /health in sandbox mode; answers its body. */
+  /** Applies the migrations, starts wrangler dev and waits for /health in sandbox (or live) mode; answers its body. */
   async start() {
     writeFileSync(join(this.state, `${this.name}.env`), Object.entries(SECRETS).map(([k, v]) => `${k}=${v}\n`).join(""));
-    const config = await writeDevConfig(); // the dev entry: the production worker plus the upstream simulator
+    // The dev entry: the production worker plus the upstream simulator.
+    const config = this.entry === "production" ? join(ROOT, "wrangler.toml") : await writeDevConfig();
+    const mode = this.entry === "production" ? "live" : "sandbox";
     const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
       cwd: ROOT, env: childEnv, encoding: "utf8", timeout: 120_000,
     });
@@ -107,7 +111,7 @@ export class DevServer {
         .then((res) => (res.ok ? res.json() : null))
         .catch(() => null);
       if (body) {
-        if (body.upstream_mode !== "sandbox") throw new Error(`server is not in sandbox mode: ${JSON.stringify(body)}`);
+        if (body.upstream_mode !== mode) throw new Error(`server is not in ${mode} mode: ${JSON.stringify(body)}`);
         return body;
       }
       await sleep(500);
