@@ -4,7 +4,7 @@
 // contributors, and fails when the gzip size is over the budget or when anything of the dev entry (dev/: the
 // upstream simulator) is in the bundle.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +41,7 @@ function contributors(bundleInputs) {
 }
 
 function dryRun() {
+  rmSync(OUTDIR, { recursive: true, force: true }); // wrangler adds to it, and a former build's modules would count
   const result = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", OUTDIR, "--metafile", METAFILE], {
     cwd: ROOT,
     encoding: "utf8",
@@ -71,6 +72,11 @@ function main() {
   for (const [who, bytes] of contributors(bundle.inputs).slice(0, 5)) {
     console.log(`  ${who.padEnd(34)} ${kib(bytes).padStart(10)}  ${((100 * bytes) / total).toFixed(1).padStart(4)} %`);
   }
+
+  // Modules wrangler uploads as they are, outside the bundle (the [[rules]] of wrangler.toml: the dashboard's script).
+  const bundled = new Set([METAFILE, ...Object.keys(metafile.outputs).map((name) => resolve(ROOT, name))]);
+  const beside = readdirSync(OUTDIR).filter((file) => file !== "README.md" && !bundled.has(join(OUTDIR, file)));
+  for (const file of beside) console.log(`Uploaded beside the bundle: ${file.replace(/^[0-9a-f]{40}-/, "")} ${kib(statSync(join(OUTDIR, file)).size)}`);
 
   const fromDev = Object.keys(metafile.inputs).filter((input) => input.startsWith("dev/"));
   if (fromDev.length > 0) fail(`the production bundle contains the dev entry's modules: ${fromDev.join(", ")}`);
