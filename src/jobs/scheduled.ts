@@ -1,6 +1,4 @@
-import { createDb } from "../db/client";
 import type { Env } from "../env";
-import { secretBox } from "../platform/crypto";
 import { createLogger, type Logger } from "../platform/log";
 import { loadSettings } from "../platform/settings";
 import { deliverPendingAlerts } from "../features/alerts/alerts";
@@ -10,8 +8,7 @@ import { pruneIdempotencyKeys } from "../platform/idempotency";
 import { removeStrayAssistants } from "../features/assistants/reconcile";
 import { reconcileNumbers } from "../features/numbers/reconcile";
 import { sweepProvisioning } from "../features/provisioning/sweep";
-import { trackerStub } from "../features/provisioning/tracker";
-import { operationsDeps } from "./operations-deps";
+import { createServices } from "../services";
 import { repairInterruptedCreations, repairInterruptedDeletions } from "../features/assistants/repair";
 
 /** Cron expressions of wrangler.toml, by job. */
@@ -25,22 +22,14 @@ export const CRON_DAILY = "17 3 * * *";
 export async function runScheduled(controller: ScheduledController, env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Promise<void> {
   const settings = loadSettings(env);
   const log = createLogger({ cron: controller.cron });
-  const db = createDb(env.DB);
-  const box = await secretBox(settings.ENCRYPTION_KEY, settings.ENCRYPTION_KEY_PREVIOUS);
-  const deps = operationsDeps({ env, settings, log, db, box, waitUntil: ctx ? (promise) => ctx.waitUntil(promise) : undefined });
+  // The cron creates no Vapi number, so no webhook URL is needed when PUBLIC_URL is unset.
+  const deps = createServices({ env, settings, log, publicUrl: settings.PUBLIC_URL ?? "", waitUntil: ctx ? (promise) => ctx.waitUntil(promise) : undefined });
+  const db = deps.db;
   const now = controller.scheduledTime;
 
   if (controller.cron === CRON_SWEEP) {
     await runJob(log, "provisioning_sweep", () =>
-      sweepProvisioning(
-        {
-          db,
-          log,
-          resumeTracker: async (key, request) => ({ rearmed: (await trackerStub(env, key).start(request)).rearmed }),
-          stopTracker: (key) => trackerStub(env, key).stop("stuck"),
-        },
-        now,
-      ),
+      sweepProvisioning(deps, now),
     );
     await runJob(log, "interrupted_creations", () => repairInterruptedCreations(db, deps.vapi, log, now));
     await runJob(log, "interrupted_deletions", () => repairInterruptedDeletions(db, deps.vapi, log, now));

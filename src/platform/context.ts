@@ -1,12 +1,11 @@
 import type { Context } from "hono";
 import type { Db, RequestCost } from "../db/client";
 import type { Env } from "../env";
-import type { Upstreams } from "../integrations/index";
 import type { Caller } from "./auth";
 import { ApiError } from "./errors";
-import type { SecretBox } from "./crypto";
 import type { Logger } from "./log";
 import type { Settings } from "./settings";
+import type { Services } from "../services";
 
 /** What every request carries, set by the app's middleware. */
 export interface AppVariables {
@@ -15,10 +14,9 @@ export interface AppVariables {
   db: Db;
   cost: RequestCost;
   log: Logger;
-  upstreams: Upstreams;
   caller: Caller;
-  /** AES-GCM for secrets at rest (ENCRYPTION_KEY, and ENCRYPTION_KEY_PREVIOUS while rotating). */
-  secrets: SecretBox;
+  /** What the rules use, built once for the request (clients on first use). */
+  services: Services;
 }
 
 export interface AppEnv {
@@ -40,4 +38,14 @@ export function orgOf(c: AppContext): string {
 /** The public base URL of this deployment (PUBLIC_URL, else the request's own origin). */
 export function publicUrl(c: AppContext): string {
   return (c.var.settings.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+}
+
+/** The request's `waitUntil`, so alert posts finish after the response; undefined outside a real request. */
+export function waitUntilOf(c: AppContext): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return undefined; // Hono throws when the app runs without an execution context (app.request in unit tests)
+  }
 }

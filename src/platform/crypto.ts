@@ -15,8 +15,6 @@ interface KeyEntry {
 export interface SecretBox {
   encrypt(plaintext: string, context: string): Promise<string>;
   decrypt(sealed: string, context: string): Promise<string>;
-  /** Whether a stored value was sealed with an older key and should be re-encrypted. */
-  isStale(sealed: string): boolean;
 }
 
 const boxes = new Map<string, Promise<SecretBox>>();
@@ -29,6 +27,17 @@ export function secretBox(currentKeyBase64: string, previousKeyBase64?: string):
     boxes.set(cacheKey, box);
   }
   return box;
+}
+
+/**
+ * The same box, its keys imported on the first seal or open: most requests never touch a secret.
+ */
+export function lazySecretBox(currentKeyBase64: string, previousKeyBase64?: string): SecretBox {
+  const open = () => secretBox(currentKeyBase64, previousKeyBase64);
+  return {
+    encrypt: async (plaintext, context) => (await open()).encrypt(plaintext, context),
+    decrypt: async (sealed, context) => (await open()).decrypt(sealed, context),
+  };
 }
 
 async function buildBox(currentKeyBase64: string, previousKeyBase64?: string): Promise<SecretBox> {
@@ -59,9 +68,6 @@ async function buildBox(currentKeyBase64: string, previousKeyBase64?: string): P
         fromBase64Url(data),
       );
       return new TextDecoder().decode(plain);
-    },
-    isStale(sealed) {
-      return parse(sealed)[0] !== current.id;
     },
   };
 }

@@ -1,14 +1,20 @@
 import { createMiddleware } from "hono/factory";
-import { createDb, RequestCost } from "../db/client";
-import { createUpstreams } from "../integrations/index";
+import { RequestCost } from "../db/client";
+import { createServices } from "../services";
 import { authenticate, hasRole, type Role } from "./auth";
-import { secretBox } from "./crypto";
-import type { AppEnv } from "./context";
+import { type AppContext, type AppEnv, publicUrl, waitUntilOf } from "./context";
 import { ApiError } from "./errors";
 import { createLogger } from "./log";
 import { loadSettings } from "./settings";
 
-/** Settings, a logger tagged with the request id, the cost counter, D1 and the upstream clients. */
+/** The request's services, from its settings, log and cost counter (cheap: clients are built on first use). */
+function setServices(c: AppContext) {
+  const services = createServices({ env: c.env, settings: c.var.settings, log: c.var.log, cost: c.var.cost, publicUrl: publicUrl(c), waitUntil: waitUntilOf(c) });
+  c.set("services", services);
+  c.set("db", services.db);
+}
+
+/** Settings, a logger tagged with the request id, the cost counter, D1 and the services. */
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const settings = loadSettings(c.env);
   const cost = new RequestCost();
@@ -16,9 +22,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("settings", settings);
   c.set("cost", cost);
   c.set("log", log);
-  c.set("db", createDb(c.env.DB, cost));
-  c.set("upstreams", createUpstreams(c.env, settings, log, cost));
-  c.set("secrets", await secretBox(settings.ENCRYPTION_KEY, settings.ENCRYPTION_KEY_PREVIOUS));
+  setServices(c);
   const started = Date.now();
   await next();
   // What this request cost, for operators and the benchmark.
@@ -39,6 +43,7 @@ export const requireRole = (role: Role) =>
     }
     c.set("caller", caller);
     c.set("log", c.var.log.child({ org_id: caller.orgId, user_id: caller.userId }));
+    setServices(c); // again, so the rules log with the caller
     await next();
   });
 

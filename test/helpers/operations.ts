@@ -1,12 +1,10 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createDb } from "../../src/db/client";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { secretBox } from "../../src/platform/crypto";
 import { createLogger } from "../../src/platform/log";
 import { loadSettings, type Settings } from "../../src/platform/settings";
-import { operationsDeps, type OperationsDeps } from "../../src/jobs/operations-deps";
+import { createServices, type Services } from "../../src/services";
 import { token } from "./api";
 
 export const DAY_MS = 86_400_000;
@@ -15,18 +13,17 @@ export const WEBHOOK_URL = "https://hooks.example.test/services/T000/B000/switch
 export const adminToken = () => token({ org: null, role: "platform_admin" });
 
 /** The operations services' dependencies as the cron builds them; `waitUntil` collects the alert posts. */
-export async function opsDeps(options: { settings?: Partial<Settings> } = {}): Promise<OperationsDeps & { settled: () => Promise<unknown[]> }> {
+export async function opsDeps(options: { settings?: Partial<Settings> } = {}): Promise<Services & { settled: () => Promise<unknown[]> }> {
   const settings = { ...loadSettings(env), ...options.settings };
   const pending: Promise<unknown>[] = [];
-  const deps = operationsDeps({
+  const services = createServices({
     env,
     settings,
     log: createLogger({ test: true }),
-    db: createDb(env.DB),
-    box: await secretBox(settings.ENCRYPTION_KEY),
+    publicUrl: "https://switchboard.test",
     waitUntil: (promise) => void pending.push(promise),
   });
-  return { ...deps, settled: () => Promise.all(pending) };
+  return Object.assign(services, { settled: () => Promise.all(pending) });
 }
 
 const scheduled = worker.scheduled as ExportedHandlerScheduledHandler<Env>;

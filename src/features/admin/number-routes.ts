@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { trackerStub } from "../provisioning/tracker";
 import { createRouter } from "../../platform/router";
 import { repairNumber } from "../numbers/repair";
 import { refreshNumber } from "../numbers/refresh";
@@ -50,14 +49,14 @@ const repair = createRoute({
 export const numbersAdminRouter = createRouter()
   .openapi(refresh, async (c) => {
     const { outcome, number } = await refreshNumber(
-      { db: c.var.db, log: c.var.log, vapi: c.var.upstreams.vapi, stopTracker: (key) => trackerStub(c.env, key).stop("active") },
+      c.var.services,
       c.req.valid("param").id,
     );
     return c.json({ outcome, phone_number: toAdminPhoneNumber(number) }, 200);
   })
   .openapi(repair, async (c) => {
     const result = await repairNumber(
-      { db: c.var.db, log: c.var.log, vapi: c.var.upstreams.vapi, stopTracker: (key) => trackerStub(c.env, key).stop("active") },
+      c.var.services,
       c.req.valid("param").id,
       c.req.valid("json").number,
       c.var.caller.userId,

@@ -6,9 +6,8 @@ import { runCleanup } from "../numbers/cleanup";
 import { getPoolOverview } from "./overview";
 import { decodeHistoryCursor, listHistory } from "./history";
 import { preProvision } from "../numbers/pre-provision";
-import { assistantDeps } from "../assistants/routes";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
-import { adminOperationsDeps, platformAdmin, security, tags } from "./access";
+import {  platformAdmin, security, tags } from "./access";
 import {
   cleanupQuerySchema,
   cleanupReportSchema,
@@ -91,13 +90,13 @@ export const poolAdminRouter = createRouter()
   })
   .openapi(preProvisionRoute, async (c) => {
     const { count, area_code } = c.req.valid("json");
-    const result = await preProvision(assistantDeps(c), count, area_code ?? null);
-    if (result.created > 0) await recheckPoolNearLimit(adminOperationsDeps(c));
+    const result = await preProvision(c.var.services, count, area_code ?? null);
+    if (result.created > 0) await recheckPoolNearLimit(c.var.services);
     return c.json(result, 200);
   })
   .openapi(cleanup, async (c) => {
     const dryRun = c.req.valid("query").dry_run === "true";
-    const deps = adminOperationsDeps(c);
+    const deps = c.var.services;
     const report = await runCleanup(deps, { nowMs: Date.now(), dryRun });
     if (report.released > 0) await recheckPoolNearLimit(deps);
     return c.json(report, 200);

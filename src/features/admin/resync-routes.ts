@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { rateLimit } from "../../platform/rate-limit";
 import { createRouter } from "../../platform/router";
 import { resyncAssistants } from "../assistants/resync";
-import { assistantDeps } from "../assistants/routes";
 import { authErrors, errorResponse, jsonResponse, wholeNumber } from "../../platform/openapi";
 import { platformAdmin, security, tags } from "./access";
 
@@ -41,5 +40,5 @@ const resync = createRoute({
 
 export const assistantsAdminRouter = createRouter().openapi(resync, async (c) => {
   const { org_id, limit, cursor } = c.req.valid("query");
-  return c.json(await resyncAssistants(assistantDeps(c), { orgId: org_id, limit, cursor }), 200);
+  return c.json(await resyncAssistants(c.var.services, { orgId: org_id, limit, cursor }), 200);
 });

@@ -4,8 +4,6 @@ import { createRouter } from "../../platform/router";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
 import { areaCode } from "../assistants/business-data";
 import { purchaseForOrganization } from "../numbers/twilio-source";
-import { assistantDeps } from "../assistants/routes";
-import { twilioConfigDeps } from "../organization/routes";
 import { alertsAdminRouter } from "./alert-routes";
 import { assistantsAdminRouter } from "./resync-routes";
 import { platformAdmin, security, tags } from "./access";
@@ -37,7 +35,7 @@ const purchase = createRoute({
 
 const twilioAdminRouter = createRouter().openapi(purchase, async (c) => {
   const { org_id, area_code } = c.req.valid("json");
-  const deps = { ...assistantDeps(c), box: c.var.secrets, twilioFor: twilioConfigDeps(c).twilioFor };
+  const deps = c.var.services;
   const number = await purchaseForOrganization(deps, org_id, area_code ?? null);
   return c.json(toAdminPhoneNumber(number), 201);
 });

@@ -1,15 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../platform/router";
-import { trackerStarter } from "../provisioning/tracker";
-import { createOrgNumberSource } from "../numbers/twilio-source";
 import { getEmergencyContact, setEmergencyContact } from "./emergency-contact";
 import { e164, text } from "./business-data";
-import { twilioConfigDeps } from "../organization/routes";
-import { orgOf, publicUrl, type AppContext } from "../../platform/context";
+import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { sha256Hex, uuidFrom } from "../../platform/crypto";
-import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant, type AssistantDeps } from "./assistants";
+import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant } from "./assistants";
 import { runIdempotent } from "../../platform/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../../platform/openapi";
 import { assignPhoneSchema, assistantListSchema, assistantSchema, createAssistantSchema, phoneSchema, updateAssistantSchema } from "./schemas";
@@ -24,18 +21,6 @@ const upstreamErrors = {
   502: errorResponse("Vapi failed or did not answer; nothing was kept"),
   503: errorResponse("Vapi is rate limiting or storage is unavailable; retry after `Retry-After`"),
 };
-
-export function assistantDeps(c: AppContext): AssistantDeps {
-  return {
-    db: c.var.db,
-    vapi: c.var.upstreams.vapi,
-    settings: c.var.settings,
-    log: c.var.log,
-    webhookUrl: `${publicUrl(c)}/webhooks/vapi`,
-    startTracking: trackerStarter(c.env),
-    orgNumbers: createOrgNumberSource({ box: c.var.secrets, twilioFor: twilioConfigDeps(c).twilioFor }),
-  };
-}
 
 const create = createRoute({
   method: "post",
@@ -227,26 +212,26 @@ export const assistantsRouter = createRouter()
     const body = c.req.valid("json");
     const orgId = orgOf(c);
     const key = c.req.valid("header")["idempotency-key"];
-    if (!key) return c.json(await createAssistant(assistantDeps(c), orgId, body), 201);
+    if (!key) return c.json(await createAssistant(c.var.services, orgId, body), 201);
     const scope = `${orgId}:assistants.create`;
     // The assistant's id follows from the key, so even a run whose response was never stored cannot make a second one.
     const id = uuidFrom(await sha256Hex(`${scope}:${key}`));
-    const run = async () => ({ status: 201, body: await createAssistant(assistantDeps(c), orgId, body, { id }) });
+    const run = async () => ({ status: 201, body: await createAssistant(c.var.services, orgId, body, { id }) });
     const result = await runIdempotent(c.var.db, scope, key, await sha256Hex(JSON.stringify(body)), run);
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body as z.infer<typeof assistantSchema>, 201);
   })
-  .openapi(listRoute("/api/assistants"), async (c) => c.json({ assistants: await listAssistants(assistantDeps(c), orgOf(c)) }, 200))
-  .openapi(listRoute("/api/assistants/list", true), async (c) => c.json({ assistants: await listAssistants(assistantDeps(c), orgOf(c)) }, 200))
-  .openapi(getOne, async (c) => c.json(await getAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id), 200))
-  .openapi(patch, async (c) => c.json(await updateAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id, c.req.valid("json")), 200))
+  .openapi(listRoute("/api/assistants"), async (c) => c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200))
+  .openapi(listRoute("/api/assistants/list", true), async (c) => c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200))
+  .openapi(getOne, async (c) => c.json(await getAssistant(c.var.services, orgOf(c), c.req.valid("param").id), 200))
+  .openapi(patch, async (c) => c.json(await updateAssistant(c.var.services, orgOf(c), c.req.valid("param").id, c.req.valid("json")), 200))
   .openapi(assignPhone, async (c) => {
     const body = c.req.valid("json") ?? {};
-    return c.json(await assignPhoneNumber(assistantDeps(c), orgOf(c), c.req.valid("param").id, body.area_code ?? null), 200);
+    return c.json(await assignPhoneNumber(c.var.services, orgOf(c), c.req.valid("param").id, body.area_code ?? null), 200);
   })
-  .openapi(phone, async (c) => c.json(toPhone(await getAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id)), 200))
+  .openapi(phone, async (c) => c.json(toPhone(await getAssistant(c.var.services, orgOf(c), c.req.valid("param").id)), 200))
   .openapi(phoneEvents, async (c) => {
-    const deps = assistantDeps(c);
+    const deps = c.var.services;
     const orgId = orgOf(c);
     const id = c.req.valid("param").id;
     let current = toPhone(await getAssistant(deps, orgId, id));
@@ -272,15 +257,15 @@ export const assistantsRouter = createRouter()
     });
   })
   .openapi(putEmergency, async (c) => {
-    const contact = await setEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id, c.req.valid("json"));
+    const contact = await setEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id, c.req.valid("json"));
     return c.json({ emergency_contact: contact }, 200);
   })
-  .openapi(getEmergency, async (c) => c.json({ emergency_contact: await getEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id) }, 200))
+  .openapi(getEmergency, async (c) => c.json({ emergency_contact: await getEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id) }, 200))
   .openapi(deleteEmergency, async (c) => {
-    await setEmergencyContact(assistantDeps(c), orgOf(c), c.req.valid("param").id, null);
+    await setEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id, null);
     return c.body(null, 204);
   })
   .openapi(remove, async (c) => {
-    await deleteAssistant(assistantDeps(c), orgOf(c), c.req.valid("param").id);
+    await deleteAssistant(c.var.services, orgOf(c), c.req.valid("param").id);
     return c.body(null, 204);
   });

@@ -1,35 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { orgOf, publicUrl, type AppContext } from "../../platform/context";
-import { SANDBOX_GOOGLE_AUTHORIZE_PATH } from "../../integrations/sandbox";
+import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { createRouter } from "../../platform/router";
-import { createGoogle } from "../../integrations/index";
 import {
   calendarStatus,
   completeGoogleAuthorization,
   disconnectCalendar,
-  missingCalendarSettings,
   settingsPageUrl,
-  startGoogleAuthorization,
-  type CalendarDeps,
-} from "./connection";
+  startGoogleAuthorization } from "./connection";
 import { authErrors, errorResponse, jsonResponse } from "../../platform/openapi";
 
 const tags = ["Calendar"];
 const security = [{ Bearer: [] }];
-
-export function calendarDeps(c: AppContext): CalendarDeps {
-  const settings = c.var.settings;
-  let google = missingCalendarSettings(settings).length === 0 ? createGoogle(c.env, settings, c.var.log, c.var.cost) : null;
-  if (google && settings.UPSTREAM_MODE === "sandbox") {
-    // The browser cannot reach the simulated Google: send it to the sandbox's consent stand-in instead.
-    const real = google;
-    const consentPage = `${publicUrl(c)}${SANDBOX_GOOGLE_AUTHORIZE_PATH}`;
-    google = { ...real, authorizationUrl: (options) => consentPage + new URL(real.authorizationUrl(options)).search };
-  }
-  return { db: c.var.db, log: c.var.log, settings, box: c.var.secrets, google };
-}
 
 const auth = createRoute({
   method: "get",
@@ -98,14 +81,14 @@ const disconnect = createRoute({
 });
 
 export const calendarRouter = createRouter()
-  .openapi(auth, async (c) => c.json({ url: await startGoogleAuthorization(calendarDeps(c), orgOf(c), c.var.caller.userId) }, 200))
+  .openapi(auth, async (c) => c.json({ url: await startGoogleAuthorization(c.var.services, orgOf(c), c.var.caller.userId) }, 200))
   .openapi(callback, async (c) => {
-    const deps = calendarDeps(c);
+    const deps = c.var.services;
     if (!deps.google) {
       return c.redirect(settingsPageUrl(deps.settings, { connected: false, error: "not_configured", orgId: null }), 302);
     }
     const outcome = await completeGoogleAuthorization(deps, c.req.valid("query"));
     return c.redirect(settingsPageUrl(deps.settings, outcome), 302);
   })
-  .openapi(statusRoute, async (c) => c.json(await calendarStatus(calendarDeps(c), orgOf(c)), 200))
-  .openapi(disconnect, async (c) => c.json({ disconnected: true as const, ...(await disconnectCalendar(calendarDeps(c), orgOf(c))) }, 200));
+  .openapi(statusRoute, async (c) => c.json(await calendarStatus(c.var.services, orgOf(c)), 200))
+  .openapi(disconnect, async (c) => c.json({ disconnected: true as const, ...(await disconnectCalendar(c.var.services, orgOf(c))) }, 200));

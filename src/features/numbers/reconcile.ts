@@ -25,9 +25,9 @@ export interface ReconcileDeps {
   log: Logger;
   vapi: VapiClient;
   settings: { POLL_INTERVAL_SECONDS: number; POLL_MAX_ATTEMPTS: number };
-  alerts?: AlertOptions;
-  stopTracker?: (key: string) => Promise<void>;
-  startTracking?: (tracking: TrackingRequest) => Promise<void>;
+  alerts: AlertOptions;
+  stopTracker: (key: string, reason: "stopped") => Promise<void>;
+  startTracking: (tracking: TrackingRequest) => Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -184,7 +184,7 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
   // Unassigned in D1, so unassigned in Vapi: calls must not reach an assistant D1 does not know has this number.
   if (vapiNumber.assistantId) await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: null });
   if (provisioning) {
-    await deps.startTracking?.({ assistantId: null, numberId: rowId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
+    await deps.startTracking({ assistantId: null, numberId: rowId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
       deps.log.error("tracker_start_failed", { phone_number_id: rowId, error }),
     );
   }
@@ -270,7 +270,7 @@ async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string
   if (row.assistantId) deps.log.error("assigned_number_vanished", fields);
   else deps.log.warn("number_vanished", fields);
   if (row.trackerKey && (row.status === "provisioning" || row.status === "stuck")) {
-    await deps.stopTracker?.(row.trackerKey).catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+    await deps.stopTracker(row.trackerKey, "stopped").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
   }
   return true;
 }

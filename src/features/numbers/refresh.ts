@@ -9,7 +9,7 @@ import { upstreamFailure } from "../../platform/upstream-failure";
 
 export interface RefreshDeps extends ProvisioningDeps {
   vapi: VapiClient;
-  stopTracker: (key: string) => Promise<void>;
+  stopTracker: (key: string, reason: "active") => Promise<void>;
 }
 
 /** Checks one number in Vapi right now and applies the answer, as a tracker's check would. */
@@ -27,7 +27,7 @@ export async function refreshNumber(deps: RefreshDeps, numberId: string): Promis
     outcome = "failed";
   }
   if (outcome !== "pending" && row.trackerKey) {
-    await deps.stopTracker(row.trackerKey).catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+    await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
   }
   const [after] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.id, numberId)).limit(1);
   return { outcome, number: after ?? row };

@@ -14,7 +14,7 @@ export interface RepairDeps {
   db: Db;
   log: Logger;
   vapi: VapiClient;
-  stopTracker: (key: string) => Promise<void>;
+  stopTracker: (key: string, reason: "active") => Promise<void>;
 }
 
 export interface RepairResult {
@@ -87,7 +87,7 @@ export async function repairNumber(deps: RepairDeps, numberId: string, number: s
   const changed = updated.length > 0;
   if (changed) deps.log.warn("number_repaired", { phone_number_id: numberId, number, previous_status: row.status, by });
   if (changed && row.trackerKey && (row.status === "provisioning" || row.status === "stuck")) {
-    await deps.stopTracker(row.trackerKey).catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: numberId, error }));
+    await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: numberId, error }));
   }
   return { changed, previous: { status: row.status, number: row.number }, number: after ?? row };
 }

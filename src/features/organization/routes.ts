@@ -1,24 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { orgOf, type AppContext } from "../../platform/context";
+import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { createRouter } from "../../platform/router";
-import { createTwilio } from "../../integrations/index";
-import { deleteTwilioConfig, getTwilioConfig, saveTwilioConfig, type TwilioConfigDeps } from "./twilio-settings";
+import { deleteTwilioConfig, getTwilioConfig, saveTwilioConfig } from "./twilio-settings";
 import { areaCode, e164 } from "../assistants/business-data";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
 
 const tags = ["Organization"];
 const security = [{ Bearer: [] }];
 const owner = requireRole("owner");
-
-export function twilioConfigDeps(c: AppContext): TwilioConfigDeps {
-  return {
-    db: c.var.db,
-    log: c.var.log,
-    box: c.var.secrets,
-    twilioFor: (credentials) => createTwilio(c.env, c.var.settings, c.var.log, credentials, c.var.cost),
-  };
-}
 
 /** Twilio's tokens and secrets are printable ASCII: anything else is a copy-paste accident, refused before Twilio. */
 const secret = (name: string) =>
@@ -111,7 +101,7 @@ const remove = createRoute({
 });
 
 export const organizationRouter = createRouter()
-  .openapi(put, async (c) => c.json(await saveTwilioConfig(twilioConfigDeps(c), orgOf(c), c.req.valid("json")), 200))
+  .openapi(put, async (c) => c.json(await saveTwilioConfig(c.var.services, orgOf(c), c.req.valid("json")), 200))
   .openapi(get, async (c) => c.json(await getTwilioConfig(c.var.db, orgOf(c)), 200))
   .openapi(remove, async (c) => {
     await deleteTwilioConfig(c.var.db, c.var.log, orgOf(c));

@@ -6,7 +6,7 @@ import { markStuck, trackerKeyFor, type ProvisioningDeps } from "./activation";
 export interface SweepDeps extends ProvisioningDeps {
   /** Starts or resumes the tracker; `rearmed` is true when it had lost its alarm (or never had one). */
   resumeTracker: (key: string, request: TrackingRequest) => Promise<{ rearmed: boolean }>;
-  stopTracker: (key: string) => Promise<void>;
+  stopTracker: (key: string, reason: "stuck") => Promise<void>;
 }
 
 export interface SweepResult {
@@ -29,7 +29,7 @@ export async function sweepProvisioning(deps: SweepDeps, nowMs = Date.now()): Pr
     try {
       if (row.provisioningDeadline && row.provisioningDeadline < overdue) {
         if (await markStuck(deps, row.id, row.provisioningAttempts)) result.stuck++;
-        await deps.stopTracker(key);
+        await deps.stopTracker(key, "stuck");
         continue;
       }
       if (!row.vapiPhoneNumberId) continue; // a reservation still being made, or repaired by its own sweep

@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import { createDb } from "../../db/client";
 import type { Env } from "../../env";
-import { createLogger, type Logger } from "../../platform/log";
-import { loadSettings, type Settings } from "../../platform/settings";
-import { createUpstreams } from "../../integrations/index";
+import { createLogger } from "../../platform/log";
+import { loadSettings } from "../../platform/settings";
+import { createServices } from "../../services";
 import { UpstreamError } from "../../integrations/http";
-import { applyVapiState, markFailed, markStuck, recordProgress, trackerKeyFor, type ProvisioningDeps } from "./activation";
+import { applyVapiState, markFailed, markStuck, recordProgress, trackerKeyFor } from "./activation";
 
 export interface TrackingRequest {
   numberId: string;
@@ -92,13 +91,14 @@ export class ProvisioningTracker extends DurableObject<Env> {
   private async check(state: TrackerState): Promise<TrackerState> {
     const settings = loadSettings(this.env);
     const log = createLogger({ tracker: this.ctx.id.toString(), phone_number_id: state.numberId, assistant_id: state.assistantId });
-    const deps: ProvisioningDeps = { db: createDb(this.env.DB), log };
+    // The services of this alarm; a check creates no Vapi number, so it needs no webhook URL.
+    const deps = createServices({ env: this.env, settings, log, publicUrl: settings.PUBLIC_URL ?? "" });
     const attempts = state.attempts + 1;
     const next: TrackerState = { ...state, attempts, lastError: null };
 
     let outcome: "active" | "failed" | "pending";
     try {
-      const vapiNumber = await this.vapi(settings, log).getPhoneNumber(state.vapiPhoneNumberId);
+      const vapiNumber = await deps.vapi.getPhoneNumber(state.vapiPhoneNumberId);
       outcome = await applyVapiState(deps, state.numberId, vapiNumber, "poll");
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
@@ -128,10 +128,6 @@ export class ProvisioningTracker extends DurableObject<Env> {
     const done = { ...state, status, nextCheckAt: null };
     this.save(done);
     return done;
-  }
-
-  private vapi(settings: Settings, log: Logger) {
-    return createUpstreams(this.env, settings, log).vapi;
   }
 
   private async arm(state: TrackerState, delayMs = state.intervalMs): Promise<void> {

@@ -95,7 +95,7 @@ export interface WebhookDeps {
   db: Db;
   log: Logger;
   vapi: VapiClient;
-  stopTracker: (trackerKey: string) => Promise<void>;
+  stopTracker: (trackerKey: string, reason: "active") => Promise<void>;
 }
 
 /**
@@ -127,7 +127,7 @@ export async function observeCall(deps: WebhookDeps, fields: CallFields): Promis
   if (row.status === "provisioning" || row.status === "stuck") {
     const address = await provenAddress(deps, row, fields.digits);
     if (address && (await markActive(deps, row.id, address, "webhook")) && row.trackerKey) {
-      await deps.stopTracker(row.trackerKey).catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+      await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
     }
   }
 

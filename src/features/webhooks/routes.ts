@@ -1,15 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import { trackerStub } from "../provisioning/tracker";
 import type { AppContext, AppEnv } from "../../platform/context";
 import { timingSafeEqual } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
 import { createRouter } from "../../platform/router";
-import { callFieldsOf, observeCall, transferDestination, vapiServerMessageSchema, type WebhookDeps } from "./call-events";
+import { callFieldsOf, observeCall, transferDestination, vapiServerMessageSchema } from "./call-events";
 import { answerToolCalls, type Tool } from "./tool-calls";
 import { errorResponse, jsonBody } from "../../platform/openapi";
 import { calendarTools } from "../calendar/tools";
-import { calendarDeps } from "../calendar/routes";
 
 /**
  * Checks `X-Vapi-Secret` in constant time. Registered in the app before the body limit, so nothing of an
@@ -23,18 +21,9 @@ export const vapiSecret = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-export function webhookDeps(c: AppContext): WebhookDeps {
-  return {
-    db: c.var.db,
-    log: c.var.log,
-    vapi: c.var.upstreams.vapi,
-    stopTracker: (key) => trackerStub(c.env, key).stop("active"),
-  };
-}
-
 /** The function tools assistants are created with; the calendar answers them. */
 function toolHandlers(c: AppContext): ReadonlyMap<string, Tool> {
-  return calendarTools(calendarDeps(c));
+  return calendarTools(c.var.services);
 }
 
 const vapiWebhook = createRoute({
@@ -54,7 +43,7 @@ const vapiWebhook = createRoute({
 
 export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
   const { message } = c.req.valid("json");
-  const deps = webhookDeps(c);
+  const deps = c.var.services;
   const fields = callFieldsOf(message, deps.log);
   if (fields) await observeCall(deps, fields);
   switch (message.type) {
