@@ -233,6 +233,63 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     await eventually(() => page.locator("#cleanup-report").textContent()).toMatch(/Dry run: 0 numbers would be released.*30 days/);
   });
 
+  /** A page of its own (a new context: no token yet), closed after `run`; its uncaught exceptions are problems. */
+  async function onOwnPage(run) {
+    const own = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    own.setDefaultTimeout(15_000);
+    own.on("pageerror", (error) => problems.push(String(error)));
+    try {
+      await run(own);
+    } finally {
+      await own.close();
+    }
+  }
+  const POOL_ROUTE = "**/api/admin/phone-pool"; // the pool's read only: no query, not the event stream below it
+
+  it("names a refusal that is not the Worker's (no X-Request-Id, an edge 503) by its status alone", async () => {
+    await onOwnPage(async (own) => {
+      let served = 0;
+      const edgePage = { status: 503, contentType: "text/plain", body: "upstream unavailable" }; // no X-Request-Id
+      await own.route(POOL_ROUTE, (route) => {
+        served += 1;
+        return route.fulfill(edgePage);
+      }, { times: 1 });
+      await signIn(own, admin);
+      await eventually(() => own.locator("#status").textContent()).toMatch(/^Error:/);
+      expect(served).toBe(1);
+      expect(await own.locator("#status").textContent()).toBe("Error: HTTP 503 (503)");
+    });
+  });
+
+  it("keeps the sign-in when the token is forgotten while a load is under way (its answer is ignored)", async () => {
+    await onOwnPage(async (own) => {
+      await signIn(own, admin);
+      await own.locator("#dashboard").waitFor();
+      let reached; // called with the function that lets the held read go on
+      const held = new Promise((resolve) => (reached = resolve));
+      await own.route(POOL_ROUTE, async (route) => {
+        await new Promise((release) => reached(release));
+        await route.continue();
+      }, { times: 1 });
+      const reload = own.getByRole("button", { name: "Reload now" });
+      await reload.click();
+      const release = await held; // the load's read of the pool has reached the route and waits there
+      expect(await reload.isDisabled()).toBe(true); // the load is under way
+      await own.getByRole("button", { name: "Forget token" }).click();
+      expect(await own.evaluate(() => sessionStorage.length)).toBe(0);
+
+      const answered = own.waitForResponse((res) => new URL(res.url()).pathname === "/api/admin/phone-pool");
+      release();
+      expect((await answered).status()).toBe(200);
+      // The reload button is enabled again only once the load's answer has been handled.
+      await own.waitForFunction(() => !(/** @type {HTMLButtonElement} */ (document.getElementById("reload")).disabled));
+      expect(await own.getByLabel(/Admin token/).isVisible()).toBe(true);
+      expect(await own.locator("#dashboard").isHidden()).toBe(true);
+      expect(await own.locator("#forget").isHidden()).toBe(true);
+      expect(await own.evaluate(() => sessionStorage.length)).toBe(0);
+    });
+  });
+
   it("is readable on a phone: one column, no horizontal scroll", async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     try {
