@@ -44,7 +44,11 @@ function freePort(preferred) {
 
 /** Signals a detached child's whole process group (wrangler and the workerd it started). */
 function killGroupOf(child, signal) {
-  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 const childEnv = {
@@ -82,12 +86,20 @@ export class DevServer {
 
   /** Applies the migrations, starts wrangler dev and waits for /health in sandbox (or live) mode; answers its body. */
   async start() {
-    writeFileSync(join(this.state, `${this.name}.env`), Object.entries(SECRETS).map(([k, v]) => `${k}=${v}\n`).join(""));
+    writeFileSync(
+      join(this.state, `${this.name}.env`),
+      Object.entries(SECRETS)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(""),
+    );
     // The dev entry: the production worker plus the upstream simulator.
     const config = this.entry === "production" ? join(ROOT, "wrangler.toml") : await writeDevConfig();
     const mode = this.entry === "production" ? "live" : "sandbox";
     const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
-      cwd: ROOT, env: childEnv, encoding: "utf8", timeout: 120_000,
+      cwd: ROOT,
+      env: childEnv,
+      encoding: "utf8",
+      timeout: 120_000,
     });
     if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}${migrate.error ?? ""}`);
 
@@ -95,8 +107,21 @@ export class DevServer {
     const inspectorPort = await freePort(0);
     this.base = `http://127.0.0.1:${port}`;
     const args = [
-      "dev", "--config", config, "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-      "--persist-to", this.state, "--env-file", join(this.state, `${this.name}.env`), "--show-interactive-dev-session=false",
+      "dev",
+      "--config",
+      config,
+      "--local",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      this.state,
+      "--env-file",
+      join(this.state, `${this.name}.env`),
+      "--show-interactive-dev-session=false",
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     const log = openSync(this.devLog, "a");
@@ -144,21 +169,39 @@ export class DevServer {
     const started = performance.now();
     try {
       const res = await fetch(this.base + path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.requestTimeoutMs),
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
       const text = await res.text();
       const ms = performance.now() - started;
       let json = null;
-      try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
       return {
-        status: res.status, ms, json, text,
+        status: res.status,
+        ms,
+        json,
+        text,
         requestId: res.headers.get("X-Request-Id"),
         d1: Number(res.headers.get("X-D1-Round-Trips") ?? NaN),
         upstream: Number(res.headers.get("X-Upstream-Calls") ?? NaN),
       };
     } catch (error) {
       // Status 0: no answer (refused, reset, timed out).
-      return { status: 0, ms: performance.now() - started, json: null, text: String(error?.cause ?? error), requestId: null, d1: NaN, upstream: NaN };
+      return {
+        status: 0,
+        ms: performance.now() - started,
+        json: null,
+        text: String(error?.cause ?? error),
+        requestId: null,
+        d1: NaN,
+        upstream: NaN,
+      };
     }
   }
 
@@ -169,7 +212,10 @@ export class DevServer {
   d1(sql, { timeoutMs = 60_000 } = {}) {
     return new Promise((done, fail) => {
       const child = spawn("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", this.state, "--json", "--command", sql], {
-        cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true,
+        cwd: ROOT,
+        env: childEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
       });
       this.queries.add(child);
       let out = "";
@@ -177,7 +223,11 @@ export class DevServer {
       child.stdout.on("data", (chunk) => (out += chunk));
       child.stderr.on("data", (chunk) => (err += chunk));
       const timer = setTimeout(() => killGroupOf(child, "SIGKILL"), timeoutMs);
-      child.on("error", (error) => { clearTimeout(timer); this.queries.delete(child); fail(error); });
+      child.on("error", (error) => {
+        clearTimeout(timer);
+        this.queries.delete(child);
+        fail(error);
+      });
       child.on("close", (code) => {
         clearTimeout(timer);
         this.queries.delete(child);
@@ -194,7 +244,11 @@ export class DevServer {
   }
 
   logTail(lines = 30) {
-    try { return readFileSync(this.devLog, "utf8").split("\n").slice(-lines).join("\n"); } catch { return "(no log)"; }
+    try {
+      return readFileSync(this.devLog, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
   }
 
   removeState() {
@@ -217,17 +271,25 @@ export function runScript(name, server, main, { deadlineMs }) {
     process.exit(code);
   };
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => finish(130));
-  setTimeout(() => { console.error(`${name}: over the ${deadlineMs / 60_000} min deadline, stopping`); finish(1); }, deadlineMs).unref();
-  main().then(finish, (error) => { console.error(`${name} failed: ${error.stack ?? error}`); finish(1); });
+  setTimeout(() => {
+    console.error(`${name}: over the ${deadlineMs / 60_000} min deadline, stopping`);
+    finish(1);
+  }, deadlineMs).unref();
+  main().then(finish, (error) => {
+    console.error(`${name} failed: ${error.stack ?? error}`);
+    finish(1);
+  });
 }
 
 /** `total` jobs over `concurrency` workers; each job runs once. Answers the wall time in ms. */
 export async function pool(total, concurrency, job) {
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < total) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await job(next++);
+    }),
+  );
   return performance.now() - started;
 }
 
@@ -250,13 +312,21 @@ const INDUSTRIES = [
   ["Veterinary", ["Checkups", "Vaccinations", "Surgery", "Boarding"]],
   ["Law", ["Family law", "Estate planning", "Free consultation"]],
 ];
-const CITIES = [["Austin", "512", "America/Chicago"], ["San Francisco", "415", "America/Los_Angeles"], ["New York", "212", "America/New_York"], ["Seattle", "206", "America/Los_Angeles"]];
+const CITIES = [
+  ["Austin", "512", "America/Chicago"],
+  ["San Francisco", "415", "America/Los_Angeles"],
+  ["New York", "212", "America/New_York"],
+  ["Seattle", "206", "America/Los_Angeles"],
+];
 
 /** A realistic create body, different for each `i`. */
 export function assistantBody(i) {
   const [industry, services] = INDUSTRIES[i % INDUSTRIES.length];
   const [city, areaCode, timezone] = CITIES[i % CITIES.length];
-  const weekday = [{ open: "08:00", close: "12:00" }, { open: "13:00", close: "17:30" }];
+  const weekday = [
+    { open: "08:00", close: "12:00" },
+    { open: "13:00", close: "17:30" },
+  ];
   return {
     business_data: {
       business_name: `${city} ${industry} Co. ${i + 1}`,

@@ -54,7 +54,14 @@ async function main() {
     const sent = Date.now();
     const hook = await server.call("POST", "/webhooks/vapi", {
       headers: { "X-Vapi-Secret": SECRETS.VAPI_WEBHOOK_SECRET },
-      body: { message: { type: "status-update", status: "ringing", call: { id: `lag-call-${i}`, phoneNumberId: row.vapi_phone_number_id }, phoneNumber: { number: `+1415555${String(1000 + i)}` } } },
+      body: {
+        message: {
+          type: "status-update",
+          status: "ringing",
+          call: { id: `lag-call-${i}`, phoneNumberId: row.vapi_phone_number_id },
+          phoneNumber: { number: `+1415555${String(1000 + i)}` },
+        },
+      },
     });
     if (hook.status !== 200) throw new Error(`webhook: ${hook.status} ${hook.text}`);
     const seen = await visibleAt(auth, assistant.id);
@@ -76,7 +83,9 @@ async function main() {
   };
   console.log(`detection lag by polling (activation → visible in GET …/phone): ${JSON.stringify(result.polling_lag_ms)} ms`);
   console.log(`detection lag by webhook (webhook sent → visible): ${JSON.stringify(result.webhook_lag_ms)} ms`);
-  console.log(`Vapi calls per provisioning by polling (1 create + checks): ${JSON.stringify(result.vapi_calls_per_provisioning_by_polling)}; by webhook: 1`);
+  console.log(
+    `Vapi calls per provisioning by polling (1 create + checks): ${JSON.stringify(result.vapi_calls_per_provisioning_by_polling)}; by webhook: 1`,
+  );
   writeFileSync(join(ROOT, "bench/provisioning-results.json"), JSON.stringify(result, null, 2));
   return result.polling_lag_ms.max <= 2000 ? 0 : 1;
 }

@@ -26,7 +26,12 @@ const VARS = {
   RATE_LIMITS_ENABLED: "false",
 };
 
-const server = new DevServer({ name: "bench", vars: VARS, startupTries: SETTINGS.startup_tries, requestTimeoutMs: SETTINGS.request_timeout_ms });
+const server = new DevServer({
+  name: "bench",
+  vars: VARS,
+  startupTries: SETTINGS.startup_tries,
+  requestTimeoutMs: SETTINGS.request_timeout_ms,
+});
 const call = (method, path, options) => server.call(method, path, options);
 
 const failures = [];
@@ -47,10 +52,15 @@ async function seed(listToken, reuseToken) {
     const res = await call("POST", "/api/assistants", { auth: reuseToken, body: assistantBody(i) });
     if (expect("seed: create bench-reuse assistant", res, 201)) ids.push(res.json.id);
   }
-  for (const id of ids) expect("seed: delete bench-reuse assistant", await call("DELETE", `/api/assistants/${id}`, { auth: reuseToken }), 204);
+  for (const id of ids)
+    expect("seed: delete bench-reuse assistant", await call("DELETE", `/api/assistants/${id}`, { auth: reuseToken }), 204);
   const listed = await call("GET", "/api/assistants", { auth: listToken });
   if (expect("seed: list", listed, 200) && listed.json.assistants.length !== SETTINGS.list_org_assistants) {
-    failures.push({ what: "seed: list size", status: 200, body: `${listed.json.assistants.length} assistants, expected ${SETTINGS.list_org_assistants}` });
+    failures.push({
+      what: "seed: list size",
+      status: 200,
+      body: `${listed.json.assistants.length} assistants, expected ${SETTINGS.list_org_assistants}`,
+    });
   }
 }
 
@@ -87,10 +97,31 @@ function printTable(rows) {
   const health = rows[0];
   const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   const table = [
-    ["route", "requests", "req/s", "req/s ×health", "p50 ms", "p50 ×health", "p99 ms", "D1 mean", "D1 max", "upstream mean", "upstream max"],
+    [
+      "route",
+      "requests",
+      "req/s",
+      "req/s ×health",
+      "p50 ms",
+      "p50 ×health",
+      "p99 ms",
+      "D1 mean",
+      "D1 max",
+      "upstream mean",
+      "upstream max",
+    ],
     ...rows.map((r) => [
-      r.route, String(r.requests), f(r.req_per_s, 0), f(r.req_per_s / health.req_per_s, 2), f(r.p50_ms, 2), f(r.p50_ms / health.p50_ms, 2),
-      f(r.p99_ms, 2), f(r.d1_round_trips.mean, 2), String(r.d1_round_trips.max), f(r.upstream_calls.mean, 2), String(r.upstream_calls.max),
+      r.route,
+      String(r.requests),
+      f(r.req_per_s, 0),
+      f(r.req_per_s / health.req_per_s, 2),
+      f(r.p50_ms, 2),
+      f(r.p50_ms / health.p50_ms, 2),
+      f(r.p99_ms, 2),
+      f(r.d1_round_trips.mean, 2),
+      String(r.d1_round_trips.max),
+      f(r.upstream_calls.mean, 2),
+      String(r.upstream_calls.max),
     ]),
   ];
   printColumns(table);
@@ -105,27 +136,36 @@ async function main() {
   const reuseToken = token("bench-reuse");
   await seed(listToken, reuseToken);
   if (failures.length > 0) throw new Error(`seeding failed: ${JSON.stringify(failures.slice(0, 3))}`);
-  console.log(`bench: seeded ${SETTINGS.list_org_assistants} + ${SETTINGS.reuse_pool_numbers} pool numbers; measuring (concurrency ${SETTINGS.concurrency})…\n`);
+  console.log(
+    `bench: seeded ${SETTINGS.list_org_assistants} + ${SETTINGS.reuse_pool_numbers} pool numbers; measuring (concurrency ${SETTINGS.concurrency})…\n`,
+  );
 
   const measured = [];
-  measured.push(await measure("GET /health", SETTINGS.health_requests, async () => {
-    const res = await call("GET", "/health");
-    return expect("GET /health", res, 200) ? res : null;
-  }));
-  measured.push(await measure("GET /api/assistants (200)", SETTINGS.list_requests, async () => {
-    const res = await call("GET", "/api/assistants", { auth: listToken });
-    if (!expect("GET /api/assistants", res, 200)) return null;
-    if (res.json.assistants.length !== SETTINGS.list_org_assistants) failures.push({ what: "GET /api/assistants size", status: 200, body: String(res.json.assistants.length) });
-    return res;
-  }));
+  measured.push(
+    await measure("GET /health", SETTINGS.health_requests, async () => {
+      const res = await call("GET", "/health");
+      return expect("GET /health", res, 200) ? res : null;
+    }),
+  );
+  measured.push(
+    await measure("GET /api/assistants (200)", SETTINGS.list_requests, async () => {
+      const res = await call("GET", "/api/assistants", { auth: listToken });
+      if (!expect("GET /api/assistants", res, 200)) return null;
+      if (res.json.assistants.length !== SETTINGS.list_org_assistants)
+        failures.push({ what: "GET /api/assistants size", status: 200, body: String(res.json.assistants.length) });
+      return res;
+    }),
+  );
   let violations = 0;
-  measured.push(await measure("POST /api/assistants (reuse)", SETTINGS.reuse_creates, async (i) => {
-    const res = await call("POST", "/api/assistants", { auth: reuseToken, body: assistantBody(1000 + i) });
-    if (!expect("POST /api/assistants (reuse)", res, 201)) return null;
-    if (res.json.phone_source !== "pool" || res.json.was_reused !== true) violations++;
-    expect("DELETE /api/assistants/:id", await call("DELETE", `/api/assistants/${res.json.id}`, { auth: reuseToken }), 204);
-    return res;
-  }));
+  measured.push(
+    await measure("POST /api/assistants (reuse)", SETTINGS.reuse_creates, async (i) => {
+      const res = await call("POST", "/api/assistants", { auth: reuseToken, body: assistantBody(1000 + i) });
+      if (!expect("POST /api/assistants (reuse)", res, 201)) return null;
+      if (res.json.phone_source !== "pool" || res.json.was_reused !== true) violations++;
+      expect("DELETE /api/assistants/:id", await call("DELETE", `/api/assistants/${res.json.id}`, { auth: reuseToken }), 204);
+      return res;
+    }),
+  );
 
   const rows = measured.map(summarize);
   printTable(rows);

@@ -60,7 +60,11 @@ const VARS = {
 };
 
 const server = new DevServer({
-  name: "soak", vars: VARS, startupTries: SETTINGS.startup_tries, requestTimeoutMs: SETTINGS.request_timeout_ms, preferredPort: 8798,
+  name: "soak",
+  vars: VARS,
+  startupTries: SETTINGS.startup_tries,
+  requestTimeoutMs: SETTINGS.request_timeout_ms,
+  preferredPort: 8798,
 });
 
 const ORGS = Array.from({ length: SETTINGS.orgs }, (_, i) => {
@@ -110,7 +114,9 @@ async function create() {
   const org = pick(ORGS);
   const i = createSeq++;
   const res = await server.call("POST", "/api/assistants", {
-    auth: org.token, body: assistantBody(i), headers: { "Idempotency-Key": randomUUID() },
+    auth: org.token,
+    body: assistantBody(i),
+    headers: { "Idempotency-Key": randomUUID() },
   });
   const route = "POST /api/assistants";
   if (res.status === 201) {
@@ -178,13 +184,20 @@ async function toolCall() {
   const message = {
     type: "tool-calls",
     call: { id: `soak-call-${id}`, assistantId: a.vapiAssistantId },
-    toolCallList: [{ id: `soak-tool-${id}`, type: "function", function: { name: "check_availability", arguments: { date: upcomingWeekday(), duration_minutes: 30 } } }],
+    toolCallList: [
+      {
+        id: `soak-tool-${id}`,
+        type: "function",
+        function: { name: "check_availability", arguments: { date: upcomingWeekday(), duration_minutes: 30 } },
+      },
+    ],
   };
   const res = await server.call("POST", "/webhooks/vapi", { body: { message }, headers: { "X-Vapi-Secret": SECRETS.VAPI_WEBHOOK_SECRET } });
   const route = "POST /webhooks/vapi tool-calls";
   if (res.status !== 200) return record(route, res, "unexpected");
   const answer = res.json?.results?.[0];
-  if (onDeleted) return record(route, res, answer?.error ? "ok" : "unexpected", "a deleted assistant's tool call was answered as if it were active");
+  if (onDeleted)
+    return record(route, res, answer?.error ? "ok" : "unexpected", "a deleted assistant's tool call was answered as if it were active");
   // Still live unless a concurrent delete began meanwhile (then either answer is right).
   if (answer?.result?.includes(CALENDAR_FALLBACK) || !live.has(a.id)) return record(route, res, "ok");
   return record(route, res, "unexpected", `expected the "${CALENDAR_FALLBACK}" line`);
@@ -195,7 +208,11 @@ function nextAction() {
   let roll = Math.random() * Object.values(mix).reduce((x, y) => x + y, 0);
   let kind = "list";
   for (const [k, weight] of Object.entries(mix)) {
-    if ((roll -= weight) < 0) { kind = k; break; }
+    roll -= weight;
+    if (roll < 0) {
+      kind = k;
+      break;
+    }
   }
   if (kind === "delete" && live.size === 0) return create;
   if (kind === "tool" && live.size === 0) return list;
@@ -233,12 +250,14 @@ async function traffic() {
     const s = ((Date.now() - started) / 1000).toFixed(0);
     console.log(`soak: ${s} s, ${sent} requests, ${live.size} live assistants, ${numberSnapshot.length} numbers with a Vapi id`);
   }, 10_000);
-  await Promise.all(Array.from({ length: SETTINGS.concurrency }, async () => {
-    while (Date.now() < until && sent < SETTINGS.max_requests) {
-      sent++;
-      await nextAction()();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: SETTINGS.concurrency }, async () => {
+      while (Date.now() < until && sent < SETTINGS.max_requests) {
+        sent++;
+        await nextAction()();
+      }
+    }),
+  );
   const trafficMs = Date.now() - started;
   done = true;
   clearInterval(progress);
@@ -331,12 +350,22 @@ async function checkInvariants() {
   const sets = await server.d1([...statements, ...OVERVIEW].join(";\n"), { timeoutMs: 120_000 });
   let at = 0;
   const results = CHECKS.map((check) => {
-    const mine = sets.slice(at, (at += check.sql.length));
+    const mine = sets.slice(at, at + check.sql.length);
+    at += check.sql.length;
     const pass = check.pass(mine);
     return { name: check.name, pass, detail: check.detail(mine) };
   });
   const [assistantsByState, numbers, events, alerts, [activeWithoutNumber]] = sets.slice(at);
-  return { results, overview: { assistants_by_state: assistantsByState, numbers, events, alerts, active_assistants_without_number: activeWithoutNumber?.n ?? null } };
+  return {
+    results,
+    overview: {
+      assistants_by_state: assistantsByState,
+      numbers,
+      events,
+      alerts,
+      active_assistants_without_number: activeWithoutNumber?.n ?? null,
+    },
+  };
 }
 
 // ---------- the report ----------
@@ -347,25 +376,27 @@ function routeRows() {
     if (!byRoute.has(s.route)) byRoute.set(s.route, []);
     byRoute.get(s.route).push(s);
   }
-  return [...byRoute.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, list]) => {
-    const ms = list.map((s) => s.ms).sort((a, b) => a - b);
-    const statuses = {};
-    for (const s of list) {
-      const key = s.code ? `${s.status} ${s.code}` : String(s.status);
-      statuses[key] = (statuses[key] ?? 0) + 1;
-    }
-    return {
-      route,
-      requests: list.length,
-      ok: list.filter((s) => s.outcome === "ok").length,
-      expected_409_pool_exhausted: list.filter((s) => s.outcome === "expected").length,
-      unexpected: list.filter((s) => s.outcome === "unexpected").length,
-      p50_ms: percentile(ms, 50),
-      p99_ms: percentile(ms, 99),
-      max_ms: ms.at(-1) ?? NaN,
-      statuses,
-    };
-  });
+  return [...byRoute.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([route, list]) => {
+      const ms = list.map((s) => s.ms).sort((a, b) => a - b);
+      const statuses = {};
+      for (const s of list) {
+        const key = s.code ? `${s.status} ${s.code}` : String(s.status);
+        statuses[key] = (statuses[key] ?? 0) + 1;
+      }
+      return {
+        route,
+        requests: list.length,
+        ok: list.filter((s) => s.outcome === "ok").length,
+        expected_409_pool_exhausted: list.filter((s) => s.outcome === "expected").length,
+        unexpected: list.filter((s) => s.outcome === "unexpected").length,
+        p50_ms: percentile(ms, 50),
+        p99_ms: percentile(ms, 99),
+        max_ms: ms.at(-1) ?? NaN,
+        statuses,
+      };
+    });
 }
 
 function countBy(list, key) {
@@ -394,7 +425,16 @@ async function main() {
   const fmt = (n) => (Number.isFinite(n) ? n.toFixed(1) : "-");
   printTable([
     ["route", "requests", "ok", "409 pool_exhausted", "unexpected", "p50 ms", "p99 ms", "max ms"],
-    ...routes.map((r) => [r.route, String(r.requests), String(r.ok), String(r.expected_409_pool_exhausted), String(r.unexpected), fmt(r.p50_ms), fmt(r.p99_ms), fmt(r.max_ms)]),
+    ...routes.map((r) => [
+      r.route,
+      String(r.requests),
+      String(r.ok),
+      String(r.expected_409_pool_exhausted),
+      String(r.unexpected),
+      fmt(r.p50_ms),
+      fmt(r.p99_ms),
+      fmt(r.max_ms),
+    ]),
   ]);
 
   const unexpectedSamples = samples.filter((s) => s.outcome === "unexpected");
@@ -402,19 +442,38 @@ async function main() {
   const unexpectedByStatus = countBy(unexpectedSamples, (s) => (s.code ? `${s.status} ${s.code}` : String(s.status)));
   const unexpected5xx = unexpectedSamples.filter((s) => s.status >= 500).length;
   const expected409 = samples.filter((s) => s.outcome === "expected").length;
-  console.log(`\ntotal requests: ${samples.length} in ${(trafficMs / 1000).toFixed(1)} s (${((samples.length / trafficMs) * 1000).toFixed(0)} req/s)`);
-  console.log(`statuses: ${Object.entries(statuses).map(([k, v]) => `${k} × ${v}`).join(", ")}`);
+  console.log(
+    `\ntotal requests: ${samples.length} in ${(trafficMs / 1000).toFixed(1)} s (${((samples.length / trafficMs) * 1000).toFixed(0)} req/s)`,
+  );
+  console.log(
+    `statuses: ${Object.entries(statuses)
+      .map(([k, v]) => `${k} × ${v}`)
+      .join(", ")}`,
+  );
   console.log(`expected: 409 pool_exhausted × ${expected409}`);
-  console.log(`unexpected: ${unexpectedSamples.length === 0 ? "none" : Object.entries(unexpectedByStatus).map(([k, v]) => `${k} × ${v}`).join(", ")} (5xx: ${unexpected5xx})`);
-  for (const u of unexpected.slice(0, 10)) console.log(`  ${u.route}: ${u.status}${u.why ? ` (${u.why})` : ""} request ${u.request_id ?? "-"}: ${u.body}`);
+  console.log(
+    `unexpected: ${
+      unexpectedSamples.length === 0
+        ? "none"
+        : Object.entries(unexpectedByStatus)
+            .map(([k, v]) => `${k} × ${v}`)
+            .join(", ")
+    } (5xx: ${unexpected5xx})`,
+  );
+  for (const u of unexpected.slice(0, 10))
+    console.log(`  ${u.route}: ${u.status}${u.why ? ` (${u.why})` : ""} request ${u.request_id ?? "-"}: ${u.body}`);
   console.log(
     `client view at the end: ${live.size} live assistants, ${deleted.size} deleted; ` +
       `D1 snapshots of the numbers: ${snapshots.taken} (${snapshots.failed} failed${snapshots.last_error ? `: ${snapshots.last_error}` : ""})`,
   );
-  console.log(`D1 at the end: assistants ${overview.assistants_by_state.map((r) => `${r.state} ${r.n}`).join(", ") || "none"}; ` +
-    `numbers ${overview.numbers.map((r) => `${r.status}/${r.source}/${r.assigned ? "assigned" : "unassigned"} ${r.n}`).join(", ") || "none"}; ` +
-    `active assistants without a number ${overview.active_assistants_without_number}`);
-  console.log(`events: ${overview.events.map((r) => `${r.event} ${r.n}`).join(", ") || "none"}; alerts: ${overview.alerts.map((r) => `${r.kind}/${r.status} ${r.n}`).join(", ") || "none"}\n`);
+  console.log(
+    `D1 at the end: assistants ${overview.assistants_by_state.map((r) => `${r.state} ${r.n}`).join(", ") || "none"}; ` +
+      `numbers ${overview.numbers.map((r) => `${r.status}/${r.source}/${r.assigned ? "assigned" : "unassigned"} ${r.n}`).join(", ") || "none"}; ` +
+      `active assistants without a number ${overview.active_assistants_without_number}`,
+  );
+  console.log(
+    `events: ${overview.events.map((r) => `${r.event} ${r.n}`).join(", ") || "none"}; alerts: ${overview.alerts.map((r) => `${r.kind}/${r.status} ${r.n}`).join(", ") || "none"}\n`,
+  );
 
   for (const inv of invariants) {
     console.log(`${inv.pass ? "PASS" : "FAIL"}  ${inv.name}`);
@@ -444,7 +503,11 @@ async function main() {
   };
   writeFileSync(join(ROOT, "bench/soak-results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote bench/soak-results.json`);
-  console.log(ok ? "soak: PASS" : `soak: FAIL (${failed} invariant(s) failed, ${unexpectedSamples.length} unexpected answer(s), ${unexpected5xx} of them 5xx)`);
+  console.log(
+    ok
+      ? "soak: PASS"
+      : `soak: FAIL (${failed} invariant(s) failed, ${unexpectedSamples.length} unexpected answer(s), ${unexpected5xx} of them 5xx)`,
+  );
   return ok ? 0 : 1;
 }
 

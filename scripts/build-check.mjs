@@ -46,7 +46,12 @@ function dryRun() {
     cwd: ROOT,
     encoding: "utf8",
     // wrangler needs node ≥ 22: the project's node@22 comes first, also when this script is run without npm.
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", PATH: [join(ROOT, "node_modules/.bin"), process.env.PATH].join(delimiter) },
+    env: {
+      ...process.env,
+      CI: "true",
+      WRANGLER_SEND_METRICS: "false",
+      PATH: [join(ROOT, "node_modules/.bin"), process.env.PATH].join(delimiter),
+    },
   });
   const report = `${result.stdout}${result.stderr}${result.error ?? ""}`;
   if (result.status !== 0) fail(`wrangler deploy --dry-run failed:\n${report}`);
@@ -67,7 +72,9 @@ function main() {
 
   const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
   const total = Object.values(bundle.inputs).reduce((sum, { bytesInOutput }) => sum + bytesInOutput, 0);
-  console.log(`Production upload (${relative(ROOT, resolve(ROOT, bundleName))}): ${size.total} KiB, gzip ${size.gzip} KiB (budget ${BUDGET_GZIP_KIB} KiB gzip)`);
+  console.log(
+    `Production upload (${relative(ROOT, resolve(ROOT, bundleName))}): ${size.total} KiB, gzip ${size.gzip} KiB (budget ${BUDGET_GZIP_KIB} KiB gzip)`,
+  );
   console.log("Largest contributors (minified bytes in the bundle):");
   for (const [who, bytes] of contributors(bundle.inputs).slice(0, 5)) {
     console.log(`  ${who.padEnd(34)} ${kib(bytes).padStart(10)}  ${((100 * bytes) / total).toFixed(1).padStart(4)} %`);
@@ -76,7 +83,8 @@ function main() {
   // Modules wrangler uploads as they are, outside the bundle (the [[rules]] of wrangler.toml: the dashboard's script).
   const bundled = new Set([METAFILE, ...Object.keys(metafile.outputs).map((name) => resolve(ROOT, name))]);
   const beside = readdirSync(OUTDIR).filter((file) => file !== "README.md" && !bundled.has(join(OUTDIR, file)));
-  for (const file of beside) console.log(`Uploaded beside the bundle: ${file.replace(/^[0-9a-f]{40}-/, "")} ${kib(statSync(join(OUTDIR, file)).size)}`);
+  for (const file of beside)
+    console.log(`Uploaded beside the bundle: ${file.replace(/^[0-9a-f]{40}-/, "")} ${kib(statSync(join(OUTDIR, file)).size)}`);
 
   const fromDev = Object.keys(metafile.inputs).filter((input) => input.startsWith("dev/"));
   if (fromDev.length > 0) fail(`the production bundle contains the dev entry's modules: ${fromDev.join(", ")}`);

@@ -14,8 +14,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_SPEC = resolve(ROOT, "../shared/specs/vapi-openapi.json");
 const OUTPUT = resolve(ROOT, "dev/sandbox/vapi-schemas.json");
-const DEFAULT_SOURCE =
-  "VapiAI/docs fern/apis/api/openapi.json commit 0494c2f3cd88c4fd04b8e98e9a247919270741ed";
+const DEFAULT_SOURCE = "VapiAI/docs fern/apis/api/openapi.json commit 0494c2f3cd88c4fd04b8e98e9a247919270741ed";
 
 /** Request bodies the sandbox validates. */
 const ROOTS = [
@@ -106,7 +105,7 @@ function inferDiscriminator(variants) {
     for (const v of variants) {
       const s = deref(v);
       const p = s?.properties?.[prop];
-      if (!s || s.type !== "object" || !Array.isArray(s.required) || !s.required.includes(prop)) ok = false;
+      if (s?.type !== "object" || !Array.isArray(s.required) || !s.required.includes(prop)) ok = false;
       else if (!p || !Array.isArray(p.enum) || p.enum.length !== 1 || seen.has(p.enum[0])) ok = false;
       else seen.add(p.enum[0]);
       if (!ok) break;
@@ -190,7 +189,7 @@ while (queue.length > 0) {
 
 const ordered = {};
 for (const n of Object.keys(schemas).sort()) ordered[n] = schemas[n];
-const json = JSON.stringify({ source, schemas: ordered }, null, 2) + "\n";
+const json = `${JSON.stringify({ source, schemas: ordered }, null, 2)}\n`;
 
 mkdirSync(dirname(OUTPUT), { recursive: true });
 writeFileSync(OUTPUT, json);

@@ -99,7 +99,16 @@ export function createApp(options: AppOptions = {}) {
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path, c.req.method);
     if (allowed.length > 0) {
-      return errorResponse(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not supported on ${c.req.path}; use ${allowed.join(", ")}.`, undefined, { Allow: allowed.join(", ") }));
+      return errorResponse(
+        c,
+        new ApiError(
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not supported on ${c.req.path}; use ${allowed.join(", ")}.`,
+          undefined,
+          { Allow: allowed.join(", ") },
+        ),
+      );
     }
     return errorResponse(c, new ApiError(404, "not_found", `There is no route ${c.req.method} ${c.req.path}. See /docs for the API.`));
   });

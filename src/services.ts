@@ -61,7 +61,10 @@ export function createServices(scope: ServicesScope): Services {
   const db = createDb(env.DB, cost);
   const once = <T>(make: () => T) => {
     let made: { value: T } | undefined;
-    return () => (made ??= { value: make() }).value;
+    return () => {
+      made ??= { value: make() };
+      return made.value;
+    };
   };
   const vapi = once(() => createUpstreams(env, settings, log, cost).vapi);
   const google = once(() => {

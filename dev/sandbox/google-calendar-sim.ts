@@ -9,7 +9,14 @@ const CALENDAR = "https://www.googleapis.com/auth/calendar";
 const SCOPES_FOR = {
   freeBusy: [CALENDAR, `${CALENDAR}.readonly`, `${CALENDAR}.freebusy`, `${CALENDAR}.events.freebusy`],
   insertEvent: [CALENDAR, `${CALENDAR}.events`, `${CALENDAR}.events.owned`],
-  getEvent: [CALENDAR, `${CALENDAR}.readonly`, `${CALENDAR}.events`, `${CALENDAR}.events.readonly`, `${CALENDAR}.events.owned`, `${CALENDAR}.events.freebusy`],
+  getEvent: [
+    CALENDAR,
+    `${CALENDAR}.readonly`,
+    `${CALENDAR}.events`,
+    `${CALENDAR}.events.readonly`,
+    `${CALENDAR}.events.owned`,
+    `${CALENDAR}.events.freebusy`,
+  ],
   getCalendar: [CALENDAR, `${CALENDAR}.readonly`, `${CALENDAR}.calendars`, `${CALENDAR}.calendars.readonly`],
 };
 const EVENT_ID = /^[a-v0-9]{5,1024}$/;
@@ -44,14 +51,27 @@ function apiError(status: number, reason: string, message: string, extra: { doma
 }
 
 export const unauthenticated = () =>
-  apiError(401, "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.", {
-    status: "UNAUTHENTICATED",
-  });
-const insufficientScopes = () => apiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.", { status: "PERMISSION_DENIED" });
+  apiError(
+    401,
+    "authError",
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+    {
+      status: "UNAUTHENTICATED",
+    },
+  );
+const insufficientScopes = () =>
+  apiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.", { status: "PERMISSION_DENIED" });
 const notFound = () => apiError(404, "notFound", "Not Found");
 
 /** A Calendar API call by the owner of a valid access token (google-sim.ts checks it and answers 401 otherwise). */
-export function handleCalendarApi(store: SandboxStore, caller: CalendarCaller, request: Request, url: URL, path: string, bodyText: string): Response {
+export function handleCalendarApi(
+  store: SandboxStore,
+  caller: CalendarCaller,
+  request: Request,
+  url: URL,
+  path: string,
+  bodyText: string,
+): Response {
   const user = caller;
   const allowed = (scopes: string[]) => caller.scopes.some((s) => scopes.includes(s));
 
@@ -68,7 +88,14 @@ export function handleCalendarApi(store: SandboxStore, caller: CalendarCaller, r
   if (!isEvents && method === "GET") {
     if (!allowed(SCOPES_FOR.getCalendar)) return insufficientScopes();
     if (!calendarId) return notFound();
-    return Response.json({ kind: "calendar#calendar", etag: `"${btoa(user.email)}"`, id: calendarId, summary: calendarId, timeZone: user.timeZone, conferenceProperties: { allowedConferenceSolutionTypes: ["hangoutsMeet"] } });
+    return Response.json({
+      kind: "calendar#calendar",
+      etag: `"${btoa(user.email)}"`,
+      id: calendarId,
+      summary: calendarId,
+      timeZone: user.timeZone,
+      conferenceProperties: { allowedConferenceSolutionTypes: ["hangoutsMeet"] },
+    });
   }
   if (isEvents && eventId === undefined && method === "POST") {
     if (!allowed(SCOPES_FOR.insertEvent)) return insufficientScopes();
@@ -101,7 +128,8 @@ function freeBusy(store: SandboxStore, user: CalendarCaller, bodyText: string): 
   const timeMax = Date.parse(body.timeMax);
   if (Number.isNaN(timeMin) || Number.isNaN(timeMax)) return apiError(400, "invalid", "Bad Request");
   if (timeMax <= timeMin) return apiError(400, "timeRangeEmpty", "The specified time range is empty.", { domain: "calendar" });
-  if (timeMax - timeMin > MAX_WINDOW_MS) return apiError(400, "timeRangeTooLong", "The requested time range is too long.", { domain: "calendar" });
+  if (timeMax - timeMin > MAX_WINDOW_MS)
+    return apiError(400, "timeRangeTooLong", "The requested time range is too long.", { domain: "calendar" });
   const timeZone = typeof body.timeZone === "string" ? body.timeZone : "UTC";
   if (!validTimeZone(timeZone)) return apiError(400, "invalid", `Invalid time zone: ${timeZone}`);
 
@@ -110,10 +138,20 @@ function freeBusy(store: SandboxStore, user: CalendarCaller, bodyText: string): 
     const requested = String(item.id ?? "");
     const calendarId = calendarOf(user, requested);
     calendars[requested] = calendarId
-      ? { busy: busyBlocks(store, calendarId, user.timeZone, timeMin, timeMax).map(([s, e]) => ({ start: inZone(s, timeZone), end: inZone(e, timeZone) })) }
+      ? {
+          busy: busyBlocks(store, calendarId, user.timeZone, timeMin, timeMax).map(([s, e]) => ({
+            start: inZone(s, timeZone),
+            end: inZone(e, timeZone),
+          })),
+        }
       : { errors: [{ domain: "global", reason: "notFound" }], busy: [] };
   }
-  return Response.json({ kind: "calendar#freeBusy", timeMin: new Date(timeMin).toISOString(), timeMax: new Date(timeMax).toISOString(), calendars });
+  return Response.json({
+    kind: "calendar#freeBusy",
+    timeMin: new Date(timeMin).toISOString(),
+    timeMax: new Date(timeMax).toISOString(),
+    calendars,
+  });
 }
 
 /** Opaque events overlapping the window, clipped to it and merged. */
@@ -135,7 +173,8 @@ function busyBlocks(store: SandboxStore, calendarId: string, calendarTimeZone: s
 
 function insertEvent(store: SandboxStore, calendarId: string, url: URL, bodyText: string): Response {
   const sendUpdates = url.searchParams.get("sendUpdates");
-  if (sendUpdates !== null && !["all", "externalOnly", "none"].includes(sendUpdates)) return apiError(400, "invalid", `Invalid value for: ${sendUpdates} is not a valid value`);
+  if (sendUpdates !== null && !["all", "externalOnly", "none"].includes(sendUpdates))
+    return apiError(400, "invalid", `Invalid value for: ${sendUpdates} is not a valid value`);
   let body: Json;
   try {
     body = JSON.parse(bodyText || "{}") as Json;
@@ -250,10 +289,20 @@ export function listCalendarEvents(store: SandboxStore, calendarId: string): Jso
 
 /** Someone else's appointment: an opaque event from `start` to `end` (RFC 3339 with offsets). */
 export function addBusyEvent(store: SandboxStore, calendarId: string, start: string, end: string): { id: string } {
-  if (Number.isNaN(Date.parse(start)) || Number.isNaN(Date.parse(end))) throw new Error("start and end must be RFC 3339 date-times with an offset");
+  if (Number.isNaN(Date.parse(start)) || Number.isNaN(Date.parse(end)))
+    throw new Error("start and end must be RFC 3339 date-times with an offset");
   const id = crypto.randomUUID().replaceAll("-", "");
   const now = new Date(store.now()).toISOString();
-  const event: SimEvent = { id, calendarId, summary: "Busy", start: { dateTime: start }, end: { dateTime: end }, created: now, updated: now, status: "confirmed" };
+  const event: SimEvent = {
+    id,
+    calendarId,
+    summary: "Busy",
+    start: { dateTime: start },
+    end: { dateTime: end },
+    created: now,
+    updated: now,
+    status: "confirmed",
+  };
   store.putResource(EVENT, `${calendarId}/${id}`, event, now);
   return { id };
 }

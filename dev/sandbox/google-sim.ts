@@ -79,14 +79,21 @@ export interface GoogleConsent {
   deny?: boolean;
 }
 
-const random = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll("-", "")}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+const random = (prefix: string) =>
+  `${prefix}${crypto.randomUUID().replaceAll("-", "")}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 const pathOf = (url: string) => new URL(url).pathname.replace(/\/+$/, "");
 const clientOf = (settings: Settings) => ({
   clientId: settings.GOOGLE_CLIENT_ID ?? GOOGLE_SANDBOX_CLIENT.clientId,
   clientSecret: settings.GOOGLE_CLIENT_SECRET ?? GOOGLE_SANDBOX_CLIENT.clientSecret,
 });
 
-export async function handleGoogle(store: SandboxStore, settings: Settings, request: Request, url: URL, bodyText: string): Promise<Response> {
+export async function handleGoogle(
+  store: SandboxStore,
+  settings: Settings,
+  request: Request,
+  url: URL,
+  bodyText: string,
+): Promise<Response> {
   const path = url.pathname.replace(/\/+$/, "");
   const method = request.method;
   if (path === pathOf(settings.GOOGLE_OAUTH_URL) && method === "GET") {
@@ -97,8 +104,10 @@ export async function handleGoogle(store: SandboxStore, settings: Settings, requ
       headers: { "Content-Type": "text/html; charset=utf-8" },
     });
   }
-  if (path === pathOf(settings.GOOGLE_TOKEN_URL) && method === "POST") return token(store, settings, request, new URLSearchParams(bodyText));
-  if (path === pathOf(settings.GOOGLE_REVOKE_URL) && method === "POST") return revoke(store, url.searchParams.get("token") ?? new URLSearchParams(bodyText).get("token"));
+  if (path === pathOf(settings.GOOGLE_TOKEN_URL) && method === "POST")
+    return token(store, settings, request, new URLSearchParams(bodyText));
+  if (path === pathOf(settings.GOOGLE_REVOKE_URL) && method === "POST")
+    return revoke(store, url.searchParams.get("token") ?? new URLSearchParams(bodyText).get("token"));
   if (path === pathOf(settings.GOOGLE_JWKS_URL) && method === "GET") {
     const key = await signingKey(store);
     return Response.json({ keys: [key.publicJwk] }, { headers: { "Cache-Control": "public, max-age=21600" } });
@@ -129,9 +138,14 @@ export function authorize(store: SandboxStore, settings: Settings, url: URL): Au
   if (params.get("client_id") !== clientOf(settings).clientId) return refuse(401, "invalid_client", "The OAuth client was not found.");
   const redirectUri = params.get("redirect_uri") ?? "";
   if (!redirectAllowed(settings, redirectUri)) {
-    return refuse(400, "redirect_uri_mismatch", `You can't sign in because this app sent an invalid request. redirect_uri=${redirectUri} is not registered for this client.`);
+    return refuse(
+      400,
+      "redirect_uri_mismatch",
+      `You can't sign in because this app sent an invalid request. redirect_uri=${redirectUri} is not registered for this client.`,
+    );
   }
-  if (params.get("response_type") !== "code") return refuse(400, "unsupported_response_type", `Invalid response_type: ${params.get("response_type") ?? ""}`);
+  if (params.get("response_type") !== "code")
+    return refuse(400, "unsupported_response_type", `Invalid response_type: ${params.get("response_type") ?? ""}`);
   const requested = (params.get("scope") ?? "").split(/\s+/).filter(Boolean);
   if (requested.length === 0) return refuse(400, "invalid_request", "Missing required parameter: scope");
   const invalid = requested.filter((s) => !(s in IDENTITY_SCOPES) && !s.startsWith("https://www.googleapis.com/auth/"));
@@ -152,13 +166,24 @@ export function authorize(store: SandboxStore, settings: Settings, url: URL): Au
   }
   const user = userFor(store, params.get("login_hint"));
   const clientId = clientOf(settings).clientId;
-  let scopes = requested.filter((s) => s in IDENTITY_SCOPES || !consent.grantScopes || consent.grantScopes.includes(s)).map((s) => IDENTITY_SCOPES[s] ?? s);
+  let scopes = requested
+    .filter((s) => s in IDENTITY_SCOPES || !consent.grantScopes || consent.grantScopes.includes(s))
+    .map((s) => IDENTITY_SCOPES[s] ?? s);
   if (params.get("include_granted_scopes") === "true") {
-    for (const grant of store.listResources<SimGrant>(GRANT)) if (grant.email === user.email && grant.clientId === clientId) scopes.push(...grant.scopes);
+    for (const grant of store.listResources<SimGrant>(GRANT))
+      if (grant.email === user.email && grant.clientId === clientId) scopes.push(...grant.scopes);
   }
   scopes = [...new Set(scopes)];
   const code = random("4/0Sbx");
-  const record: SimCode = { clientId, redirectUri, scopes, codeChallenge: challenge, email: user.email, expiresAt: store.now() + CODE_TTL_MS, used: false };
+  const record: SimCode = {
+    clientId,
+    redirectUri,
+    scopes,
+    codeChallenge: challenge,
+    email: user.email,
+    expiresAt: store.now() + CODE_TTL_MS,
+    used: false,
+  };
   store.putResource(CODE, code, record, new Date(store.now()).toISOString());
   callback.searchParams.set("code", code);
   callback.searchParams.set("scope", scopes.join(" "));
@@ -213,7 +238,12 @@ async function token(store: SandboxStore, settings: Settings, request: Request, 
 
 async function issueAccess(store: SandboxStore, grant: SimGrant): Promise<Json> {
   const accessToken = random("ya29.Sbx");
-  const record: SimAccessToken = { token: accessToken, refreshToken: grant.refreshToken, scopes: grant.scopes, expiresAt: store.now() + ACCESS_TTL_SECONDS * 1000 };
+  const record: SimAccessToken = {
+    token: accessToken,
+    refreshToken: grant.refreshToken,
+    scopes: grant.scopes,
+    expiresAt: store.now() + ACCESS_TTL_SECONDS * 1000,
+  };
   store.putResource(ACCESS, accessToken, record, new Date(store.now()).toISOString());
   const body: Json = { access_token: accessToken, expires_in: ACCESS_TTL_SECONDS, scope: grant.scopes.join(" "), token_type: "Bearer" };
   if (grant.scopes.includes("openid")) body.id_token = await idToken(store, grant);
@@ -258,7 +288,10 @@ function basicCredentials(header: string | null): { id: string; secret: string }
 
 async function s256(verifier: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...digest))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 const importedKeys = new Map<string, CryptoKey>();
@@ -285,7 +318,7 @@ async function signingKey(store: SandboxStore): Promise<{ kid: string; publicJwk
 
 /** The login hint's account (made on first sight), or the sandbox's default user. */
 function userFor(store: SandboxStore, loginHint: string | null): SimUser {
-  const email = loginHint && loginHint.includes("@") ? loginHint.toLowerCase() : GOOGLE_SANDBOX_USER.email;
+  const email = loginHint?.includes("@") ? loginHint.toLowerCase() : GOOGLE_SANDBOX_USER.email;
   const existing = store.getResource<SimUser>(USER, email);
   if (existing) return existing;
   const digits = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b % 10).join("");
@@ -319,7 +352,8 @@ export function revokeAllGoogleGrants(store: SandboxStore): void {
 
 export function expireGoogleAccessTokens(store: SandboxStore): void {
   const past = store.now() - 1;
-  for (const record of store.listResources<SimAccessToken>(ACCESS)) store.putResource(ACCESS, record.token, { ...record, expiresAt: past }, new Date(past).toISOString());
+  for (const record of store.listResources<SimAccessToken>(ACCESS))
+    store.putResource(ACCESS, record.token, { ...record, expiresAt: past }, new Date(past).toISOString());
 }
 
 const calendarFor = (store: SandboxStore, calendarId?: string) =>

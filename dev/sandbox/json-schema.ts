@@ -60,8 +60,7 @@ const prefix = (parent: string): string => (parent === "" ? "" : `${parent}.`);
 const label = (site: Site): string => (site.index === undefined ? site.key : `each value in ${site.key}`);
 
 /** The path under which a nested object's own properties are reported. */
-const childParent = (site: Site): string =>
-  `${prefix(site.parent)}${site.key}${site.index === undefined ? "" : `.${site.index}`}`;
+const childParent = (site: Site): string => `${prefix(site.parent)}${site.key}${site.index === undefined ? "" : `.${site.index}`}`;
 
 function resolve(schema: Schema): Schema {
   let s = schema;
@@ -71,10 +70,9 @@ function resolve(schema: Schema): Schema {
   return s;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
 /** A schema validated as a nested DTO (ValidateNested) rather than a scalar. */
 const isNested = (s: Schema): boolean =>
@@ -187,7 +185,7 @@ function check(schema: Schema, value: unknown, site: Site, out: string[]): void 
       if (s.items !== undefined) {
         const items = s.items;
         const itemErrs: string[] = [];
-        value.forEach((el: unknown, i: number) => check(items, el, { parent: site.parent, key: site.key, index: i }, itemErrs));
+        for (const [i, el] of value.entries()) check(items, el, { parent: site.parent, key: site.key, index: i }, itemErrs);
         // class-validator reports an `each` constraint once per array, not once per element.
         out.push(...new Set(itemErrs));
       }

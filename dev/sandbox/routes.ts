@@ -17,6 +17,11 @@ export const sandboxRouter = new Hono<AppEnv>().get(SANDBOX_GOOGLE_AUTHORIZE_PAT
   googleUrl.search = new URL(c.req.url).search;
   const outcome = await sandboxStub(c.env as DevEnv).googleAuthorizeOutcome(googleUrl.toString());
   // Google shows an error page rather than redirecting; here, the error shape with its status and reason.
-  if (!("location" in outcome)) throw new ApiError(outcome.status === 401 ? 401 : 400, `google_${outcome.error}`, `The sandbox's Google refused the sign-in: ${outcome.message}`);
+  if (!("location" in outcome))
+    throw new ApiError(
+      outcome.status === 401 ? 401 : 400,
+      `google_${outcome.error}`,
+      `The sandbox's Google refused the sign-in: ${outcome.message}`,
+    );
   return c.redirect(outcome.location, 302);
 });

@@ -71,7 +71,13 @@ const hex32 = () => crypto.randomUUID().replaceAll("-", "");
 const formatted = (e164: string) => (e164.length === 12 ? `(${e164.slice(2, 5)}) ${e164.slice(5, 8)}-${e164.slice(8)}` : e164);
 
 /** Twilio's Api v2010 for accounts and phone numbers, with Twilio's auth, status codes and error bodies. */
-export async function handleTwilio(store: SandboxStore, _settings: Settings, request: Request, url: URL, bodyText: string): Promise<Response> {
+export async function handleTwilio(
+  store: SandboxStore,
+  _settings: Settings,
+  request: Request,
+  url: URL,
+  bodyText: string,
+): Promise<Response> {
   ensureDemoAccount(store);
   const account = authenticate(store, request.headers.get("authorization"));
   if (!account) return twilioError(401, 20003, "Authenticate");
@@ -122,13 +128,18 @@ function authenticate(store: SandboxStore, header: string | null): SimAccount | 
   if (colon < 0) return null;
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
-  return accountFor(store, user.startsWith("SK") ? { accountSid: "", apiKeySid: user, apiKeySecret: password } : { accountSid: user, authToken: password });
+  return accountFor(
+    store,
+    user.startsWith("SK") ? { accountSid: "", apiKeySid: user, apiKeySecret: password } : { accountSid: user, authToken: password },
+  );
 }
 
 function accountFor(store: SandboxStore, credentials: TwilioSandboxCredentials): SimAccount | null {
   const { apiKeySid, apiKeySecret, accountSid, authToken } = credentials;
   if (apiKeySid && apiKeySecret) {
-    return store.listResources<SimAccount>(ACCOUNT).find((a) => a.apiKeys.some((k) => k.sid === apiKeySid && k.secret === apiKeySecret)) ?? null;
+    return (
+      store.listResources<SimAccount>(ACCOUNT).find((a) => a.apiKeys.some((k) => k.sid === apiKeySid && k.secret === apiKeySecret)) ?? null
+    );
   }
   const account = store.getResource<SimAccount>(ACCOUNT, accountSid);
   return account && authToken && account.authToken === authToken ? account : null;
@@ -173,7 +184,10 @@ function searchLocal(store: SandboxStore, account: SimAccount, url: URL): Respon
       beta: false,
       capabilities: { voice: true, sms: true, mms: true, fax: false },
     }));
-  return Response.json({ available_phone_numbers: available, uri: `/2010-04-01/Accounts/${account.sid}/AvailablePhoneNumbers/US/Local.json` });
+  return Response.json({
+    available_phone_numbers: available,
+    uri: `/2010-04-01/Accounts/${account.sid}/AvailablePhoneNumbers/US/Local.json`,
+  });
 }
 
 function buyNumber(store: SandboxStore, account: SimAccount, form: URLSearchParams): Response {
@@ -185,7 +199,11 @@ function buyNumber(store: SandboxStore, account: SimAccount, form: URLSearchPara
   if (requested && (!E164.test(requested) || requested === INVALID_NUMBER)) return twilioError(400, 21421, "PhoneNumber is invalid");
   if (!requested && !AREA_CODE.test(areaCode!)) return twilioError(400, 21451, `Invalid area code: ${areaCode}`);
   if (account.type === "Trial" && owned.some((n) => n.accountSid === account.sid)) {
-    return twilioError(400, 21404, "Trial accounts are allowed only one Twilio number. To purchase additional numbers, please upgrade your account.");
+    return twilioError(
+      400,
+      21404,
+      "Trial accounts are allowed only one Twilio number. To purchase additional numbers, please upgrade your account.",
+    );
   }
   let phoneNumber: string;
   if (requested) {
@@ -355,7 +373,11 @@ export function listTwilioNumbers(store: SandboxStore, accountSid: string): { si
 }
 
 /** What Vapi finds when it checks a Twilio import: the credentials work, and the account owns the number. */
-export function checkTwilioImport(store: SandboxStore, credentials: TwilioSandboxCredentials, phoneNumber: string): "ok" | "authentication_failed" | "number_not_found" {
+export function checkTwilioImport(
+  store: SandboxStore,
+  credentials: TwilioSandboxCredentials,
+  phoneNumber: string,
+): "ok" | "authentication_failed" | "number_not_found" {
   ensureDemoAccount(store);
   const account = accountFor(store, credentials);
   if (!account || account.sid !== credentials.accountSid) return "authentication_failed";

@@ -16,7 +16,14 @@ import {
   type GoogleConsent,
 } from "./google-sim";
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
-import { handleVapi, seedActiveNumber, seedAssistant, setNumberStatus, type SeedAssistantOptions, type SeedNumberOptions } from "./vapi-sim";
+import {
+  handleVapi,
+  seedActiveNumber,
+  seedAssistant,
+  setNumberStatus,
+  type SeedAssistantOptions,
+  type SeedNumberOptions,
+} from "./vapi-sim";
 import { SandboxStore } from "./store";
 
 export type SandboxService = UpstreamService;
@@ -75,7 +82,13 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
     const fault = this.store.takeFault(service ?? "vapi", request.method, url.pathname);
     const garbledAfterActing = fault?.kind === "malformed" && fault.afterProcessing === true;
     if (fault && fault.kind !== "timeout" && !garbledAfterActing) {
-      this.store.recordRequest(service ?? "vapi", request.method, url.pathname + url.search, recorded, fault.kind === "malformed" ? 200 : fault.status ?? 500);
+      this.store.recordRequest(
+        service ?? "vapi",
+        request.method,
+        url.pathname + url.search,
+        recorded,
+        fault.kind === "malformed" ? 200 : (fault.status ?? 500),
+      );
       return faultResponse(fault);
     }
 
@@ -223,7 +236,7 @@ function answerTooLate(settings: { UPSTREAM_TIMEOUT_MS: number }): Promise<void>
 
 function faultResponse(fault: SandboxFault): Response {
   if (fault.kind === "malformed") {
-    return new Response("{\"id\": <html>Bad Gateway", { status: 200, headers: { "Content-Type": "application/json" } });
+    return new Response('{"id": <html>Bad Gateway', { status: 200, headers: { "Content-Type": "application/json" } });
   }
   const status = fault.status ?? 500;
   const headers: Record<string, string> = { "Content-Type": "application/json" };
@@ -234,7 +247,13 @@ function faultResponse(fault: SandboxFault): Response {
     fault.service === "twilio"
       ? { code: twilioCode, message: "Injected fault", more_info: twilioCode && `https://www.twilio.com/docs/errors/${twilioCode}`, status }
       : fault.service === "google"
-        ? { error: { code: status, message: "Injected fault", errors: [{ domain: "global", reason: status === 429 ? "rateLimitExceeded" : "backendError", message: "Injected fault" }] } }
+        ? {
+            error: {
+              code: status,
+              message: "Injected fault",
+              errors: [{ domain: "global", reason: status === 429 ? "rateLimitExceeded" : "backendError", message: "Injected fault" }],
+            },
+          }
         : { message: "Injected fault", error: "Sandbox Fault", statusCode: status };
   return new Response(JSON.stringify(body), { status, headers });
 }

@@ -43,7 +43,8 @@ export async function handleVapi(store: SandboxStore, settings: Settings, reques
   const kind = collection === "assistant" ? ASSISTANT : PHONE_NUMBER;
 
   if (id === undefined) {
-    if (request.method === "GET") return Response.json(list(store, kind, url.searchParams).map((item) => present(store, settings, kind, item)));
+    if (request.method === "GET")
+      return Response.json(list(store, kind, url.searchParams).map((item) => present(store, settings, kind, item)));
     if (request.method === "POST") {
       return collection === "assistant" ? createAssistant(store, body) : createPhoneNumber(store, settings, body);
     }
@@ -58,7 +59,11 @@ export async function handleVapi(store: SandboxStore, settings: Settings, reques
       return Response.json(present(store, settings, kind, existing));
     case "PATCH": {
       const schema: VapiSchemaName =
-        kind === ASSISTANT ? "UpdateAssistantDTO" : existing.provider === "twilio" ? "UpdateTwilioPhoneNumberDTO" : "UpdateVapiPhoneNumberDTO";
+        kind === ASSISTANT
+          ? "UpdateAssistantDTO"
+          : existing.provider === "twilio"
+            ? "UpdateTwilioPhoneNumberDTO"
+            : "UpdateVapiPhoneNumberDTO";
       // Vapi's docs detach an assistant with `assistantId: null`, which the spec does not declare as nullable.
       const { assistantId, ...rest } = body;
       const problems = validateVapiBody(schema, assistantId === null ? rest : body);
@@ -120,7 +125,10 @@ function createPhoneNumber(store: SandboxStore, settings: Settings, body: Json):
   if (body.provider === "vapi") {
     const free = store.listResources<Json>(PHONE_NUMBER).filter((n) => n.provider === "vapi").length;
     if (free >= settings.SANDBOX_VAPI_NUMBER_LIMIT) {
-      return vapiError(400, `Free number limit reached. You can have up to ${settings.SANDBOX_VAPI_NUMBER_LIMIT} free Vapi numbers; import a number from Twilio, Vonage or Telnyx to add more.`);
+      return vapiError(
+        400,
+        `Free number limit reached. You can have up to ${settings.SANDBOX_VAPI_NUMBER_LIMIT} free Vapi numbers; import a number from Twilio, Vonage or Telnyx to add more.`,
+      );
     }
     const areaCode = (body.numberDesiredAreaCode as string | undefined) ?? "415";
     if (EXHAUSTED_AREA_CODES.has(areaCode)) {
@@ -145,10 +153,16 @@ function twilioImportProblem(store: SandboxStore, body: Json): string | null {
   const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string) : undefined);
   const result = checkTwilioImport(
     store,
-    { accountSid: text("twilioAccountSid") ?? "", authToken: text("twilioAuthToken"), apiKeySid: text("twilioApiKey"), apiKeySecret: text("twilioApiSecret") },
+    {
+      accountSid: text("twilioAccountSid") ?? "",
+      authToken: text("twilioAuthToken"),
+      apiKeySid: text("twilioApiKey"),
+      apiKeySecret: text("twilioApiSecret"),
+    },
     text("number") ?? "",
   );
-  if (result === "authentication_failed") return "Twilio Error: Authentication failed. Check the Twilio Account SID and Auth Token (or API key and secret).";
+  if (result === "authentication_failed")
+    return "Twilio Error: Authentication failed. Check the Twilio Account SID and Auth Token (or API key and secret).";
   if (result === "number_not_found") return "Twilio Error: Number Not Found On Twilio Account";
   return null;
 }

@@ -101,10 +101,7 @@ export const phoneNumberEvents = sqliteTable(
     detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [
-    index("phone_number_events_number").on(t.phoneNumberId, t.id),
-    index("phone_number_events_org").on(t.orgId, t.id),
-  ],
+  (t) => [index("phone_number_events_number").on(t.phoneNumberId, t.id), index("phone_number_events_org").on(t.orgId, t.id)],
 );
 
 /** Operator alerts: at most one open alert per kind and subject. */

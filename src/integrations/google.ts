@@ -102,7 +102,12 @@ export interface GoogleClient {
   /** A 400 means the token was already revoked or never valid: the grant is gone either way. */
   revoke(token: string): Promise<"revoked" | "already_invalid">;
   freeBusy(accessToken: string, query: FreeBusyQuery): Promise<Record<string, FreeBusyCalendar>>;
-  insertEvent(accessToken: string, calendarId: string, event: GoogleEventInput, options: { sendUpdates: "none" | "all" | "externalOnly" }): Promise<GoogleEvent>;
+  insertEvent(
+    accessToken: string,
+    calendarId: string,
+    event: GoogleEventInput,
+    options: { sendUpdates: "none" | "all" | "externalOnly" },
+  ): Promise<GoogleEvent>;
   getEvent(accessToken: string, calendarId: string, eventId: string): Promise<GoogleEvent | null>;
   /** Null when the granted scopes do not allow reading the calendar (ours do not: it needs calendar.readonly). */
   getCalendar(accessToken: string, calendarId: string): Promise<GoogleCalendar | null>;
@@ -154,7 +159,10 @@ export class GoogleApiError extends UpstreamError {
 
 /** The id_token did not verify (signature, issuer, audience, expiry). */
 export class GoogleIdTokenError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "GoogleIdTokenError";
   }
@@ -244,7 +252,13 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
     }
     const parsed = tokenSchema.safeParse(response.body);
     // No body on this error: it would carry the tokens.
-    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: "POST", url: urls.tokenUrl }, parsed.error.issues[0]?.message ?? "not a token response", response.status);
+    if (!parsed.success)
+      throw invalidResponse(
+        transport,
+        { service: "google", method: "POST", url: urls.tokenUrl },
+        parsed.error.issues[0]?.message ?? "not a token response",
+        response.status,
+      );
     const t = parsed.data;
     return {
       accessToken: t.access_token,
@@ -256,7 +270,13 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
     };
   }
 
-  async function apiRequest(method: "GET" | "POST", path: string, accessToken: string, body: unknown, idempotent: boolean): Promise<UpstreamResponse> {
+  async function apiRequest(
+    method: "GET" | "POST",
+    path: string,
+    accessToken: string,
+    body: unknown,
+    idempotent: boolean,
+  ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { Authorization: `Bearer ${accessToken}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     try {
@@ -277,7 +297,14 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
 
   function parse<T>(schema: z.ZodType<T>, response: UpstreamResponse, what: string): T {
     const parsed = schema.safeParse(response.body);
-    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: /insert|freeBusy/.test(what) ? "POST" : "GET", url: `${api}/calendar/v3 ${what}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
+    if (!parsed.success)
+      throw invalidResponse(
+        transport,
+        { service: "google", method: /insert|freeBusy/.test(what) ? "POST" : "GET", url: `${api}/calendar/v3 ${what}` },
+        parsed.error.issues[0]?.message ?? "not the expected shape",
+        response.status,
+        response.body,
+      );
     return parsed.data;
   }
 
@@ -293,7 +320,8 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
       idempotent: true,
     });
     const parsed = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string() })) }).safeParse(response.body);
-    if (!parsed.success) throw invalidResponse(transport, { service: "google", method: "GET", url: urls.jwksUrl }, "not a JWKS", response.status);
+    if (!parsed.success)
+      throw invalidResponse(transport, { service: "google", method: "GET", url: urls.jwksUrl }, "not a JWKS", response.status);
     const keys = parsed.data as JSONWebKeySet;
     jwksCache.set(urls.jwksUrl, { keys, fetchedAt: Date.now() });
     return { keys, fresh: true };
@@ -349,7 +377,12 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
 
     refresh: (refreshToken) =>
       tokenRequest(
-        new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: client.clientId, client_secret: client.clientSecret }),
+        new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: refreshToken,
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+        }),
         true,
       ),
 
@@ -364,7 +397,8 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
             ({ keys, fresh } = await loadJwks(true));
             continue;
           }
-          if (error instanceof joseErrors.JOSEError) throw new GoogleIdTokenError(error.code, `Google's id_token did not verify: ${error.message}`);
+          if (error instanceof joseErrors.JOSEError)
+            throw new GoogleIdTokenError(error.code, `Google's id_token did not verify: ${error.message}`);
           throw error;
         }
       }
@@ -392,7 +426,12 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
     },
 
     async freeBusy(accessToken, query) {
-      const body = { timeMin: query.timeMin, timeMax: query.timeMax, timeZone: query.timeZone, items: query.calendarIds.map((id) => ({ id })) };
+      const body = {
+        timeMin: query.timeMin,
+        timeMax: query.timeMax,
+        timeZone: query.timeZone,
+        items: query.calendarIds.map((id) => ({ id })),
+      };
       // A read: safe to repeat after a timeout.
       const response = await apiRequest("POST", "/freeBusy", accessToken, body, true);
       const calendars = parse(freeBusySchema, response, "freeBusy").calendars;
@@ -419,7 +458,13 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
 
     async getEvent(accessToken, calendarId, eventId) {
       try {
-        const response = await apiRequest("GET", `/calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(eventId)}`, accessToken, undefined, true);
+        const response = await apiRequest(
+          "GET",
+          `/calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(eventId)}`,
+          accessToken,
+          undefined,
+          true,
+        );
         return parse(eventSchema, response, "events.get");
       } catch (error) {
         if (error instanceof GoogleApiError && error.status === 404) return null;
@@ -443,7 +488,14 @@ export function createGoogleClient(transport: UpstreamTransport, urls: GoogleUrl
 function asOAuthError(error: unknown): unknown {
   if (!(error instanceof UpstreamError) || error.failure !== "http" || error.status === undefined) return error;
   const oauth = readOAuthError(error.body);
-  return new GoogleOAuthError(oauth?.error ?? `http_${error.status}`, oauth?.description ?? null, error.message, error.status, error.body, error.retryAfterSeconds);
+  return new GoogleOAuthError(
+    oauth?.error ?? `http_${error.status}`,
+    oauth?.description ?? null,
+    error.message,
+    error.status,
+    error.body,
+    error.retryAfterSeconds,
+  );
 }
 
 function asApiError(error: unknown): unknown {

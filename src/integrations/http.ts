@@ -38,7 +38,14 @@ export class UpstreamError extends Error {
 
   /** 4xx other than 408/429: the upstream refused the request itself. */
   get isRefusal(): boolean {
-    return this.failure === "http" && this.status !== undefined && this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+    return (
+      this.failure === "http" &&
+      this.status !== undefined &&
+      this.status >= 400 &&
+      this.status < 500 &&
+      this.status !== 408 &&
+      this.status !== 429
+    );
   }
 }
 
@@ -91,7 +98,13 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
         await sleep(backoffMs(transport, request, attempt));
         continue;
       }
-      transport.log.warn("upstream_failed", { service: request.service, method: request.method, path: pathOf(request.url), failure: failure.failure, attempts: attempt + 1 });
+      transport.log.warn("upstream_failed", {
+        service: request.service,
+        method: request.method,
+        path: pathOf(request.url),
+        failure: failure.failure,
+        attempts: attempt + 1,
+      });
       throw failure;
     }
 
@@ -103,7 +116,14 @@ export async function callUpstream(transport: UpstreamTransport, request: Upstre
       continue;
     }
     const message = request.describeError?.(response.status, body) ?? `HTTP ${response.status}`;
-    transport.log.warn("upstream_error", { service: request.service, method: request.method, path: pathOf(request.url), status: response.status, message, attempts: attempt + 1 });
+    transport.log.warn("upstream_error", {
+      service: request.service,
+      method: request.method,
+      path: pathOf(request.url),
+      status: response.status,
+      message,
+      attempts: attempt + 1,
+    });
     throw new UpstreamError(request.service, "http", message, response.status, body, retryAfter);
   }
 }
@@ -121,7 +141,13 @@ export function invalidResponse(
   body?: unknown,
 ): UpstreamError {
   const message = `unexpected response from ${where.method} ${pathOf(where.url)}: ${problem}`;
-  transport.log.warn("upstream_invalid_response", { service: where.service, method: where.method, path: pathOf(where.url), status, message });
+  transport.log.warn("upstream_invalid_response", {
+    service: where.service,
+    method: where.method,
+    path: pathOf(where.url),
+    status,
+    message,
+  });
   return new UpstreamError(where.service, "invalid_response", message, status, body);
 }
 
@@ -137,7 +163,9 @@ async function withTimeout(transport: UpstreamTransport, request: UpstreamReques
   try {
     const init: RequestInit = { method: request.method, headers: request.headers, signal: controller.signal };
     if (request.body !== undefined) init.body = request.body;
-    const answered = transport.fetch(new Request(request.url, init)).then(async (response) => ({ response, body: await readBody(response) }));
+    const answered = transport
+      .fetch(new Request(request.url, init))
+      .then(async (response) => ({ response, body: await readBody(response) }));
     return await Promise.race([answered, timeout]);
   } finally {
     if (timer !== null) clearTimeout(timer);

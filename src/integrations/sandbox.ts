@@ -22,7 +22,8 @@ export interface SandboxBinding {
 /** Calls to `service`, answered by the simulator bound in `env` (present: loadSettings checked it in sandbox mode). */
 export function sandboxFetch(service: UpstreamService, env: { UPSTREAM_SANDBOX?: SandboxBinding }): FetchLike {
   const sandbox = env.UPSTREAM_SANDBOX;
-  if (!sandbox) throw new Error(`UPSTREAM_MODE is "sandbox" but nothing is bound as ${SANDBOX_BINDING}: the sandbox exists only in the dev entry`);
+  if (!sandbox)
+    throw new Error(`UPSTREAM_MODE is "sandbox" but nothing is bound as ${SANDBOX_BINDING}: the sandbox exists only in the dev entry`);
   return (request) => {
     const routed = new Request(request);
     routed.headers.set(SANDBOX_SERVICE_HEADER, service);

@@ -164,7 +164,12 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
   const account = `/2010-04-01/Accounts/${encodeURIComponent(credentials.accountSid)}`;
   const authorization = basicAuth(credentials);
 
-  async function send(method: "GET" | "POST" | "DELETE", path: string, context: ErrorContext, form?: URLSearchParams): Promise<UpstreamResponse> {
+  async function send(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    context: ErrorContext,
+    form?: URLSearchParams,
+  ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { Authorization: authorization, Accept: "application/json" };
     if (form) headers["Content-Type"] = "application/x-www-form-urlencoded";
     try {
@@ -183,15 +188,34 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
     } catch (error) {
       if (!(error instanceof UpstreamError) || error.failure !== "http" || error.status === undefined) throw error;
       const { code, message } = readErrorBody(error.status, error.body);
-      throw new TwilioApiError(code, twilioUserMessage(code, error.status, message, context), error.message, error.status, error.body, error.retryAfterSeconds);
+      throw new TwilioApiError(
+        code,
+        twilioUserMessage(code, error.status, message, context),
+        error.message,
+        error.status,
+        error.body,
+        error.retryAfterSeconds,
+      );
     }
   }
 
-  async function request<T>(method: "GET" | "POST" | "DELETE", path: string, schema: z.ZodType<T>, context: ErrorContext = {}, form?: URLSearchParams): Promise<T> {
+  async function request<T>(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    schema: z.ZodType<T>,
+    context: ErrorContext = {},
+    form?: URLSearchParams,
+  ): Promise<T> {
     const response = await send(method, path, context, form);
     const parsed = schema.safeParse(response.body);
     if (!parsed.success) {
-      throw invalidResponse(transport, { service: "twilio", method, url: `${base}${path}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
+      throw invalidResponse(
+        transport,
+        { service: "twilio", method, url: `${base}${path}` },
+        parsed.error.issues[0]?.message ?? "not the expected shape",
+        response.status,
+        response.body,
+      );
     }
     return parsed.data;
   }
@@ -204,7 +228,7 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
       numbers.push(...body.incoming_phone_numbers.map(toIncomingNumber));
       // Relative to the API base; anything else is not followed (the credentials must not go elsewhere).
       const next = body.next_page_uri;
-      path = next && next.startsWith("/2010-04-01/") ? next : null;
+      path = next?.startsWith("/2010-04-01/") ? next : null;
     }
     if (path) transport.log.warn("twilio_list_truncated", { pages: MAX_PAGES, numbers: numbers.length });
     return numbers;
@@ -227,7 +251,9 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
     async searchLocalNumbers(opts) {
       const query = new URLSearchParams({ VoiceEnabled: "true", PageSize: String(searchPageSize(opts.limit)) });
       if (opts.areaCode) query.set("AreaCode", opts.areaCode);
-      const body = await request("GET", `${account}/AvailablePhoneNumbers/US/Local.json?${query}`, availablePageSchema, { areaCode: opts.areaCode });
+      const body = await request("GET", `${account}/AvailablePhoneNumbers/US/Local.json?${query}`, availablePageSchema, {
+        areaCode: opts.areaCode,
+      });
       return body.available_phone_numbers.map((n) => ({
         phoneNumber: n.phone_number,
         friendlyName: n.friendly_name ?? null,
@@ -238,7 +264,13 @@ export function createTwilioClient(transport: UpstreamTransport, baseUrl: string
 
     async buyNumber(opts) {
       const form = new URLSearchParams({ PhoneNumber: opts.phoneNumber, FriendlyName: opts.friendlyName });
-      const body = await request("POST", `${account}/IncomingPhoneNumbers.json`, incomingNumberSchema, { phoneNumber: opts.phoneNumber }, form);
+      const body = await request(
+        "POST",
+        `${account}/IncomingPhoneNumbers.json`,
+        incomingNumberSchema,
+        { phoneNumber: opts.phoneNumber },
+        form,
+      );
       return toIncomingNumber(body);
     },
 

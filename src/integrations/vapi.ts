@@ -147,7 +147,13 @@ export function createVapiClient(transport: UpstreamTransport, baseUrl: string, 
     if (!schema) return undefined as T;
     const parsed = schema.safeParse(response.body);
     if (!parsed.success) {
-      throw invalidResponse(transport, { service: "vapi", method, url: `${base}${path}` }, parsed.error.issues[0]?.message ?? "not the expected shape", response.status, response.body);
+      throw invalidResponse(
+        transport,
+        { service: "vapi", method, url: `${base}${path}` },
+        parsed.error.issues[0]?.message ?? "not the expected shape",
+        response.status,
+        response.body,
+      );
     }
     return parsed.data;
   }

@@ -23,14 +23,18 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
   const settings = loadSettings(env);
   const log = createLogger({ cron: controller.cron });
   // The cron creates no Vapi number, so no webhook URL is needed when PUBLIC_URL is unset.
-  const deps = createServices({ env, settings, log, publicUrl: settings.PUBLIC_URL ?? "", waitUntil: ctx ? (promise) => ctx.waitUntil(promise) : undefined });
+  const deps = createServices({
+    env,
+    settings,
+    log,
+    publicUrl: settings.PUBLIC_URL ?? "",
+    waitUntil: ctx ? (promise) => ctx.waitUntil(promise) : undefined,
+  });
   const db = deps.db;
   const now = controller.scheduledTime;
 
   if (controller.cron === CRON_SWEEP) {
-    await runJob(log, "provisioning_sweep", () =>
-      sweepProvisioning(deps, now),
-    );
+    await runJob(log, "provisioning_sweep", () => sweepProvisioning(deps, now));
     await runJob(log, "interrupted_creations", () => repairInterruptedCreations(db, deps.vapi, log, now));
     await runJob(log, "interrupted_deletions", () => repairInterruptedDeletions(db, deps.vapi, log, now));
     await runJob(log, "alert_review", () => reviewAlerts(deps, new Date(now).toISOString()));

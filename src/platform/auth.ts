@@ -28,11 +28,7 @@ const unauthorized = (code: string, message: string) =>
   new ApiError(401, code, message, undefined, { "WWW-Authenticate": `Bearer error="invalid_token"` });
 
 /** Verifies a bearer token and reads the caller from the claims named in settings. */
-export async function authenticate(
-  authorization: string | undefined,
-  settings: Settings,
-  keyOverride?: JWTVerifyGetKey,
-): Promise<Caller> {
+export async function authenticate(authorization: string | undefined, settings: Settings, keyOverride?: JWTVerifyGetKey): Promise<Caller> {
   const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!match) {
     throw unauthorized("auth_missing_token", "Send the signed-in user's token as `Authorization: Bearer <jwt>`.");

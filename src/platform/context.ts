@@ -30,7 +30,11 @@ export type AppContext = Context<AppEnv>;
 export function orgOf(c: AppContext): string {
   const orgId = c.var.caller.orgId;
   if (!orgId) {
-    throw new ApiError(403, "organization_required", "This route acts on an organization, and your token names none (a platform admin token without an organization claim).");
+    throw new ApiError(
+      403,
+      "organization_required",
+      "This route acts on an organization, and your token names none (a platform admin token without an organization claim).",
+    );
   }
   return orgId;
 }

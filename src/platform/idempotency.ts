@@ -43,7 +43,11 @@ export async function runIdempotent(
     const [existing] = await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, storageKey));
     if (existing) {
       if (existing.requestHash !== requestHash) {
-        throw new ApiError(422, "idempotency_key_reused", "This Idempotency-Key was already used with a different request body. Use a new key for a new request.");
+        throw new ApiError(
+          422,
+          "idempotency_key_reused",
+          "This Idempotency-Key was already used with a different request body. Use a new key for a new request.",
+        );
       }
       if (existing.state === "done") {
         return { status: existing.responseStatus ?? 200, body: JSON.parse(existing.responseBody ?? "null"), replayed: true };
@@ -53,11 +57,23 @@ export async function runIdempotent(
         ? await db
             .update(idempotencyKeys)
             .set({ createdAt })
-            .where(and(eq(idempotencyKeys.key, storageKey), eq(idempotencyKeys.state, "processing"), eq(idempotencyKeys.createdAt, existing.createdAt)))
+            .where(
+              and(
+                eq(idempotencyKeys.key, storageKey),
+                eq(idempotencyKeys.state, "processing"),
+                eq(idempotencyKeys.createdAt, existing.createdAt),
+              ),
+            )
             .returning({ key: idempotencyKeys.key })
         : [];
       if (retaken.length === 0) {
-        throw new ApiError(409, "idempotency_request_in_progress", "A request with this Idempotency-Key is still being processed. Retry in a few seconds.", undefined, { "Retry-After": "2" });
+        throw new ApiError(
+          409,
+          "idempotency_request_in_progress",
+          "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
+          undefined,
+          { "Retry-After": "2" },
+        );
       }
     }
     // A key that vanished between the two statements was just forgotten by a failed run: proceed.

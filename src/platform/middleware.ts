@@ -9,7 +9,14 @@ import { loadSettings } from "./settings";
 
 /** The request's services, from its settings, log and cost counter (cheap: clients are built on first use). */
 function setServices(c: AppContext) {
-  const services = createServices({ env: c.env, settings: c.var.settings, log: c.var.log, cost: c.var.cost, publicUrl: publicUrl(c), waitUntil: waitUntilOf(c) });
+  const services = createServices({
+    env: c.env,
+    settings: c.var.settings,
+    log: c.var.log,
+    cost: c.var.cost,
+    publicUrl: publicUrl(c),
+    waitUntil: waitUntilOf(c),
+  });
   c.set("services", services);
   c.set("db", services.db);
 }

@@ -34,10 +34,17 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 export const idParam = (name: string) =>
-  z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, description: `The ${name}'s id` }) });
+  z.object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: "id", in: "path" }, description: `The ${name}'s id` }),
+  });
 
 /** A whole number from a query string or path, with a message a person can act on (not "received NaN"). */
 export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) => {
-  const expected = max === Number.MAX_SAFE_INTEGER ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
   return z.coerce.number({ error: expected }).int(expected).min(min, expected).max(max, expected);
 };

@@ -9,7 +9,10 @@ export function createRouter() {
     defaultHook: (result) => {
       if (!result.success) {
         const details = zodIssuesToDetails(result.error.issues);
-        const summary = details.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join("; ");
+        const summary = details
+          .slice(0, 3)
+          .map((d) => `${d.path}: ${d.message}`)
+          .join("; ");
         throw new ApiError(400, "invalid_request", `The request is not valid: ${summary}${details.length > 3 ? "; …" : ""}.`, details);
       }
     },

@@ -5,7 +5,12 @@ import { createLogger } from "./log";
 const csv = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const url = (fallback: string) => z.url({ message: "must be an absolute http(s) URL" }).default(fallback);
 const optionalUrl = z.url({ message: "must be an absolute http(s) URL" }).optional();
@@ -72,7 +77,10 @@ const settingsSchema = z
 export type Settings = z.infer<typeof settingsSchema>;
 
 export class SettingsError extends Error {
-  constructor(readonly setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
     super(`Setting ${setting} ${problem}. Fix it in wrangler.toml, .dev.vars or with \`wrangler secret put ${setting}\`.`);
     this.name = "SettingsError";
   }

@@ -32,7 +32,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 export function zonedParts(instant: number, timeZone: string): ZonedParts {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(new Date(instant))
+      .map((p) => [p.type, p.value]),
+  );
   return {
     year: Number(parts.year),
     month: Number(parts.month),
@@ -57,7 +61,9 @@ export function zonedToInstant(date: string, time: string, timeZone: string): nu
   const [y, m, d] = date.split("-").map(Number) as [number, number, number];
   const [hh, mm] = time.split(":").map(Number) as [number, number];
   const asUtc = Date.UTC(y, m - 1, d, hh, mm);
-  const candidates = [...new Set([asUtc - offsetAt(asUtc - 12 * 3_600_000, timeZone), asUtc - offsetAt(asUtc + 12 * 3_600_000, timeZone)])].sort((a, b) => a - b);
+  const candidates = [
+    ...new Set([asUtc - offsetAt(asUtc - 12 * 3_600_000, timeZone), asUtc - offsetAt(asUtc + 12 * 3_600_000, timeZone)]),
+  ].sort((a, b) => a - b);
   for (const instant of candidates) {
     const p = zonedParts(instant, timeZone);
     if (p.year === y && p.month === m && p.day === d && p.hour === hh && p.minute === mm) return instant;
@@ -92,7 +98,20 @@ export function spokenTime(instant: number, timeZone: string): string {
   return new Intl.DateTimeFormat("en-US", { timeZone, hour: "numeric", minute: "2-digit" }).format(new Date(instant));
 }
 
-const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTH_NAMES = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 export const WEEKDAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /**
@@ -117,6 +136,7 @@ export function notATime(clock: string): string | null {
 /** "Tuesday the 1st": a day within the next two weeks, short enough to repeat in a list. */
 export function spokenWeekdayAndDate(instant: number, timeZone: string): string {
   const p = zonedParts(instant, timeZone);
-  const suffix = p.day % 10 === 1 && p.day !== 11 ? "st" : p.day % 10 === 2 && p.day !== 12 ? "nd" : p.day % 10 === 3 && p.day !== 13 ? "rd" : "th";
+  const suffix =
+    p.day % 10 === 1 && p.day !== 11 ? "st" : p.day % 10 === 2 && p.day !== 12 ? "nd" : p.day % 10 === 3 && p.day !== 13 ? "rd" : "th";
   return `${WEEKDAY_NAMES[p.weekday]} the ${p.day}${suffix}`;
 }

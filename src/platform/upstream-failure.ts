@@ -16,16 +16,32 @@ export function upstreamFailure(error: unknown, action: string): ApiError {
   const code = `${error.service}_unavailable`;
   switch (error.failure) {
     case "timeout":
-      return new ApiError(502, code, `${service} did not answer in time, so we could not ${action}. Try again: repeating the request is safe.`);
+      return new ApiError(
+        502,
+        code,
+        `${service} did not answer in time, so we could not ${action}. Try again: repeating the request is safe.`,
+      );
     case "network":
-      return new ApiError(502, code, `${service} could not be reached, so we could not ${action}. Try again: repeating the request is safe.`);
+      return new ApiError(
+        502,
+        code,
+        `${service} could not be reached, so we could not ${action}. Try again: repeating the request is safe.`,
+      );
     case "invalid_response":
       return new ApiError(502, `${error.service}_error`, `${service} sent an answer we could not read, so we could not ${action}.`);
     case "http":
       if (error.status === 429) {
         const retryAfter = Math.ceil(error.retryAfterSeconds ?? 30);
-        return new ApiError(503, `${error.service}_rate_limited`, `${service} is rate limiting us; try again in ${retryAfter} seconds.`, undefined, { "Retry-After": String(retryAfter) });
+        return new ApiError(
+          503,
+          `${error.service}_rate_limited`,
+          `${service} is rate limiting us; try again in ${retryAfter} seconds.`,
+          undefined,
+          { "Retry-After": String(retryAfter) },
+        );
       }
-      return new ApiError(502, `${error.service}_error`, `${service} refused to ${action} (HTTP ${error.status}): ${error.message}`, { upstream_status: error.status });
+      return new ApiError(502, `${error.service}_error`, `${service} refused to ${action} (HTTP ${error.status}): ${error.message}`, {
+        upstream_status: error.status,
+      });
   }
 }

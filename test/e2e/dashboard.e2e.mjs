@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assistantBody, DevServer, sleep, token } from "../../bench/lib.mjs";
 
 const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium"; // Debian's chromium package
-const SHOTS = { desktop: "/tmp/switchboard-dashboard-desktop.png", provisioning: "/tmp/switchboard-dashboard-provisioning.png", phone: "/tmp/switchboard-dashboard-phone.png" };
+const SHOTS = {
+  desktop: "/tmp/switchboard-dashboard-desktop.png",
+  provisioning: "/tmp/switchboard-dashboard-provisioning.png",
+  phone: "/tmp/switchboard-dashboard-phone.png",
+};
 const LIMIT = 5; // 2 seeded + 2 pre-provisioned by the test = 80 %: pool_near_limit opens, so an alert shows
 const serverOptions = {
   name: "e2e",
@@ -47,7 +51,13 @@ const eventually = (read, timeout = 15_000) => expect.poll(read, { timeout, inte
 /** The counts the page shows, read as the user reads them. */
 async function shownCounts(page) {
   const read = async (key) => Number(await page.locator(`#count-${key}`).textContent());
-  return { assigned: await read("assigned"), unassigned: await read("unassigned"), provisioning: await read("provisioning"), stuck: await read("stuck"), total: await read("total") };
+  return {
+    assigned: await read("assigned"),
+    unassigned: await read("unassigned"),
+    provisioning: await read("provisioning"),
+    stuck: await read("stuck"),
+    total: await read("total"),
+  };
 }
 const countsOf = ({ assigned, unassigned, provisioning, stuck, total }) => ({ assigned, unassigned, provisioning, stuck, total });
 
@@ -83,7 +93,15 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
       executablePath: CHROMIUM,
       headless: true,
       timeout: 30_000,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
@@ -96,7 +114,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     page.on("pageerror", (error) => problems.push(String(error)));
     page.on("request", (r) => {
       const url = new URL(r.url());
-      if (url.pathname.startsWith("/api/")) requests.push({ request: r, method: r.method(), path: url.pathname, authorization: r.headers().authorization, at: Date.now() });
+      if (url.pathname.startsWith("/api/"))
+        requests.push({ request: r, method: r.method(), path: url.pathname, authorization: r.headers().authorization, at: Date.now() });
     });
     // A stream's request "finishes" when its body ends, and "fails" (net::ERR_ABORTED) when the page drops it.
     const ended = (r) => {
@@ -223,7 +242,10 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     await eventually(() => alerts.count()).toBe(1);
     expect(await alerts.first().textContent()).toContain("pool near limit");
     await page.screenshot({ path: SHOTS.desktop, fullPage: true });
-    await alerts.first().getByRole("button", { name: /Resolve/ }).click();
+    await alerts
+      .first()
+      .getByRole("button", { name: /Resolve/ })
+      .click();
     await eventually(() => alerts.count()).toBe(0);
     expect((await pool()).alerts).toEqual([]);
   });
@@ -250,10 +272,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     await onOwnPage(async (own) => {
       let served = 0;
       const edgePage = { status: 503, contentType: "text/plain", body: "upstream unavailable" }; // no X-Request-Id
-      await own.route(POOL_ROUTE, (route) => {
-        served += 1;
-        return route.fulfill(edgePage);
-      }, { times: 1 });
+      await own.route(
+        POOL_ROUTE,
+        (route) => {
+          served += 1;
+          return route.fulfill(edgePage);
+        },
+        { times: 1 },
+      );
       await signIn(own, admin);
       await eventually(() => own.locator("#status").textContent()).toMatch(/^Error:/);
       expect(served).toBe(1);
@@ -267,10 +293,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
       await own.locator("#dashboard").waitFor();
       let reached; // called with the function that lets the held read go on
       const held = new Promise((resolve) => (reached = resolve));
-      await own.route(POOL_ROUTE, async (route) => {
-        await new Promise((release) => reached(release));
-        await route.continue();
-      }, { times: 1 });
+      await own.route(
+        POOL_ROUTE,
+        async (route) => {
+          await new Promise((release) => reached(release));
+          await route.continue();
+        },
+        { times: 1 },
+      );
       const reload = own.getByRole("button", { name: "Reload now" });
       await reload.click();
       const release = await held; // the load's read of the pool has reached the route and waits there

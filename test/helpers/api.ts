@@ -57,7 +57,9 @@ export interface SandboxControl {
   reset(): Promise<void>;
   injectFault(fault: SandboxFault): Promise<void>;
   clearFaults(): Promise<void>;
-  requests(service?: "vapi" | "twilio" | "google" | "alerts"): Promise<{ id: number; service: string; method: string; path: string; status: number; body: any; at: string }[]>;
+  requests(
+    service?: "vapi" | "twilio" | "google" | "alerts",
+  ): Promise<{ id: number; service: string; method: string; path: string; status: number; body: any; at: string }[]>;
   clearRequests(): Promise<void>;
   advanceClock(seconds: number): Promise<void>;
   vapiAssistants(): Promise<Record<string, any>[]>;

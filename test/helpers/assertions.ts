@@ -55,7 +55,9 @@ export async function assistantRow(id: string): Promise<Record<string, unknown> 
 
 /** Every D1 row of an organisation's assistants, in any state. */
 export async function assistantRowsOf(org: string): Promise<Record<string, unknown>[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM assistants WHERE org_id = ? ORDER BY id").bind(org).all<Record<string, unknown>>();
+  const { results } = await env.DB.prepare("SELECT * FROM assistants WHERE org_id = ? ORDER BY id")
+    .bind(org)
+    .all<Record<string, unknown>>();
   return results;
 }
 

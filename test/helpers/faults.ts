@@ -161,22 +161,38 @@ export async function expectInvariants(options: InvariantOptions = {}): Promise<
   const vapiNumbers = await sandbox().vapiPhoneNumbers();
   const inVapi = new Map(vapiNumbers.map((n) => [String(n.id), n]));
 
-  expect(live.filter((r) => !r.vapi_phone_number_id).map((r) => r.id), "reservations left without a Vapi number").toEqual([]);
-  expect(live.filter((r) => !inVapi.has(r.vapi_phone_number_id!)).map((r) => r.id), "pool rows whose number is not in Vapi").toEqual([]);
+  expect(
+    live.filter((r) => !r.vapi_phone_number_id).map((r) => r.id),
+    "reservations left without a Vapi number",
+  ).toEqual([]);
+  expect(
+    live.filter((r) => !inVapi.has(r.vapi_phone_number_id!)).map((r) => r.id),
+    "pool rows whose number is not in Vapi",
+  ).toEqual([]);
 
   const pointedAt = vapiNumbers.map((n) => n.assistantId).filter((id): id is string => typeof id === "string");
-  expect(pointedAt.filter((id, i) => pointedAt.indexOf(id) !== i), "a Vapi assistant answering on two numbers").toEqual([]);
+  expect(
+    pointedAt.filter((id, i) => pointedAt.indexOf(id) !== i),
+    "a Vapi assistant answering on two numbers",
+  ).toEqual([]);
   for (const row of live.filter((r) => r.assistant_id)) {
-    expect(inVapi.get(row.vapi_phone_number_id!)?.assistantId ?? null, `Vapi number of ${row.id} points at its assistant`).toBe(row.assistant_vapi_id);
+    expect(inVapi.get(row.vapi_phone_number_id!)?.assistantId ?? null, `Vapi number of ${row.id} points at its assistant`).toBe(
+      row.assistant_vapi_id,
+    );
   }
 
-  const active = (await env.DB.prepare("SELECT id, vapi_assistant_id FROM assistants WHERE state = 'active'").all<{ id: string; vapi_assistant_id: string | null }>())
-    .results;
+  const active = (
+    await env.DB.prepare("SELECT id, vapi_assistant_id FROM assistants WHERE state = 'active'").all<{
+      id: string;
+      vapi_assistant_id: string | null;
+    }>()
+  ).results;
   const vapiAssistants = await sandbox().vapiAssistants();
   const vapiAssistantIds = new Set(vapiAssistants.map((a) => String(a.id)));
-  expect(active.filter((a) => !a.vapi_assistant_id || !vapiAssistantIds.has(a.vapi_assistant_id)).map((a) => a.id), "active assistants missing in Vapi").toEqual(
-    [],
-  );
+  expect(
+    active.filter((a) => !a.vapi_assistant_id || !vapiAssistantIds.has(a.vapi_assistant_id)).map((a) => a.id),
+    "active assistants missing in Vapi",
+  ).toEqual([]);
 
   if (options.reconciled) {
     const known = new Set(live.map((r) => r.vapi_phone_number_id));
@@ -185,14 +201,20 @@ export async function expectInvariants(options: InvariantOptions = {}): Promise<
       "Vapi numbers that are in no pool row (lost)",
     ).toEqual([]);
     for (const row of live.filter((r) => !r.assistant_id)) {
-      expect(inVapi.get(row.vapi_phone_number_id!)?.assistantId ?? null, `unassigned number ${row.id} still points at an assistant in Vapi`).toBeNull();
+      expect(
+        inVapi.get(row.vapi_phone_number_id!)?.assistantId ?? null,
+        `unassigned number ${row.id} still points at an assistant in Vapi`,
+      ).toBeNull();
     }
     const activeByVapiId = new Map(active.map((a) => [a.vapi_assistant_id, a.id]));
     const strays = vapiAssistants.filter((a) => {
       const ours = a.metadata?.switchboardAssistantId;
       return typeof ours === "string" && activeByVapiId.get(String(a.id)) !== ours;
     });
-    expect(strays.map((a) => ({ id: a.id, switchboardAssistantId: a.metadata?.switchboardAssistantId })), "Vapi assistants without their active row").toEqual([]);
+    expect(
+      strays.map((a) => ({ id: a.id, switchboardAssistantId: a.metadata?.switchboardAssistantId })),
+      "Vapi assistants without their active row",
+    ).toEqual([]);
   }
 
   const overview = await call("GET", "/api/admin/phone-pool", { token: await adminToken() });
@@ -201,8 +223,13 @@ export async function expectInvariants(options: InvariantOptions = {}): Promise<
   expect(stats.assigned + stats.unassigned + stats.provisioning + stats.stuck, JSON.stringify(stats)).toBe(stats.total);
   expect(stats.total).toBe(live.length);
 
-  const twilioRows = (await env.DB.prepare("SELECT id, org_id, number, origin, state, phone_number_id FROM twilio_numbers").all<Record<string, any>>()).results;
-  expect(twilioRows.filter((t) => t.state === "importing"), "Twilio numbers stranded mid-import").toEqual([]);
+  const twilioRows = (
+    await env.DB.prepare("SELECT id, org_id, number, origin, state, phone_number_id FROM twilio_numbers").all<Record<string, any>>()
+  ).results;
+  expect(
+    twilioRows.filter((t) => t.state === "importing"),
+    "Twilio numbers stranded mid-import",
+  ).toEqual([]);
   for (const t of twilioRows.filter((t) => t.state === "in_vapi")) {
     const row = live.find((r) => r.id === t.phone_number_id);
     expect(row?.number, `Twilio number ${t.number} in Vapi has its pool row`).toBe(t.number);
@@ -210,7 +237,10 @@ export async function expectInvariants(options: InvariantOptions = {}): Promise<
   if (options.twilioAccountSid) {
     const bought = (await sandbox().twilioNumbers(options.twilioAccountSid)).filter((n) => n.friendlyName.startsWith("Switchboard "));
     const recorded = new Set(twilioRows.map((t) => t.number));
-    expect(bought.filter((n) => !recorded.has(n.phoneNumber)).map((n) => n.phoneNumber), "Twilio numbers Switchboard bought but has no record of").toEqual([]);
+    expect(
+      bought.filter((n) => !recorded.has(n.phoneNumber)).map((n) => n.phoneNumber),
+      "Twilio numbers Switchboard bought but has no record of",
+    ).toEqual([]);
   }
 }
 
@@ -265,7 +295,12 @@ export async function connectCalendar(org: string) {
 }
 
 /** A calendar tool call as Vapi sends it; the answer must be HTTP 200 with one line to say. */
-export async function toolCall(vapiAssistantId: string, name: string, args: unknown, ids = { call: "call-1", tool: "tool-1" }): Promise<string> {
+export async function toolCall(
+  vapiAssistantId: string,
+  name: string,
+  args: unknown,
+  ids = { call: "call-1", tool: "tool-1" },
+): Promise<string> {
   const response = await webhook({
     type: "tool-calls",
     call: { id: ids.call, assistantId: vapiAssistantId },

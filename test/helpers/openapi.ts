@@ -105,10 +105,17 @@ export function resolve(doc: OpenApiDocument, schema: Schema | undefined): Schem
   }
   if (current.allOf) {
     const { allOf, ...rest } = current;
-    return allOf.reduce<Schema>((merged, part) => {
+    let merged: Schema = rest;
+    for (const part of allOf) {
       const p = resolve(doc, part);
-      return { ...merged, ...p, properties: { ...merged.properties, ...p.properties }, required: [...(merged.required ?? []), ...(p.required ?? [])] };
-    }, rest);
+      merged = {
+        ...merged,
+        ...p,
+        properties: { ...merged.properties, ...p.properties },
+        required: [...(merged.required ?? []), ...(p.required ?? [])],
+      };
+    }
+    return merged;
   }
   return current;
 }
@@ -238,13 +245,27 @@ export function fieldsOf(doc: OpenApiDocument, schema: Schema, maxDepth = 6): Fi
     if (types.includes("object") && r.properties) {
       for (const [key, prop] of Object.entries(r.properties)) {
         const childPath = [...path, key];
-        fields.push({ path: childPath, name: key, schema: prop, resolved: resolve(doc, prop), required: r.required?.includes(key) ?? false, strictParent: r.additionalProperties === false });
+        fields.push({
+          path: childPath,
+          name: key,
+          schema: prop,
+          resolved: resolve(doc, prop),
+          required: r.required?.includes(key) ?? false,
+          strictParent: r.additionalProperties === false,
+        });
         walk(prop, childPath, depth + 1);
       }
     }
     if (types.includes("array") && r.items) {
       const childPath = [...path, 0];
-      fields.push({ path: childPath, name: path.length ? String(path[path.length - 1]) : "(items)", schema: r.items, resolved: resolve(doc, r.items), required: false, strictParent: false });
+      fields.push({
+        path: childPath,
+        name: path.length ? String(path[path.length - 1]) : "(items)",
+        schema: r.items,
+        resolved: resolve(doc, r.items),
+        required: false,
+        strictParent: false,
+      });
       walk(r.items, childPath, depth + 1);
     }
   };
@@ -298,7 +319,14 @@ function schemaAt(doc: OpenApiDocument, root: Schema, path: readonly (string | n
  * made with valid values of their schemas, so a nested field can be tested even when the minimal body omits it.
  */
 export const REMOVE = Symbol("remove");
-export function withValue(doc: OpenApiDocument, root: Schema, base: unknown, path: readonly (string | number)[], value: unknown, options: GenerateOptions = {}): unknown {
+export function withValue(
+  doc: OpenApiDocument,
+  root: Schema,
+  base: unknown,
+  path: readonly (string | number)[],
+  value: unknown,
+  options: GenerateOptions = {},
+): unknown {
   if (path.length === 0) return value === REMOVE ? undefined : clone(value);
   const out = clone(base) as Record<string | number, unknown>;
   let cursor: Record<string | number, unknown> = out;
@@ -379,7 +407,9 @@ export async function rowsMentioning(identifiers: readonly string[]): Promise<Re
   const results = await env.DB.batch(names.map((name) => env.DB.prepare(`SELECT * FROM "${name}" ORDER BY rowid`)));
   const out: Record<string, string[]> = {};
   names.forEach((name, i) => {
-    const rows = (results[i]!.results as Record<string, unknown>[]).map((row) => JSON.stringify(row)).filter((text) => identifiers.some((id) => text.includes(id)));
+    const rows = (results[i]!.results as Record<string, unknown>[])
+      .map((row) => JSON.stringify(row))
+      .filter((text) => identifiers.some((id) => text.includes(id)));
     if (rows.length) out[name] = rows;
   });
   return out;

@@ -29,7 +29,11 @@ export async function opsDeps(options: { settings?: Partial<Settings> } = {}): P
 const scheduled = worker.scheduled as ExportedHandlerScheduledHandler<Env>;
 
 /** Runs a Cron Trigger as Cloudflare would (with an execution context, waited on), at `scheduledTime`. */
-export async function runCron(cron: "*/5 * * * *" | "17 3 * * *", scheduledTime = Date.now(), vars: Record<string, string> = {}): Promise<void> {
+export async function runCron(
+  cron: "*/5 * * * *" | "17 3 * * *",
+  scheduledTime = Date.now(),
+  vars: Record<string, string> = {},
+): Promise<void> {
   const controller = createScheduledController({ scheduledTime, cron });
   const ctx = createExecutionContext();
   await scheduled(controller, { ...env, ...vars } as Env, ctx);
@@ -47,12 +51,18 @@ export interface AlertRecord {
 }
 
 export async function alertRows(kind?: string): Promise<AlertRecord[]> {
-  const query = kind ? env.DB.prepare("SELECT * FROM alerts WHERE kind = ? ORDER BY id").bind(kind) : env.DB.prepare("SELECT * FROM alerts ORDER BY id");
+  const query = kind
+    ? env.DB.prepare("SELECT * FROM alerts WHERE kind = ? ORDER BY id").bind(kind)
+    : env.DB.prepare("SELECT * FROM alerts ORDER BY id");
   return (await query.all<AlertRecord>()).results;
 }
 
-export async function eventRows(numberId: string): Promise<{ id: number; event: string; detail: Record<string, unknown> | null; assistant_id: string | null }[]> {
-  const { results } = await env.DB.prepare("SELECT id, event, detail, assistant_id FROM phone_number_events WHERE phone_number_id = ? ORDER BY id")
+export async function eventRows(
+  numberId: string,
+): Promise<{ id: number; event: string; detail: Record<string, unknown> | null; assistant_id: string | null }[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT id, event, detail, assistant_id FROM phone_number_events WHERE phone_number_id = ? ORDER BY id",
+  )
     .bind(numberId)
     .all<{ id: number; event: string; detail: string | null; assistant_id: string | null }>();
   return results.map((r) => ({ ...r, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null }));

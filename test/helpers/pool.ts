@@ -29,7 +29,19 @@ export async function seedNumber(options: SeedOptions = {}): Promise<{ id: strin
     `INSERT INTO phone_numbers (id, provider, source, vapi_phone_number_id, number, area_code, status, org_id, assistant_id, unassigned_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
   )
-    .bind(id, source === "vapi_free" ? "vapi" : "twilio", source, vapi.id, vapi.number, areaCode, options.orgId ?? null, options.assistantId ?? null, options.assistantId ? null : at, at, at)
+    .bind(
+      id,
+      source === "vapi_free" ? "vapi" : "twilio",
+      source,
+      vapi.id,
+      vapi.number,
+      areaCode,
+      options.orgId ?? null,
+      options.assistantId ?? null,
+      options.assistantId ? null : at,
+      at,
+      at,
+    )
     .run();
   return { id, vapiId: vapi.id, number: vapi.number };
 }
@@ -56,7 +68,11 @@ export async function numberRows(): Promise<NumberRow[]> {
 }
 
 export async function eventsOf(numberId: string): Promise<{ event: string; assistant_id: string | null; org_id: string | null }[]> {
-  return (await env.DB.prepare("SELECT event, assistant_id, org_id FROM phone_number_events WHERE phone_number_id = ? ORDER BY id").bind(numberId).all<any>()).results;
+  return (
+    await env.DB.prepare("SELECT event, assistant_id, org_id FROM phone_number_events WHERE phone_number_id = ? ORDER BY id")
+      .bind(numberId)
+      .all<any>()
+  ).results;
 }
 
 /**
@@ -71,8 +87,11 @@ export async function checkPoolInvariants(limit = 10): Promise<void> {
   const dangling = await env.DB.prepare(
     "SELECT p.id FROM phone_numbers p LEFT JOIN assistants a ON a.id = p.assistant_id WHERE p.assistant_id IS NOT NULL AND (a.id IS NULL OR a.state != 'active')",
   ).all();
-  if (dangling.results.length > 0) throw new Error(`numbers assigned to missing or deleted assistants: ${JSON.stringify(dangling.results)}`);
-  const free = await env.DB.prepare("SELECT count(*) AS n FROM phone_numbers WHERE source = 'vapi_free' AND status != 'released'").first<{ n: number }>();
+  if (dangling.results.length > 0)
+    throw new Error(`numbers assigned to missing or deleted assistants: ${JSON.stringify(dangling.results)}`);
+  const free = await env.DB.prepare("SELECT count(*) AS n FROM phone_numbers WHERE source = 'vapi_free' AND status != 'released'").first<{
+    n: number;
+  }>();
   if ((free?.n ?? 0) > limit) throw new Error(`${free?.n} free numbers over the limit of ${limit}`);
   const creating = await env.DB.prepare("SELECT count(*) AS n FROM assistants WHERE state = 'creating'").first<{ n: number }>();
   if ((creating?.n ?? 0) > 0) throw new Error(`${creating?.n} assistants left half-made`);

@@ -21,11 +21,14 @@ export async function trackerAlarm(key: string): Promise<number | null> {
 export async function createProvisioning(org = "org-a") {
   const res = await call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness } });
   const body = await json(res);
-  if (res.status !== 201 || body.phone_status !== "provisioning") throw new Error(`expected a provisioning assistant: ${JSON.stringify(body)}`);
-  const row = await env.DB.prepare("SELECT vapi_phone_number_id, tracker_key FROM phone_numbers WHERE id = ?").bind(body.phone_number_id).first<{
-    vapi_phone_number_id: string;
-    tracker_key: string;
-  }>();
+  if (res.status !== 201 || body.phone_status !== "provisioning")
+    throw new Error(`expected a provisioning assistant: ${JSON.stringify(body)}`);
+  const row = await env.DB.prepare("SELECT vapi_phone_number_id, tracker_key FROM phone_numbers WHERE id = ?")
+    .bind(body.phone_number_id)
+    .first<{
+      vapi_phone_number_id: string;
+      tracker_key: string;
+    }>();
   return { assistant: body, numberId: body.phone_number_id as string, vapiId: row!.vapi_phone_number_id, trackerKey: row!.tracker_key };
 }
 

@@ -18,7 +18,9 @@ export function scripted(...steps: Step[]) {
 /** The error `promise` rejects with, checked to be a `type` (an UpstreamError unless told). */
 export async function rejection<T extends Error = UpstreamError>(
   promise: Promise<unknown>,
-  type: abstract new (...args: any[]) => T = UpstreamError as unknown as abstract new (...args: any[]) => T,
+  type: abstract new (...args: any[]) => T = UpstreamError as unknown as abstract new (
+    ...args: any[]
+  ) => T,
 ): Promise<T> {
   try {
     await promise;

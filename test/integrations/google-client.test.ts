@@ -11,7 +11,7 @@ import {
   pkceChallenge,
   type GoogleUrls,
 } from "../../src/integrations/google";
-import { UpstreamError, type UpstreamTransport } from "../../src/integrations/http";
+import type { UpstreamError, UpstreamTransport } from "../../src/integrations/http";
 import { rejection, scripted, type Step } from "../helpers/upstream";
 
 const logged: unknown[] = [];
@@ -30,21 +30,43 @@ const URLS: GoogleUrls = {
   jwksUrl: "https://www.google.test/oauth2/v3/certs",
   apiUrl: "https://www.google.test/",
 };
-const CLIENT = { clientId: "client-123.apps.googleusercontent.com", clientSecret: "client-secret-never-shown", redirectUri: "https://switchboard.test/api/calendar/google/callback" };
+const CLIENT = {
+  clientId: "client-123.apps.googleusercontent.com",
+  clientSecret: "client-secret-never-shown",
+  redirectUri: "https://switchboard.test/api/calendar/google/callback",
+};
 const REFRESH_TOKEN = "1//refresh-token-that-must-stay-secret";
 const ACCESS_TOKEN = "ya29.access-token-that-must-stay-secret";
 const CODE = "4/0auth-code-that-must-stay-secret";
 const VERIFIER = "verifier-that-must-stay-secret-0123456789abcdefghijkl";
 
 const client = (fetch: UpstreamTransport["fetch"], overrides: Partial<UpstreamTransport> = {}, urls: Partial<GoogleUrls> = {}) =>
-  createGoogleClient({ fetch, timeoutMs: 5_000, maxRetries: 2, retryBaseMs: 1, log: recording, ...overrides }, { ...URLS, ...urls }, CLIENT);
+  createGoogleClient(
+    { fetch, timeoutMs: 5_000, maxRetries: 2, retryBaseMs: 1, log: recording, ...overrides },
+    { ...URLS, ...urls },
+    CLIENT,
+  );
 
-const ok = (body: unknown, status = 200): Step => () => Response.json(body, { status });
-const oauthError = (status: number, error: string, description: string): Step => () => Response.json({ error, error_description: description }, { status });
-const apiError = (status: number, reason: string, message: string, statusName?: string): Step => () =>
-  Response.json({ error: { errors: [{ domain: "global", reason, message }], code: status, message, status: statusName } }, { status });
+const ok =
+  (body: unknown, status = 200): Step =>
+  () =>
+    Response.json(body, { status });
+const oauthError =
+  (status: number, error: string, description: string): Step =>
+  () =>
+    Response.json({ error, error_description: description }, { status });
+const apiError =
+  (status: number, reason: string, message: string, statusName?: string): Step =>
+  () =>
+    Response.json({ error: { errors: [{ domain: "global", reason, message }], code: status, message, status: statusName } }, { status });
 const hang: Step = () => new Promise<Response>(() => {});
-const tokens = (extra: Record<string, unknown> = {}) => ({ access_token: ACCESS_TOKEN, expires_in: 3599, scope: GOOGLE_CALENDAR_SCOPES.join(" "), token_type: "Bearer", ...extra });
+const tokens = (extra: Record<string, unknown> = {}) => ({
+  access_token: ACCESS_TOKEN,
+  expires_in: 3599,
+  scope: GOOGLE_CALENDAR_SCOPES.join(" "),
+  token_type: "Bearer",
+  ...extra,
+});
 
 /** Nothing secret in what a person or a log would read. */
 function expectNoSecrets(error: Error) {
@@ -58,7 +80,9 @@ afterEach(() => {
 
 describe("Google authorization URL", () => {
   it("carries exactly the parameters of the web-server flow with PKCE S256", () => {
-    const url = new URL(client(scripted().fetch).authorizationUrl({ state: "signed.state", codeChallenge: "challenge-abc", scopes: GOOGLE_CALENDAR_SCOPES }));
+    const url = new URL(
+      client(scripted().fetch).authorizationUrl({ state: "signed.state", codeChallenge: "challenge-abc", scopes: GOOGLE_CALENDAR_SCOPES }),
+    );
     expect(`${url.origin}${url.pathname}`).toBe(URLS.oauthUrl);
     expect(Object.fromEntries(url.searchParams)).toEqual({
       client_id: CLIENT.clientId,
@@ -75,7 +99,9 @@ describe("Google authorization URL", () => {
   });
 
   it("adds login_hint only when given", () => {
-    const url = new URL(client(scripted().fetch).authorizationUrl({ state: "s", codeChallenge: "c", scopes: ["openid"], loginHint: "owner@example.com" }));
+    const url = new URL(
+      client(scripted().fetch).authorizationUrl({ state: "s", codeChallenge: "c", scopes: ["openid"], loginHint: "owner@example.com" }),
+    );
     expect(url.searchParams.get("login_hint")).toBe("owner@example.com");
   });
 
@@ -133,7 +159,13 @@ describe("Google token endpoint", () => {
     const fake = scripted(oauthError(400, "invalid_grant", "Token has been expired or revoked."));
     const error = await rejection(client(fake.fetch).refresh(REFRESH_TOKEN), GoogleOAuthError);
     expect(fake.calls).toHaveLength(1);
-    expect(error).toMatchObject({ oauthError: "invalid_grant", description: "Token has been expired or revoked.", status: 400, service: "google", needsReconnect: true });
+    expect(error).toMatchObject({
+      oauthError: "invalid_grant",
+      description: "Token has been expired or revoked.",
+      status: 400,
+      service: "google",
+      needsReconnect: true,
+    });
     expect(error.message).toBe("invalid_grant: Token has been expired or revoked.");
     expectNoSecrets(error);
   });
@@ -147,7 +179,11 @@ describe("Google token endpoint", () => {
   });
 
   it("5xx and 429 are retried with backoff, then succeed", async () => {
-    const fake = scripted(() => new Response("<html>oops</html>", { status: 503 }), () => Response.json({}, { status: 429 }), ok(tokens()));
+    const fake = scripted(
+      () => new Response("<html>oops</html>", { status: 503 }),
+      () => Response.json({}, { status: 429 }),
+      ok(tokens()),
+    );
     expect((await client(fake.fetch).refresh(REFRESH_TOKEN)).accessToken).toBe(ACCESS_TOKEN);
     expect(fake.calls).toHaveLength(3);
   });
@@ -196,7 +232,12 @@ describe("Google revoke", () => {
 });
 
 describe("Google Calendar API", () => {
-  const query = { timeMin: "2026-06-02T00:00:00-05:00", timeMax: "2026-06-03T00:00:00-05:00", timeZone: "America/Chicago", calendarIds: ["primary", "other@example.com", "missing@example.com"] };
+  const query = {
+    timeMin: "2026-06-02T00:00:00-05:00",
+    timeMax: "2026-06-03T00:00:00-05:00",
+    timeZone: "America/Chicago",
+    calendarIds: ["primary", "other@example.com", "missing@example.com"],
+  };
 
   it("freeBusy posts the window and items with the bearer token; per-calendar errors are kept, a missing calendar is unknown", async () => {
     const fake = scripted(
@@ -217,7 +258,12 @@ describe("Google Calendar API", () => {
     const { request, body } = fake.calls[0]!;
     expect(request.url).toBe("https://www.google.test/calendar/v3/freeBusy");
     expect(request.headers.get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
-    expect(JSON.parse(body)).toEqual({ timeMin: query.timeMin, timeMax: query.timeMax, timeZone: query.timeZone, items: query.calendarIds.map((id) => ({ id })) });
+    expect(JSON.parse(body)).toEqual({
+      timeMin: query.timeMin,
+      timeMax: query.timeMax,
+      timeZone: query.timeZone,
+      items: query.calendarIds.map((id) => ({ id })),
+    });
   });
 
   it("freeBusy is retried on 5xx and on a timeout (it is a read)", async () => {
@@ -254,9 +300,17 @@ describe("Google Calendar API", () => {
   });
 
   it("insert: a 409 is a typed duplicate, not retried; a 5xx is retried (the id makes it safe)", async () => {
-    const event = { id: "a1b2c3d4e5", summary: "x", start: { dateTime: "2026-06-02T10:00:00Z", timeZone: "UTC" }, end: { dateTime: "2026-06-02T11:00:00Z", timeZone: "UTC" } };
+    const event = {
+      id: "a1b2c3d4e5",
+      summary: "x",
+      start: { dateTime: "2026-06-02T10:00:00Z", timeZone: "UTC" },
+      end: { dateTime: "2026-06-02T11:00:00Z", timeZone: "UTC" },
+    };
     const duplicate = scripted(apiError(409, "duplicate", "The requested identifier already exists."));
-    const error = await rejection(client(duplicate.fetch).insertEvent(ACCESS_TOKEN, "primary", event, { sendUpdates: "none" }), GoogleApiError);
+    const error = await rejection(
+      client(duplicate.fetch).insertEvent(ACCESS_TOKEN, "primary", event, { sendUpdates: "none" }),
+      GoogleApiError,
+    );
     expect(error).toMatchObject({ reason: "duplicate", status: 409, isDuplicate: true });
     expect(duplicate.calls).toHaveLength(1);
 
@@ -272,15 +326,23 @@ describe("Google Calendar API", () => {
   });
 
   it("getCalendar answers null when the scopes do not allow it, but a rate limit is an error", async () => {
-    const denied = scripted(apiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.", "PERMISSION_DENIED"));
+    const denied = scripted(
+      apiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.", "PERMISSION_DENIED"),
+    );
     expect(await client(denied.fetch).getCalendar(ACCESS_TOKEN, "primary")).toBeNull();
 
     const limited = scripted(apiError(403, "rateLimitExceeded", "Rate Limit Exceeded"));
     const error = await rejection(client(limited.fetch).getCalendar(ACCESS_TOKEN, "primary"), GoogleApiError);
     expect(error.isRateLimited).toBe(true);
 
-    const found = scripted(ok({ kind: "calendar#calendar", id: "owner@example.com", summary: "owner@example.com", timeZone: "America/Chicago" }));
-    expect(await client(found.fetch).getCalendar(ACCESS_TOKEN, "primary")).toEqual({ id: "owner@example.com", summary: "owner@example.com", timeZone: "America/Chicago" });
+    const found = scripted(
+      ok({ kind: "calendar#calendar", id: "owner@example.com", summary: "owner@example.com", timeZone: "America/Chicago" }),
+    );
+    expect(await client(found.fetch).getCalendar(ACCESS_TOKEN, "primary")).toEqual({
+      id: "owner@example.com",
+      summary: "owner@example.com",
+      timeZone: "America/Chicago",
+    });
   });
 });
 
@@ -307,8 +369,14 @@ describe("Google id_token", () => {
     const { jwk, sign } = await signer();
     const fake = scripted(ok({ keys: [jwk] }));
     const google = client(fake.fetch, {}, { jwksUrl: jwksUrl() });
-    expect(await google.verifyIdToken(await sign())).toEqual({ sub: "110169484474386276334", email: "owner@example.com", emailVerified: true });
-    expect(await google.verifyIdToken(await sign({ email_verified: "false" }, { issuer: "accounts.google.com" }))).toMatchObject({ emailVerified: false });
+    expect(await google.verifyIdToken(await sign())).toEqual({
+      sub: "110169484474386276334",
+      email: "owner@example.com",
+      emailVerified: true,
+    });
+    expect(await google.verifyIdToken(await sign({ email_verified: "false" }, { issuer: "accounts.google.com" }))).toMatchObject({
+      emailVerified: false,
+    });
     expect(fake.calls).toHaveLength(1);
   });
 

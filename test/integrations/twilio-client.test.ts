@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Logger } from "../../src/platform/log";
 import type { UpstreamTransport } from "../../src/integrations/http";
-import { createTwilioClient, TwilioApiError, twilioErrorCode, twilioUserMessage, type TwilioCredentials } from "../../src/integrations/twilio";
+import {
+  createTwilioClient,
+  TwilioApiError,
+  twilioErrorCode,
+  twilioUserMessage,
+  type TwilioCredentials,
+} from "../../src/integrations/twilio";
 import { upstreamFailure } from "../../src/platform/upstream-failure";
 import { rejection, scripted, type Step } from "../helpers/upstream";
 
@@ -17,8 +23,16 @@ const recording: Logger = {
   child: () => recording,
 };
 
-const client = (fetch: UpstreamTransport["fetch"], overrides: Partial<UpstreamTransport> = {}, credentials: TwilioCredentials = { accountSid: SID, authToken: TOKEN }) =>
-  createTwilioClient({ fetch, timeoutMs: TIMEOUT_MS, maxRetries: 2, retryBaseMs: 1, log: recording, ...overrides }, "https://api.twilio.test/", credentials);
+const client = (
+  fetch: UpstreamTransport["fetch"],
+  overrides: Partial<UpstreamTransport> = {},
+  credentials: TwilioCredentials = { accountSid: SID, authToken: TOKEN },
+) =>
+  createTwilioClient(
+    { fetch, timeoutMs: TIMEOUT_MS, maxRetries: 2, retryBaseMs: 1, log: recording, ...overrides },
+    "https://api.twilio.test/",
+    credentials,
+  );
 
 const number = (phoneNumber: string, sid = `PN${"1".repeat(32)}`) => ({
   sid,
@@ -28,11 +42,21 @@ const number = (phoneNumber: string, sid = `PN${"1".repeat(32)}`) => ({
   capabilities: { voice: true, sms: true, mms: true, fax: false },
   date_created: "Thu, 30 Jul 2015 23:19:04 +0000",
 });
-const ok = (body: unknown, status = 200): Step => () => Response.json(body, { status });
-const twilioError = (status: number, code: number, message: string): Step => () =>
-  Response.json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, { status });
+const ok =
+  (body: unknown, status = 200): Step =>
+  () =>
+    Response.json(body, { status });
+const twilioError =
+  (status: number, code: number, message: string): Step =>
+  () =>
+    Response.json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, { status });
 const hang: Step = () => new Promise<Response>(() => {});
-const page = (items: unknown[], next: string | null = null) => ({ incoming_phone_numbers: items, next_page_uri: next, page: 0, page_size: 100 });
+const page = (items: unknown[], next: string | null = null) => ({
+  incoming_phone_numbers: items,
+  next_page_uri: next,
+  page: 0,
+  page_size: 100,
+});
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -43,7 +67,12 @@ describe("Twilio client requests", () => {
   it("buys with a form-encoded body and Basic auth of the Account SID and Auth Token", async () => {
     const fake = scripted(ok(number("+14155550123"), 201));
     const bought = await client(fake.fetch).buyNumber({ phoneNumber: "+14155550123", friendlyName: "Switchboard org-a" });
-    expect(bought).toEqual({ sid: `PN${"1".repeat(32)}`, phoneNumber: "+14155550123", friendlyName: "Front desk", capabilities: { voice: true } });
+    expect(bought).toEqual({
+      sid: `PN${"1".repeat(32)}`,
+      phoneNumber: "+14155550123",
+      friendlyName: "Front desk",
+      capabilities: { voice: true },
+    });
     const { request, body } = fake.calls[0]!;
     expect(request.method).toBe("POST");
     expect(request.url).toBe(`https://api.twilio.test/2010-04-01/Accounts/${SID}/IncomingPhoneNumbers.json`);
@@ -67,7 +96,13 @@ describe("Twilio client requests", () => {
   });
 
   it("searches local voice numbers in an area code, at most 30 a page", async () => {
-    const fake = scripted(ok({ available_phone_numbers: [{ phone_number: "+15125550100", friendly_name: "(512) 555-0100", locality: "Austin", region: "TX", lata: null }] }));
+    const fake = scripted(
+      ok({
+        available_phone_numbers: [
+          { phone_number: "+15125550100", friendly_name: "(512) 555-0100", locality: "Austin", region: "TX", lata: null },
+        ],
+      }),
+    );
     const found = await client(fake.fetch).searchLocalNumbers({ areaCode: "512", limit: 100 });
     expect(found).toEqual([{ phoneNumber: "+15125550100", friendlyName: "(512) 555-0100", locality: "Austin", region: "TX" }]);
     const url = new URL(fake.calls[0]!.request.url);
@@ -88,7 +123,10 @@ describe("Twilio client requests", () => {
 
   it("lists every page by following next_page_uri, and never follows a URI to another host", async () => {
     const next = `/2010-04-01/Accounts/${SID}/IncomingPhoneNumbers.json?PageSize=100&Page=1&PageToken=PA1`;
-    const fake = scripted(ok(page([number("+14155550101", `PN${"a".repeat(32)}`)], next)), ok(page([number("+14155550102", `PN${"b".repeat(32)}`)])));
+    const fake = scripted(
+      ok(page([number("+14155550101", `PN${"a".repeat(32)}`)], next)),
+      ok(page([number("+14155550102", `PN${"b".repeat(32)}`)])),
+    );
     const all = await client(fake.fetch).listIncomingNumbers();
     expect(all.map((n) => n.phoneNumber)).toEqual(["+14155550101", "+14155550102"]);
     expect(fake.calls[1]!.request.url).toBe(`https://api.twilio.test${next}`);
@@ -115,7 +153,11 @@ describe("retries", () => {
   it("429 (20429) is retried with full jitter, then succeeds, even for a purchase", async () => {
     vi.spyOn(Math, "random").mockReturnValue(0.5);
     const timers = vi.spyOn(globalThis, "setTimeout");
-    const fake = scripted(twilioError(429, 20429, "Too Many Requests"), twilioError(429, 20429, "Too Many Requests"), ok(number("+14155550123"), 201));
+    const fake = scripted(
+      twilioError(429, 20429, "Too Many Requests"),
+      twilioError(429, 20429, "Too Many Requests"),
+      ok(number("+14155550123"), 201),
+    );
     await client(fake.fetch, { retryBaseMs: 40 }).buyNumber({ phoneNumber: "+14155550123", friendlyName: "x" });
     expect(fake.calls).toHaveLength(3);
     const sleeps = timers.mock.calls.map((c) => c[1]).filter((ms) => ms !== TIMEOUT_MS);
@@ -190,9 +232,13 @@ describe("errors people can act on", () => {
   });
 
   it("maps trial, number and area code errors, naming what it can", () => {
-    expect(twilioUserMessage(21404, 400, "Trial accounts are allowed only one Twilio number.")).toMatch(/^Trial Twilio accounts may hold only one number; upgrade/);
+    expect(twilioUserMessage(21404, 400, "Trial accounts are allowed only one Twilio number.")).toMatch(
+      /^Trial Twilio accounts may hold only one number; upgrade/,
+    );
     expect(twilioUserMessage(10002, 400, "x")).toMatch(/^Trial Twilio accounts/);
-    expect(twilioUserMessage(21421, 400, "PhoneNumber is invalid", { phoneNumber: "555" })).toMatch(/^The number 555 is not a valid phone number/);
+    expect(twilioUserMessage(21421, 400, "PhoneNumber is invalid", { phoneNumber: "555" })).toMatch(
+      /^The number 555 is not a valid phone number/,
+    );
     expect(twilioUserMessage(21452, 400, "No phone numbers found", { areaCode: "533" })).toBe(
       "Twilio has no numbers available in area code 533; try a nearby area code.",
     );
@@ -210,7 +256,9 @@ describe("releaseNumber", () => {
     expect(await twilio.releaseNumber(`PN${"1".repeat(32)}`)).toBe("released");
     expect(await twilio.releaseNumber(`PN${"1".repeat(32)}`)).toBe("already_released");
     expect(gone.calls[0]!.request.method).toBe("DELETE");
-    expect(gone.calls[0]!.request.url).toBe(`https://api.twilio.test/2010-04-01/Accounts/${SID}/IncomingPhoneNumbers/PN${"1".repeat(32)}.json`);
+    expect(gone.calls[0]!.request.url).toBe(
+      `https://api.twilio.test/2010-04-01/Accounts/${SID}/IncomingPhoneNumbers/PN${"1".repeat(32)}.json`,
+    );
 
     const refused = scripted(twilioError(401, 20003, "Authenticate"));
     expect(twilioErrorCode(await rejection(client(refused.fetch).releaseNumber(`PN${"1".repeat(32)}`)))).toBe(20003);

@@ -16,10 +16,21 @@ const transportWith = (fetch: UpstreamTransport["fetch"], overrides: Partial<Ups
   ...overrides,
 });
 
-const vapiAssistant = { id: "asst-1", orgId: "vapi-org", name: "Front desk", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
-const ok = (body: unknown = vapiAssistant, status = 200): Step => () => Response.json(body, { status });
-const status = (code: number, body: unknown = { message: "nope", error: "Error", statusCode: code }, headers: Record<string, string> = {}): Step =>
-  () => Response.json(body, { status: code, headers });
+const vapiAssistant = {
+  id: "asst-1",
+  orgId: "vapi-org",
+  name: "Front desk",
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+};
+const ok =
+  (body: unknown = vapiAssistant, status = 200): Step =>
+  () =>
+    Response.json(body, { status });
+const status =
+  (code: number, body: unknown = { message: "nope", error: "Error", statusCode: code }, headers: Record<string, string> = {}): Step =>
+  () =>
+    Response.json(body, { status: code, headers });
 const hang: Step = () => new Promise<Response>(() => {});
 const dropConnection: Step = () => Promise.reject(new TypeError("Network connection lost."));
 
@@ -109,7 +120,11 @@ describe("retries", () => {
 
   it("400 is not retried, and the error message is Vapi's message array joined", async () => {
     const fake = scripted(
-      status(400, { message: ["name must be shorter than or equal to 40 characters", "property foo should not exist"], error: "Bad Request", statusCode: 400 }),
+      status(400, {
+        message: ["name must be shorter than or equal to 40 characters", "property foo should not exist"],
+        error: "Bad Request",
+        statusCode: 400,
+      }),
     );
     const error = await rejection(client(fake.fetch).createAssistant({ name: "x".repeat(41) }));
     expect(fake.calls).toHaveLength(1);

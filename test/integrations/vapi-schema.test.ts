@@ -61,9 +61,7 @@ describe("validateVapiBody: assistants", () => {
     expect(errors).toContain(
       "firstMessageMode must be one of the following values: assistant-speaks-first, assistant-speaks-first-with-model-generated-message, assistant-waits-for-user",
     );
-    expect(validateVapiBody("UpdateAssistantDTO", { maxDurationSeconds: 5 })).toEqual([
-      "maxDurationSeconds must not be less than 10",
-    ]);
+    expect(validateVapiBody("UpdateAssistantDTO", { maxDurationSeconds: 5 })).toEqual(["maxDurationSeconds must not be less than 10"]);
   });
 
   it("refuses null unless the property is nullable", () => {
@@ -121,9 +119,7 @@ describe("validateVapiBody: assistants", () => {
         tools: [{ type: "function", function: { name: "f", description: "d", bogus: true } }],
       },
     };
-    expect(validateVapiBody("UpdateAssistantDTO", body)).toEqual([
-      "model.tools.0.function.property bogus should not exist",
-    ]);
+    expect(validateVapiBody("UpdateAssistantDTO", body)).toEqual(["model.tools.0.function.property bogus should not exist"]);
   });
 
   it("accepts providers and tool types outside the trimmed subset", () => {
@@ -155,9 +151,7 @@ describe("validateVapiBody: phone numbers", () => {
     expect(validateVapiBody("CreateVapiPhoneNumberDTO", { provider: "twilio" })).toEqual([
       "provider must be one of the following values: vapi",
     ]);
-    expect(validateVapiBody("CreateVapiPhoneNumberDTO", {})).toEqual([
-      "provider must be one of the following values: vapi",
-    ]);
+    expect(validateVapiBody("CreateVapiPhoneNumberDTO", {})).toEqual(["provider must be one of the following values: vapi"]);
   });
 
   it("refuses a Twilio import without twilioAccountSid", () => {
@@ -184,9 +178,7 @@ describe("validateVapiBody: phone numbers", () => {
   });
 
   it("validates a fallback destination by its type", () => {
-    expect(
-      validateVapiBody("UpdateTwilioPhoneNumberDTO", { fallbackDestination: { type: "number", number: "+14155550123" } }),
-    ).toEqual([]);
+    expect(validateVapiBody("UpdateTwilioPhoneNumberDTO", { fallbackDestination: { type: "number", number: "+14155550123" } })).toEqual([]);
     expect(validateVapiBody("UpdateTwilioPhoneNumberDTO", { fallbackDestination: { type: "sip" } })).toEqual([
       "fallbackDestination.sipUri must be a string",
     ]);

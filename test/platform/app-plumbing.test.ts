@@ -41,7 +41,11 @@ describe("CORS", () => {
   const preflight = (origin: string) =>
     call("OPTIONS", "/api/assistants", {
       token: null,
-      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, idempotency-key" },
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+      },
     });
 
   it("a preflight from an allowed origin is allowed", async () => {

@@ -16,7 +16,11 @@ const settingsWith = (overrides: Record<string, unknown> = {}) =>
   });
 
 function hs256(payload: JWTPayload, options: { secret?: string; issuer?: string; audience?: string; expiresAt?: number | string } = {}) {
-  const jwt = new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).setSubject("user-42").setIssuedAt().setExpirationTime(options.expiresAt ?? "1h");
+  const jwt = new SignJWT(payload)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("user-42")
+    .setIssuedAt()
+    .setExpirationTime(options.expiresAt ?? "1h");
   if (options.issuer) jwt.setIssuer(options.issuer);
   if (options.audience) jwt.setAudience(options.audience);
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
@@ -73,9 +77,24 @@ describe("authenticate: claims named by settings", () => {
   });
 
   it("role claims match exactly: near misses, other cases and lists are refused", async () => {
-    for (const role of ["owner_pending", "not_platform_admin", "Owner", " owner", "owner ", "platform_admin2", "", 1, true, ["owner"], { role: "owner" }]) {
+    for (const role of [
+      "owner_pending",
+      "not_platform_admin",
+      "Owner",
+      " owner",
+      "owner ",
+      "platform_admin2",
+      "",
+      1,
+      true,
+      ["owner"],
+      { role: "owner" },
+    ]) {
       const token = await hs256({ org_id: "org-1", role } as JWTPayload);
-      expect(await refusal(authenticate(`Bearer ${token}`, settingsWith())), JSON.stringify(role)).toEqual({ status: 401, code: "auth_invalid_role" });
+      expect(await refusal(authenticate(`Bearer ${token}`, settingsWith())), JSON.stringify(role)).toEqual({
+        status: 401,
+        code: "auth_invalid_role",
+      });
     }
   });
 
@@ -86,7 +105,11 @@ describe("authenticate: claims named by settings", () => {
   });
 
   it("a token without an expiry is refused with auth_invalid_claims", async () => {
-    const forever = await new SignJWT({ org_id: "org-1", role: "owner" }).setProtectedHeader({ alg: "HS256" }).setSubject("user-42").setIssuedAt().sign(new TextEncoder().encode(settingsWith().AUTH_JWT_SECRET));
+    const forever = await new SignJWT({ org_id: "org-1", role: "owner" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("user-42")
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(settingsWith().AUTH_JWT_SECRET));
     expect(await refusal(authenticate(`Bearer ${forever}`, settingsWith()))).toEqual({ status: 401, code: "auth_invalid_claims" });
   });
 
@@ -152,7 +175,10 @@ describe("authenticate: JWKS (keyOverride)", () => {
     expect(await refusal(authenticate(`Bearer ${forged}`, jwksSettings(), jwks))).toEqual({ status: 401, code: "auth_invalid_signature" });
 
     const symmetric = await hs256({ org_id: "org-rsa" }, { audience: "switchboard" });
-    expect(await refusal(authenticate(`Bearer ${symmetric}`, jwksSettings(), jwks))).toEqual({ status: 401, code: "auth_invalid_signature" });
+    expect(await refusal(authenticate(`Bearer ${symmetric}`, jwksSettings(), jwks))).toEqual({
+      status: 401,
+      code: "auth_invalid_signature",
+    });
   });
 });
 

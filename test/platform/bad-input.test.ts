@@ -53,13 +53,13 @@ import { TEST_SETTINGS } from "../settings";
 
 const SEED = 20261126;
 
-
 /**
  * Routes whose strings are free-form by design, so control characters, phone-like and area-code-like values in them
  * are not refused (the other checks still apply).
  */
 const FREE_FORM_ROUTES: Record<string, string> = {
-  "POST /webhooks/vapi": "Vapi's server message is passed through: its strings are Vapi's (ids, transcripts), unknown shapes answer 200 with no effect",
+  "POST /webhooks/vapi":
+    "Vapi's server message is passed through: its strings are Vapi's (ids, transcripts), unknown shapes answer 200 with no effect",
 };
 
 /**
@@ -67,7 +67,6 @@ const FREE_FORM_ROUTES: Record<string, string> = {
  * what is correct today (4xx in the error shape, D1 unchanged); the upstream call it makes is tolerated.
  */
 const KNOWN_GAPS: Record<string, string> = {};
-
 
 const SQL_FRAGMENTS = ["'; DROP TABLE assistants; --", '" OR 1=1 --'];
 const CONTROL_STRINGS = ["Cool\u0000Breeze", "Cool\u0007Breeze"];
@@ -88,12 +87,17 @@ beforeAll(async () => {
   await resetState();
   await resetTwilio();
   await seedNumbers(6);
-  const created = await call("POST", "/api/assistants", { token: await token({ org: ORG, role: "owner" }), body: { business_data: sampleBusiness } });
+  const created = await call("POST", "/api/assistants", {
+    token: await token({ org: ORG, role: "owner" }),
+    body: { business_data: sampleBusiness },
+  });
   const assistant = await json(created);
   expect(created.status, JSON.stringify(assistant)).toBe(201);
   own.assistantId = assistant.id;
   own.numberId = assistant.phone_number_id;
-  await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('orphan_adopted', ?, 'open', 'test alert', ?)")
+  await env.DB.prepare(
+    "INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('orphan_adopted', ?, 'open', 'test alert', ?)",
+  )
     .bind(own.numberId, new Date().toISOString())
     .run();
   own.alertId = (await env.DB.prepare("SELECT id FROM alerts WHERE subject = ?").bind(own.numberId).first<number>("id"))!;
@@ -127,7 +131,8 @@ function ownId(ep: Endpoint, name: string): string {
   return own.assistantId;
 }
 
-const pathOf = (ep: Endpoint) => fillPath(ep.path, Object.fromEntries([...ep.path.matchAll(/\{([^}]+)\}/g)].map((m) => [m[1]!, ownId(ep, m[1]!)])));
+const pathOf = (ep: Endpoint) =>
+  fillPath(ep.path, Object.fromEntries([...ep.path.matchAll(/\{([^}]+)\}/g)].map((m) => [m[1]!, ownId(ep, m[1]!)])));
 
 const schemaOf = (ep: Endpoint): Schema => bodySchemaOf(ep)!;
 const validBody = (ep: Endpoint) => validValue(doc, schemaOf(ep));
@@ -141,7 +146,12 @@ interface SendOptions {
 
 async function send(ep: Endpoint, options: SendOptions): Promise<{ response: Response; text: string }> {
   const { token: bearer, headers } = await credentialsFor(ep);
-  const response = await call(ep.method, pathOf(ep) + (options.query ?? ""), { token: bearer, headers, body: options.body, rawBody: options.rawBody });
+  const response = await call(ep.method, pathOf(ep) + (options.query ?? ""), {
+    token: bearer,
+    headers,
+    body: options.body,
+    rawBody: options.rawBody,
+  });
   return { response, text: await response.text() };
 }
 
@@ -157,10 +167,16 @@ async function state() {
 async function expectUnchanged(before: Awaited<ReturnType<typeof state>>, context: string, allowUpstream = false) {
   const [snapshot, requests] = await Promise.all([dbSnapshot(), sandbox().requests()]);
   for (const table of Object.keys(before.snapshot)) {
-    expect(JSON.parse(snapshot[table] ?? "[]").length, `${context}: row count of ${table} changed`).toBe(JSON.parse(before.snapshot[table]!).length);
+    expect(JSON.parse(snapshot[table] ?? "[]").length, `${context}: row count of ${table} changed`).toBe(
+      JSON.parse(before.snapshot[table]!).length,
+    );
   }
   expect(snapshot, `${context}: D1 rows changed`).toEqual(before.snapshot);
-  if (!allowUpstream) expect(requests.map((r) => `${r.service} ${r.method} ${r.path}`), `${context}: upstream calls were made`).toEqual([]);
+  if (!allowUpstream)
+    expect(
+      requests.map((r) => `${r.service} ${r.method} ${r.path}`),
+      `${context}: upstream calls were made`,
+    ).toEqual([]);
 }
 
 interface Refusal {
@@ -184,7 +200,9 @@ async function expectRefused(ep: Endpoint, context: string, options: SendOptions
   if (expected.names !== undefined) {
     const target = expected.names;
     const paths = detailPaths(error);
-    const related = paths.some((p) => p === target || p.startsWith(`${target}.`) || target.startsWith(`${p}.`) || (target === "" && p === "(root)"));
+    const related = paths.some(
+      (p) => p === target || p.startsWith(`${target}.`) || target.startsWith(`${p}.`) || (target === "" && p === "(root)"),
+    );
     expect(related, `${label}: details ${JSON.stringify(error.details)} do not name ${target || "(root)"}`).toBe(true);
   }
   await expectUnchanged(before, label, expected.allowUpstream);
@@ -193,13 +211,16 @@ async function expectRefused(ep: Endpoint, context: string, options: SendOptions
 
 const fieldsOfRoute = (ep: Endpoint) => distinctFieldsOf(doc, schemaOf(ep));
 const stringFields = (ep: Endpoint) => fieldsOfRoute(ep).filter((f) => typesOf(doc, f.resolved).includes("string"));
-const mutate = (ep: Endpoint, path: readonly (string | number)[], value: unknown) => withValue(doc, schemaOf(ep), validBody(ep), path, value);
+const mutate = (ep: Endpoint, path: readonly (string | number)[], value: unknown) =>
+  withValue(doc, schemaOf(ep), validBody(ep), path, value);
 const gap = (ep: Endpoint, field: Field, check: string) => KNOWN_GAPS[`${ep.key} ${pathText(field.path)} ${check}`] !== undefined;
 
 /** A body of `bytes` bytes that is otherwise the valid one (a padding property), as JSON text. */
 function hugeBody(ep: Endpoint, bytes: number): string {
   const base = validBody(ep);
-  const text = JSON.stringify(base !== null && typeof base === "object" && !Array.isArray(base) ? { ...base, padding: "" } : { padding: "" });
+  const text = JSON.stringify(
+    base !== null && typeof base === "object" && !Array.isArray(base) ? { ...base, padding: "" } : { padding: "" },
+  );
   return text.replace('"padding":""', `"padding":"${"x".repeat(Math.max(0, bytes - text.length))}"`);
 }
 
@@ -229,10 +250,20 @@ async function sendChunked(ep: Endpoint, text: string): Promise<{ response: Resp
 
 describe("the routes under test", () => {
   it("the document lists body and query routes to attack", () => {
-    expect(bodyRoutes.map((ep) => ep.key)).toEqual(expect.arrayContaining(["POST /api/assistants", "PATCH /api/assistants/{id}", "PUT /api/organization/twilio", "POST /webhooks/vapi"]));
+    expect(bodyRoutes.map((ep) => ep.key)).toEqual(
+      expect.arrayContaining(["POST /api/assistants", "PATCH /api/assistants/{id}", "PUT /api/organization/twilio", "POST /webhooks/vapi"]),
+    );
     expect(queryRoutes.length).toBeGreaterThan(0);
-    for (const key of Object.keys(FREE_FORM_ROUTES)) expect(endpoints.some((ep) => ep.key === key), `FREE_FORM_ROUTES lists ${key}, which is gone`).toBe(true);
-    for (const key of Object.keys(KNOWN_GAPS)) expect(bodyRoutes.some((ep) => key.startsWith(`${ep.key} `)), `KNOWN_GAPS lists ${key}, whose route is gone`).toBe(true);
+    for (const key of Object.keys(FREE_FORM_ROUTES))
+      expect(
+        endpoints.some((ep) => ep.key === key),
+        `FREE_FORM_ROUTES lists ${key}, which is gone`,
+      ).toBe(true);
+    for (const key of Object.keys(KNOWN_GAPS))
+      expect(
+        bodyRoutes.some((ep) => key.startsWith(`${ep.key} `)),
+        `KNOWN_GAPS lists ${key}, whose route is gone`,
+      ).toBe(true);
   });
 });
 
@@ -253,7 +284,12 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
     for (const field of fieldsOfRoute(ep)) {
       for (const value of wrongTypedValues(doc, field.schema, 2)) {
         const path = pathText(field.path);
-        await expectRefused(ep, `${path} = ${JSON.stringify(value)}`, { body: mutate(ep, field.path, value) }, { status: 400, code: "invalid_request", names: path });
+        await expectRefused(
+          ep,
+          `${path} = ${JSON.stringify(value)}`,
+          { body: mutate(ep, field.path, value) },
+          { status: 400, code: "invalid_request", names: path },
+        );
       }
     }
   });
@@ -261,15 +297,27 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
   it("each required field missing → 400 naming it", async () => {
     for (const field of fieldsOfRoute(ep).filter((f) => f.required)) {
       const path = pathText(field.path);
-      await expectRefused(ep, `without ${path}`, { body: mutate(ep, field.path, REMOVE) }, { status: 400, code: "invalid_request", names: path });
+      await expectRefused(
+        ep,
+        `without ${path}`,
+        { body: mutate(ep, field.path, REMOVE) },
+        { status: 400, code: "invalid_request", names: path },
+      );
     }
   });
 
   it("an unknown field → 400 unknown_field at its own path, in every object that refuses them", async () => {
     for (const parent of strictObjectsOf(doc, schemaOf(ep))) {
       const path = [...parent, "unexpected_field"];
-      const error = await expectRefused(ep, `extra ${pathText(path)}`, { body: mutate(ep, path, "surprise") }, { status: 400, code: "invalid_request" });
-      expect(error.details, `${ep.key} extra ${pathText(path)}`).toContainEqual(expect.objectContaining({ path: pathText(path), code: "unknown_field" }));
+      const error = await expectRefused(
+        ep,
+        `extra ${pathText(path)}`,
+        { body: mutate(ep, path, "surprise") },
+        { status: 400, code: "invalid_request" },
+      );
+      expect(error.details, `${ep.key} extra ${pathText(path)}`).toContainEqual(
+        expect.objectContaining({ path: pathText(path), code: "unknown_field" }),
+      );
     }
   });
 
@@ -286,11 +334,22 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
   });
 
   it("a 10 KB string in a short field → 400 naming it", async () => {
-    const short = stringFields(ep).filter((f) => (f.resolved.maxLength !== undefined && f.resolved.maxLength < LONG_STRING.length) || f.resolved.pattern || f.resolved.enum || f.resolved.format);
+    const short = stringFields(ep).filter(
+      (f) =>
+        (f.resolved.maxLength !== undefined && f.resolved.maxLength < LONG_STRING.length) ||
+        f.resolved.pattern ||
+        f.resolved.enum ||
+        f.resolved.format,
+    );
     if (!freeForm) expect(short.length, `${ep.key} has no bounded string field`).toBeGreaterThan(0);
     for (const field of short) {
       const path = pathText(field.path);
-      await expectRefused(ep, `10 KB in ${path}`, { body: mutate(ep, field.path, LONG_STRING) }, { status: 400, code: "invalid_request", names: path });
+      await expectRefused(
+        ep,
+        `10 KB in ${path}`,
+        { body: mutate(ep, field.path, LONG_STRING) },
+        { status: 400, code: "invalid_request", names: path },
+      );
     }
   });
 
@@ -299,7 +358,12 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
       for (const value of CONTROL_STRINGS) {
         const path = pathText(field.path);
         const known = gap(ep, field, "control-characters");
-        await expectRefused(ep, `${path} = ${JSON.stringify(value)}`, { body: mutate(ep, field.path, value) }, known ? { allowUpstream: true } : {});
+        await expectRefused(
+          ep,
+          `${path} = ${JSON.stringify(value)}`,
+          { body: mutate(ep, field.path, value) },
+          known ? { allowUpstream: true } : {},
+        );
       }
     }
   });
@@ -309,7 +373,12 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
       const path = pathText(field.path);
       const bad = isPhoneField(field) ? BAD_E164 : isAreaCodeField(field) ? BAD_AREA_CODES : [];
       for (const value of bad) {
-        await expectRefused(ep, `${path} = ${JSON.stringify(value)}`, { body: mutate(ep, field.path, value) }, { status: 400, code: "invalid_request", names: path });
+        await expectRefused(
+          ep,
+          `${path} = ${JSON.stringify(value)}`,
+          { body: mutate(ep, field.path, value) },
+          { status: 400, code: "invalid_request", names: path },
+        );
       }
     }
   });
@@ -331,7 +400,12 @@ describe.each(queryRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad qu
       if (types.includes("string") && s.maxLength !== undefined) bad.push("a".repeat(Math.max(LONG_STRING.length, s.maxLength + 1)));
       for (const value of bad) {
         checked++;
-        await expectRefused(ep, `?${param.name}=${value.slice(0, 20)}`, { query: q(param.name, value) }, { status: 400, code: "invalid_request", names: param.name });
+        await expectRefused(
+          ep,
+          `?${param.name}=${value.slice(0, 20)}`,
+          { query: q(param.name, value) },
+          { status: 400, code: "invalid_request", names: param.name },
+        );
       }
     }
     expect(checked).toBeGreaterThan(0);
@@ -358,37 +432,52 @@ describe.each(queryRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad qu
 /** Every string anywhere in a JSON value. */
 function stringsIn(value: unknown, out: string[] = []): string[] {
   if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => stringsIn(v, out));
-  else if (value && typeof value === "object") Object.values(value).forEach((v) => stringsIn(v, out));
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out);
+  else if (value && typeof value === "object") for (const v of Object.values(value)) stringsIn(v, out);
   return out;
 }
 
 describe("SQL fragments are text", () => {
-  it.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s: never 5xx; accepted text reads back verbatim; every table still exists", async (_key, ep) => {
-    const reader = (path: string) => endpoints.find((e) => e.method === "GET" && e.path === path);
-    for (const field of fieldsOfRoute(ep).filter((f) => isFreeText(doc, f))) {
-      for (const fragment of SQL_FRAGMENTS) {
-        const label = `${ep.key} ${pathText(field.path)} = ${JSON.stringify(fragment)}`;
-        const { response, text } = await send(ep, { body: mutate(ep, field.path, fragment) });
-        expect(response.status, `${label}: ${text.slice(0, 300)}`).toBeLessThan(500);
-        if (response.status >= 400) expectErrorShape(response, text, label);
-        if (response.status >= 200 && response.status < 300) {
-          const created = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-          // Read it back: the item a create made (GET path/{id}), else the same path.
-          const itemPath = typeof created.id === "string" && reader(`${ep.path}/{id}`) ? `${pathOf(ep)}/${created.id}` : reader(ep.path) ? pathOf(ep) : null;
-          if (itemPath) {
-            const read = await call("GET", itemPath, { token: (await credentialsFor(ep)).token });
-            expect(read.status, label).toBe(200);
-            expect(stringsIn(await read.json()), `${label}: not read back verbatim from GET ${itemPath}`).toContain(fragment);
+  it.each(bodyRoutes.map((ep) => [ep.key, ep] as const))(
+    "%s: never 5xx; accepted text reads back verbatim; every table still exists",
+    async (_key, ep) => {
+      const reader = (path: string) => endpoints.find((e) => e.method === "GET" && e.path === path);
+      for (const field of fieldsOfRoute(ep).filter((f) => isFreeText(doc, f))) {
+        for (const fragment of SQL_FRAGMENTS) {
+          const label = `${ep.key} ${pathText(field.path)} = ${JSON.stringify(fragment)}`;
+          const { response, text } = await send(ep, { body: mutate(ep, field.path, fragment) });
+          expect(response.status, `${label}: ${text.slice(0, 300)}`).toBeLessThan(500);
+          if (response.status >= 400) expectErrorShape(response, text, label);
+          if (response.status >= 200 && response.status < 300) {
+            const created = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+            // Read it back: the item a create made (GET path/{id}), else the same path.
+            const itemPath =
+              typeof created.id === "string" && reader(`${ep.path}/{id}`)
+                ? `${pathOf(ep)}/${created.id}`
+                : reader(ep.path)
+                  ? pathOf(ep)
+                  : null;
+            if (itemPath) {
+              const read = await call("GET", itemPath, { token: (await credentialsFor(ep)).token });
+              expect(read.status, label).toBe(200);
+              expect(stringsIn(await read.json()), `${label}: not read back verbatim from GET ${itemPath}`).toContain(fragment);
+            }
+            if (
+              ep.method === "POST" &&
+              typeof created.id === "string" &&
+              endpoints.some((e) => e.method === "DELETE" && e.path === `${ep.path}/{id}`)
+            ) {
+              expect(
+                (await call("DELETE", `${pathOf(ep)}/${created.id}`, { token: (await credentialsFor(ep)).token })).status,
+                `${label}: clean-up`,
+              ).toBeLessThan(300);
+            }
           }
-          if (ep.method === "POST" && typeof created.id === "string" && endpoints.some((e) => e.method === "DELETE" && e.path === `${ep.path}/{id}`)) {
-            expect((await call("DELETE", `${pathOf(ep)}/${created.id}`, { token: (await credentialsFor(ep)).token })).status, `${label}: clean-up`).toBeLessThan(300);
-          }
+          expect(await tableNames(), label).toEqual(tablesAtStart);
         }
-        expect(await tableNames(), label).toEqual(tablesAtStart);
       }
-    }
-  });
+    },
+  );
 });
 
 describe("generated values", () => {
@@ -399,37 +488,45 @@ describe("generated values", () => {
       expect(response.status, `${ep.key}: ${text.slice(0, 300)}`).toBeLessThan(500);
       if (response.status === 400) refused.push(`${ep.key} ${JSON.stringify(validBody(ep))} → ${text.slice(0, 200)}`);
     }
-    expect(refused, "give these routes' request schemas an `example` (or add a BODY_OVERRIDES entry in test/helpers/openapi.ts)").toEqual([]);
+    expect(refused, "give these routes' request schemas an `example` (or add a BODY_OVERRIDES entry in test/helpers/openapi.ts)").toEqual(
+      [],
+    );
   });
 
-  it.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("fast-check over random and near-valid JSON for %s: zero 5xx, every non-2xx in the error shape", async (_key, ep) => {
-    const fields = fieldsOfRoute(ep);
-    const properties = Object.keys(resolve(doc, schemaOf(ep)).properties ?? {});
-    const json = fc.jsonValue({ maxDepth: 3 });
-    const arbitrary = fc.oneof(
-      // Anything at all.
-      json,
-      // The right keys with anything in them.
-      properties.length ? fc.dictionary(fc.constantFrom(...properties, "unexpected"), json, { maxKeys: properties.length + 1 }) : json,
-      // The valid body with one field (at any depth) replaced by anything.
-      fields.length ? fc.tuple(fc.constantFrom(...fields), json).map(([field, value]) => mutate(ep, field.path, value)) : json,
-    );
-    await fc.assert(
-      fc.asyncProperty(arbitrary, async (body) => {
-        const { response, text } = await send(ep, { body });
-        const label = `${ep.key} ${JSON.stringify(body).slice(0, 200)}`;
-        expect(response.status, `${label}: ${text.slice(0, 300)}`).toBeLessThan(500);
-        if (response.status < 200 || response.status >= 300) expectErrorShape(response, text, label);
-      }),
-      { seed: SEED, numRuns: 100 },
-    );
-  });
+  it.each(bodyRoutes.map((ep) => [ep.key, ep] as const))(
+    "fast-check over random and near-valid JSON for %s: zero 5xx, every non-2xx in the error shape",
+    async (_key, ep) => {
+      const fields = fieldsOfRoute(ep);
+      const properties = Object.keys(resolve(doc, schemaOf(ep)).properties ?? {});
+      const json = fc.jsonValue({ maxDepth: 3 });
+      const arbitrary = fc.oneof(
+        // Anything at all.
+        json,
+        // The right keys with anything in them.
+        properties.length ? fc.dictionary(fc.constantFrom(...properties, "unexpected"), json, { maxKeys: properties.length + 1 }) : json,
+        // The valid body with one field (at any depth) replaced by anything.
+        fields.length ? fc.tuple(fc.constantFrom(...fields), json).map(([field, value]) => mutate(ep, field.path, value)) : json,
+      );
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (body) => {
+          const { response, text } = await send(ep, { body });
+          const label = `${ep.key} ${JSON.stringify(body).slice(0, 200)}`;
+          expect(response.status, `${label}: ${text.slice(0, 300)}`).toBeLessThan(500);
+          if (response.status < 200 || response.status >= 300) expectErrorShape(response, text, label);
+        }),
+        { seed: SEED, numRuns: 100 },
+      );
+    },
+  );
 });
 
 describe("credentials and schema edge cases found by the generated suite", () => {
   const DEMO_SID = `AC${"0".repeat(32)}`;
   const putTwilio = async (body: Record<string, unknown>) =>
-    call("PUT", "/api/organization/twilio", { token: await token({ org: "org-edge", role: "owner" }), body: { account_sid: DEMO_SID, ...body } });
+    call("PUT", "/api/organization/twilio", {
+      token: await token({ org: "org-edge", role: "owner" }),
+      body: { account_sid: DEMO_SID, ...body },
+    });
 
   it("refuses a non-ASCII auth_token or api_key_secret with 400 before calling Twilio (was a 500 from btoa)", async () => {
     for (const body of [{ auth_token: "€€€€€€€€€€" }, { api_key_sid: `SK${"1".repeat(32)}`, api_key_secret: "秘密秘密秘密秘密秘密" }]) {

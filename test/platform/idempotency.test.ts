@@ -8,7 +8,8 @@ const body = { business_data: sampleBusiness, languages: ["en"] };
 const withKey = (key: string, payload: unknown = body) => ({ body: payload, headers: { "Idempotency-Key": key } });
 
 const storedKeys = async (org: string) =>
-  (await env.DB.prepare("SELECT key, state FROM idempotency_keys WHERE key LIKE ?").bind(`${org}:%`).all<{ key: string; state: string }>()).results;
+  (await env.DB.prepare("SELECT key, state FROM idempotency_keys WHERE key LIKE ?").bind(`${org}:%`).all<{ key: string; state: string }>())
+    .results;
 
 describe("Idempotency-Key on POST /api/assistants", () => {
   // Every create takes a free number: start each test under the limit.

@@ -7,7 +7,11 @@ import { tableCounts } from "../helpers/api";
 const app = createApp();
 const limited = { ...env, RATE_LIMITS_ENABLED: "true" };
 const send = async (path: string, org: string, init: RequestInit = {}, role = "owner") =>
-  app.request(`https://switchboard.test${path}`, { ...init, headers: { Authorization: `Bearer ${await token({ org, role })}`, ...(init.headers ?? {}) } }, limited);
+  app.request(
+    `https://switchboard.test${path}`,
+    { ...init, headers: { Authorization: `Bearer ${await token({ org, role })}`, ...(init.headers ?? {}) } },
+    limited,
+  );
 
 describe("rate limits on costly routes", () => {
   it("allows 30 calendar authorizations a minute per organization, then 429 with Retry-After", async () => {
@@ -15,7 +19,9 @@ describe("rate limits on costly routes", () => {
     const refused = await send("/api/calendar/google/auth", "org-rl-1");
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("60");
-    expect(await refused.json()).toMatchObject({ error: { code: "rate_limited", details: { bucket: "calendar_auth", retry_after_seconds: 60 } } });
+    expect(await refused.json()).toMatchObject({
+      error: { code: "rate_limited", details: { bucket: "calendar_auth", retry_after_seconds: 60 } },
+    });
     // Other organizations and other routes have their own budgets.
     expect((await send("/api/calendar/google/auth", "org-rl-2")).status).toBe(200);
     expect((await send("/api/calendar/status", "org-rl-1")).status).toBe(200);
@@ -42,7 +48,11 @@ describe("rate limits on costly routes", () => {
 
   it("is off when RATE_LIMITS_ENABLED is false (load tests)", async () => {
     for (let i = 0; i < 35; i++) {
-      const res = await app.request("https://switchboard.test/api/calendar/google/auth", { headers: { Authorization: `Bearer ${await token({ org: "org-rl-4", role: "owner" })}` } }, env);
+      const res = await app.request(
+        "https://switchboard.test/api/calendar/google/auth",
+        { headers: { Authorization: `Bearer ${await token({ org: "org-rl-4", role: "owner" })}` } },
+        env,
+      );
       expect(res.status).toBe(200);
     }
   });

@@ -59,7 +59,10 @@ async function migrated(name: string): Promise<TableShape> {
     partial: number;
   }>();
   for (const index of indexes.filter((i) => i.origin === "c")) {
-    const { results: parts } = await env.DB.prepare(`PRAGMA index_info(${JSON.stringify(index.name)})`).all<{ seqno: number; name: string }>();
+    const { results: parts } = await env.DB.prepare(`PRAGMA index_info(${JSON.stringify(index.name)})`).all<{
+      seqno: number;
+      name: string;
+    }>();
     shape.indexes[index.name] = {
       unique: index.unique === 1,
       partial: index.partial === 1,
@@ -86,7 +89,9 @@ function drift(table: string, want: TableShape, have: TableShape): string[] {
     for (const name of Object.keys(wanted)) {
       if (!(name in had)) problems.push(`${table}: ${kind} ${name} is in schema.ts but not in the migrations`);
       else if (JSON.stringify(wanted[name]) !== JSON.stringify(had[name])) {
-        problems.push(`${table}: ${kind} ${name} differs: schema.ts ${JSON.stringify(wanted[name])}, migrations ${JSON.stringify(had[name])}`);
+        problems.push(
+          `${table}: ${kind} ${name} differs: schema.ts ${JSON.stringify(wanted[name])}, migrations ${JSON.stringify(had[name])}`,
+        );
       }
     }
     for (const name of Object.keys(had)) {
@@ -126,12 +131,19 @@ describe("src/db/schema.ts and migrations/ agree (run `npm run db:generate` afte
     const withColumn = { ...want, columns: { ...want.columns, new_column: extra.columns.new_column! } };
     expect(drift("assistants", withColumn, have)).toEqual(["assistants: column new_column is in schema.ts but not in the migrations"]);
     const withIndex = { ...want, indexes: { ...want.indexes, assistants_new_column: extra.indexes.assistants_new_column! } };
-    expect(drift("assistants", withIndex, have)).toEqual(["assistants: index assistants_new_column is in schema.ts but not in the migrations"]);
+    expect(drift("assistants", withIndex, have)).toEqual([
+      "assistants: index assistants_new_column is in schema.ts but not in the migrations",
+    ]);
     const nullable = { ...want, columns: { ...want.columns, name: { ...want.columns.name!, notNull: false } } };
     expect(drift("assistants", nullable, have)).toHaveLength(1);
-    const notUnique = { ...want, indexes: { ...want.indexes, assistants_vapi_assistant_id: { ...want.indexes.assistants_vapi_assistant_id!, unique: false } } };
+    const notUnique = {
+      ...want,
+      indexes: { ...want.indexes, assistants_vapi_assistant_id: { ...want.indexes.assistants_vapi_assistant_id!, unique: false } },
+    };
     expect(drift("assistants", notUnique, have)).toHaveLength(1);
     const { deleted_at: _dropped, ...fewer } = want.columns;
-    expect(drift("assistants", { ...want, columns: fewer }, have)).toEqual(["assistants: column deleted_at is in the migrations but not in schema.ts"]);
+    expect(drift("assistants", { ...want, columns: fewer }, have)).toEqual([
+      "assistants: column deleted_at is in the migrations but not in schema.ts",
+    ]);
   });
 });

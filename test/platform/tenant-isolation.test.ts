@@ -46,7 +46,8 @@ const PUBLIC_BY_DESIGN: Record<string, string> = {
   "GET /api/calendar/google/callback":
     "Google's browser redirect carries no token: it is bound to the signed, encrypted, single-use OAuth state, which names the organisation",
   "POST /webhooks/vapi": "Vapi's server messages: bound to X-Vapi-Secret, not to a user (webhook-security.test.ts)",
-  "GET /admin": "the operators' dashboard: static HTML with no data; its script reads the admin API with a platform_admin token the operator enters",
+  "GET /admin":
+    "the operators' dashboard: static HTML with no data; its script reads the admin API with a platform_admin token the operator enters",
 };
 /** Development-only routes of the upstream sandbox (answered only when UPSTREAM_MODE=sandbox). */
 const isSandboxRoute = (path: string) => path.startsWith("/sandbox/");
@@ -54,7 +55,6 @@ const publicReason = (ep: Endpoint) => PUBLIC_BY_DESIGN[ep.key] ?? (isSandboxRou
 
 const DEMO_SID = `AC${"0".repeat(32)}`;
 const DEMO_TOKEN = "sandbox-twilio-auth-token";
-
 
 const doc: OpenApiDocument = await fetchOpenApi();
 
@@ -70,7 +70,12 @@ function undocumentedRoutes(): Endpoint[] {
     if (documented.has(key) || seen.has(key)) continue;
     seen.add(key);
     // Not described: assume what every /api route needs, a bearer token, and its path parameters as strings.
-    const parameters = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1]!, in: "path" as const, required: true, schema: { type: "string" } }));
+    const parameters = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+      name: m[1]!,
+      in: "path" as const,
+      required: true,
+      schema: { type: "string" },
+    }));
     out.push({ method: route.method, path, key, op: { security: path.startsWith("/api/") ? [{ Bearer: [] }] : undefined, parameters } });
   }
   return out;
@@ -103,7 +108,17 @@ interface OrgA {
 let a: OrgA;
 
 /** Strings that are A's alone: none may appear in anything B receives or causes. */
-const secretsOfA = () => [A, a.assistantId, a.vapiAssistantId, a.numberId, a.vapiNumberId, a.phoneNumber, a.emergencyPhone, a.twilioNumber, a.calendarEmail];
+const secretsOfA = () => [
+  A,
+  a.assistantId,
+  a.vapiAssistantId,
+  a.numberId,
+  a.vapiNumberId,
+  a.phoneNumber,
+  a.emergencyPhone,
+  a.twilioNumber,
+  a.calendarEmail,
+];
 /** Identifiers whose rows (in any table) are A's. */
 const rowKeysOfA = () => [A, a.assistantId, a.numberId];
 
@@ -133,7 +148,10 @@ beforeAll(async () => {
   expect(assistant.phone_source).toBe("pool");
 
   const emergencyPhone = "+15125550199";
-  const contact = await call("PUT", `/api/assistants/${assistant.id}/emergency-contact`, { token: await tokens.aMember(), body: { name: "Dana (on call)", phone: emergencyPhone } });
+  const contact = await call("PUT", `/api/assistants/${assistant.id}/emergency-contact`, {
+    token: await tokens.aMember(),
+    body: { name: "Dana (on call)", phone: emergencyPhone },
+  });
   expect(contact.status, await contact.clone().text()).toBe(200);
 
   const twilioNumber = "+14155550101";
@@ -147,9 +165,13 @@ beforeAll(async () => {
   const status = await json(await call("GET", "/api/calendar/status", { token: await tokens.aMember() }));
   expect(status.connected).toBe(true);
 
-  const vapiNumberId = (await env.DB.prepare("SELECT vapi_phone_number_id FROM phone_numbers WHERE id = ?").bind(assistant.phone_number_id).first<string>("vapi_phone_number_id"))!;
+  const vapiNumberId = (await env.DB.prepare("SELECT vapi_phone_number_id FROM phone_numbers WHERE id = ?")
+    .bind(assistant.phone_number_id)
+    .first<string>("vapi_phone_number_id"))!;
   // An alert about A's number, so the admin alert route gets a real id too.
-  await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('provisioning_stuck', ?, 'open', 'test alert', ?)")
+  await env.DB.prepare(
+    "INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('provisioning_stuck', ?, 'open', 'test alert', ?)",
+  )
     .bind(assistant.phone_number_id, new Date().toISOString())
     .run();
   const alertId = (await env.DB.prepare("SELECT id FROM alerts WHERE subject = ?").bind(assistant.phone_number_id).first<number>("id"))!;
@@ -283,11 +305,17 @@ async function checkWithIds(ep: Endpoint) {
         if (sent.status === 404) {
           // Exactly like an id that exists nowhere: the same status, code and message (ids aside).
           expect(unknown.status, `${ep.key} with ids that exist nowhere: ${unknown.text.slice(0, 200)}`).toBe(404);
-          expect(withoutIds(sent.text, ids), `${context}: differs from the answer for an id that does not exist`).toBe(withoutIds(unknown.text, unknownIds.ids));
+          expect(withoutIds(sent.text, ids), `${context}: differs from the answer for an id that does not exist`).toBe(
+            withoutIds(unknown.text, unknownIds.ids),
+          );
         }
         const upstream = sent.response.headers.get("X-Upstream-Calls");
         if (upstream !== null) expect(upstream, `${context}: X-Upstream-Calls`).toBe("0");
-        noneOf(sent.text, secretsOfA().filter((s) => !ids.includes(s)), context);
+        noneOf(
+          sent.text,
+          secretsOfA().filter((s) => !ids.includes(s)),
+          context,
+        );
       });
     }
   }
@@ -296,7 +324,12 @@ async function checkWithIds(ep: Endpoint) {
 async function checkOrgScoped(ep: Endpoint) {
   for (const role of ["member", "owner"] as const) {
     const context = `${ep.key} as B's ${role}`;
-    const [rowsOfA, counts, vapiCalls, requests] = await Promise.all([rowsMentioning(rowKeysOfA()), tableCounts(), sandbox().requests("vapi"), sandbox().requests()]);
+    const [rowsOfA, counts, vapiCalls, requests] = await Promise.all([
+      rowsMentioning(rowKeysOfA()),
+      tableCounts(),
+      sandbox().requests("vapi"),
+      sandbox().requests(),
+    ]);
     const sent = await send(ep, ep.path, await tokens.b(role));
     expectBodyAccepted(ep, sent, context);
     expect(sent.status, `${context}: ${sent.text.slice(0, 300)}`).toBeLessThan(500);
@@ -323,7 +356,10 @@ async function checkOwnerReads(ep: Endpoint) {
     statuses.push(response.status);
     await response.body?.cancel();
   }
-  expect(statuses.some((s) => s >= 200 && s < 300), `${ep.key}: A's own ids answered ${statuses.join(", ")} to A`).toBe(true);
+  expect(
+    statuses.some((s) => s >= 200 && s < 300),
+    `${ep.key}: A's own ids answered ${statuses.join(", ")} to A`,
+  ).toBe(true);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -331,10 +367,14 @@ async function checkOwnerReads(ep: Endpoint) {
 describe("the routes under test", () => {
   it("every route is either isolated here or public by design, and the public list names real routes", () => {
     const keys = new Set(endpoints.map((e) => e.key));
-    for (const key of Object.keys(PUBLIC_BY_DESIGN)) expect(keys.has(key), `PUBLIC_BY_DESIGN lists ${key}, which the app no longer serves`).toBe(true);
+    for (const key of Object.keys(PUBLIC_BY_DESIGN))
+      expect(keys.has(key), `PUBLIC_BY_DESIGN lists ${key}, which the app no longer serves`).toBe(true);
     for (const ep of tested) {
       const security = securityOf(ep);
-      expect(security.includes("Bearer"), `${ep.key} has no bearer security and is not listed as public by design: decide which it is`).toBe(true);
+      expect(
+        security.includes("Bearer"),
+        `${ep.key} has no bearer security and is not listed as public by design: decide which it is`,
+      ).toBe(true);
     }
     expect(tested.length).toBeGreaterThanOrEqual(20);
     expect(tested.some((ep) => ep.path.startsWith("/api/admin/"))).toBe(true);
@@ -363,27 +403,28 @@ describe("organisation B never reaches organisation A", () => {
     } else await checkOrgScoped(ep);
   });
 
-  it.each(endpointsOf(doc).filter((ep) => paramsIn(ep, "header").some((p) => p.name.toLowerCase() === "idempotency-key")).map((ep) => [ep.key, ep] as const))(
-    "%s: an Idempotency-Key is per organisation (B reusing A's key gets its own answer, not A's replay)",
-    async (_key, ep) => {
-      const key = `shared-key-${crypto.randomUUID()}`;
-      const { body } = requestOf(ep);
-      const first = await call(ep.method, ep.path, { token: await tokens.aOwner(), body, headers: { "Idempotency-Key": key } });
-      const created = await first.text();
-      expect(first.status, created).toBeLessThan(300);
-      const replay = await call(ep.method, ep.path, { token: await tokens.aOwner(), body, headers: { "Idempotency-Key": key } });
-      expect(replay.headers.get("Idempotent-Replayed"), "the key does replay for A itself").toBe("true");
-      expect(await replay.text()).toBe(created);
+  it.each(
+    endpointsOf(doc)
+      .filter((ep) => paramsIn(ep, "header").some((p) => p.name.toLowerCase() === "idempotency-key"))
+      .map((ep) => [ep.key, ep] as const),
+  )("%s: an Idempotency-Key is per organisation (B reusing A's key gets its own answer, not A's replay)", async (_key, ep) => {
+    const key = `shared-key-${crypto.randomUUID()}`;
+    const { body } = requestOf(ep);
+    const first = await call(ep.method, ep.path, { token: await tokens.aOwner(), body, headers: { "Idempotency-Key": key } });
+    const created = await first.text();
+    expect(first.status, created).toBeLessThan(300);
+    const replay = await call(ep.method, ep.path, { token: await tokens.aOwner(), body, headers: { "Idempotency-Key": key } });
+    expect(replay.headers.get("Idempotent-Replayed"), "the key does replay for A itself").toBe("true");
+    expect(await replay.text()).toBe(created);
 
-      const fromB = await call(ep.method, ep.path, { token: await tokens.b("member"), body, headers: { "Idempotency-Key": key } });
-      const text = await fromB.text();
-      expect(fromB.status, text).toBeLessThan(300);
-      expect(fromB.headers.get("Idempotent-Replayed")).toBeNull();
-      const id = (JSON.parse(created) as { id?: unknown }).id;
-      if (typeof id === "string") noneOf(text, [id], `${ep.key} as B with A's Idempotency-Key`);
-      noneOf(text, secretsOfA(), `${ep.key} as B with A's Idempotency-Key`);
-    },
-  );
+    const fromB = await call(ep.method, ep.path, { token: await tokens.b("member"), body, headers: { "Idempotency-Key": key } });
+    const text = await fromB.text();
+    expect(fromB.status, text).toBeLessThan(300);
+    expect(fromB.headers.get("Idempotent-Replayed")).toBeNull();
+    const id = (JSON.parse(created) as { id?: unknown }).id;
+    if (typeof id === "string") noneOf(text, [id], `${ep.key} as B with A's Idempotency-Key`);
+    noneOf(text, secretsOfA(), `${ep.key} as B with A's Idempotency-Key`);
+  });
 
   it("afterwards, A's resources are all still A's and intact", async () => {
     const own = await json(await call("GET", `/api/assistants/${a.assistantId}`, { token: await tokens.aMember() }));

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { spokenChoice, spokenDuration } from "../../src/platform/spoken";
-import { nextDate, notADate, notATime, spokenDay, spokenTime, spokenWeekdayAndDate, weekdayOf, zonedDate, zonedParts, zonedToInstant } from "../../src/platform/time";
+import {
+  nextDate,
+  notADate,
+  notATime,
+  spokenDay,
+  spokenTime,
+  spokenWeekdayAndDate,
+  weekdayOf,
+  zonedDate,
+  zonedParts,
+  zonedToInstant,
+} from "../../src/platform/time";
 
 describe("zoned time", () => {
   it("converts wall-clock times to instants in and out of DST", () => {

@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/platform/log";
 import { loadSettings, type Settings } from "../../src/platform/settings";
 import { createGoogle, missingGoogleSettings } from "../../src/integrations/index";
-import { GOOGLE_CALENDAR_SCOPES, GoogleApiError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../../src/integrations/google";
+import {
+  GOOGLE_CALENDAR_SCOPES,
+  GoogleApiError,
+  GoogleOAuthError,
+  missingScopes,
+  pkceChallenge,
+  type GoogleClient,
+} from "../../src/integrations/google";
 import { SANDBOX_SERVICE_HEADER } from "../../src/integrations/sandbox";
 import { sandboxStub } from "../../dev/sandbox/upstream-sandbox";
 import { call, sandbox } from "../helpers/api";
@@ -109,7 +116,10 @@ describe("Google sandbox: the OAuth round trip", () => {
     const after = await client.freeBusy(refreshed.accessToken, { ...day, calendarIds: [email] });
     expect(after[email]!.busy).toContainEqual({ start: "2026-06-02T14:00:00-05:00", end: "2026-06-02T15:00:00-05:00" });
 
-    const duplicate = await rejection(client.insertEvent(refreshed.accessToken, "primary", slot(id), { sendUpdates: "none" }), GoogleApiError);
+    const duplicate = await rejection(
+      client.insertEvent(refreshed.accessToken, "primary", slot(id), { sendUpdates: "none" }),
+      GoogleApiError,
+    );
     expect(duplicate).toMatchObject({ status: 409, reason: "duplicate", isDuplicate: true });
     expect(await client.getEvent(refreshed.accessToken, "primary", id)).toMatchObject({ id });
     expect(await client.getEvent(refreshed.accessToken, "primary", eventId())).toBeNull();
@@ -118,7 +128,12 @@ describe("Google sandbox: the OAuth round trip", () => {
 
     expect(await client.revoke(tokens.refreshToken!)).toBe("revoked");
     const dead = await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError);
-    expect(dead).toMatchObject({ status: 400, oauthError: "invalid_grant", description: "Token has been expired or revoked.", needsReconnect: true });
+    expect(dead).toMatchObject({
+      status: 400,
+      oauthError: "invalid_grant",
+      description: "Token has been expired or revoked.",
+      needsReconnect: true,
+    });
     const unauthenticated = await rejection(client.freeBusy(refreshed.accessToken, { ...day, calendarIds: ["primary"] }), GoogleApiError);
     expect(unauthenticated).toMatchObject({ status: 401, reason: "authError" });
     expect(await client.revoke(tokens.refreshToken!)).toBe("already_invalid");
@@ -126,7 +141,9 @@ describe("Google sandbox: the OAuth round trip", () => {
 
   it("the authorization URL itself answers the 302 a user clicking Allow would get", async () => {
     const { url } = await authorize(google());
-    const response = await sandboxStub(env).fetch(new Request(url, { headers: { [SANDBOX_SERVICE_HEADER]: "google" }, redirect: "manual" }));
+    const response = await sandboxStub(env).fetch(
+      new Request(url, { headers: { [SANDBOX_SERVICE_HEADER]: "google" }, redirect: "manual" }),
+    );
     expect(response.status).toBe(302);
     const location = new URL(response.headers.get("Location")!);
     expect(location.searchParams.get("code")).toMatch(/^4\/0/);
@@ -154,29 +171,48 @@ describe("Google sandbox: the OAuth round trip", () => {
 
     const late = await authorize(client);
     await sandbox().advanceClock(601);
-    expect(await rejection(client.exchangeCode({ code: late.callback.searchParams.get("code")!, codeVerifier: late.verifier }), GoogleOAuthError)).toMatchObject({
+    expect(
+      await rejection(
+        client.exchangeCode({ code: late.callback.searchParams.get("code")!, codeVerifier: late.verifier }),
+        GoogleOAuthError,
+      ),
+    ).toMatchObject({
       oauthError: "invalid_grant",
     });
 
     const elsewhere = await authorize(client);
     const other = google({ GOOGLE_REDIRECT_URI: "https://switchboard.test/other/callback" });
-    expect(await rejection(other.exchangeCode({ code: elsewhere.callback.searchParams.get("code")!, codeVerifier: elsewhere.verifier }), GoogleOAuthError)).toMatchObject({
+    expect(
+      await rejection(
+        other.exchangeCode({ code: elsewhere.callback.searchParams.get("code")!, codeVerifier: elsewhere.verifier }),
+        GoogleOAuthError,
+      ),
+    ).toMatchObject({
       oauthError: "redirect_uri_mismatch",
     });
   });
 
   it("refuses a wrong client secret with invalid_client", async () => {
     const { callback, verifier } = await authorize(google());
-    const error = await rejection(google({ GOOGLE_CLIENT_SECRET: "wrong" }).exchangeCode({ code: callback.searchParams.get("code")!, codeVerifier: verifier }), GoogleOAuthError);
+    const error = await rejection(
+      google({ GOOGLE_CLIENT_SECRET: "wrong" }).exchangeCode({ code: callback.searchParams.get("code")!, codeVerifier: verifier }),
+      GoogleOAuthError,
+    );
     expect(error).toMatchObject({ status: 401, oauthError: "invalid_client" });
   });
 
   it("an authorization URL with an unknown client or without S256 never reaches the callback", async () => {
     const client = google({ GOOGLE_CLIENT_ID: "someone-else" });
-    const url = client.authorizationUrl({ state: "s", codeChallenge: await pkceChallenge(randomVerifier()), scopes: GOOGLE_CALENDAR_SCOPES });
+    const url = client.authorizationUrl({
+      state: "s",
+      codeChallenge: await pkceChallenge(randomVerifier()),
+      scopes: GOOGLE_CALENDAR_SCOPES,
+    });
     expect(await authorizeError(url)).toMatch(/^Error 401: invalid_client/);
 
-    const plain = new URL(google().authorizationUrl({ state: "s", codeChallenge: await pkceChallenge(randomVerifier()), scopes: GOOGLE_CALENDAR_SCOPES }));
+    const plain = new URL(
+      google().authorizationUrl({ state: "s", codeChallenge: await pkceChallenge(randomVerifier()), scopes: GOOGLE_CALENDAR_SCOPES }),
+    );
     plain.searchParams.set("code_challenge_method", "plain");
     expect(await authorizeError(plain.toString())).toMatch(/^Error 400: invalid_request/);
   });
@@ -238,7 +274,10 @@ describe("Google sandbox: tokens over time", () => {
     const client = google();
     const { tokens } = await connect(client);
     await sandbox().googleRevokeAll();
-    expect(await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({ oauthError: "invalid_grant", needsReconnect: true });
+    expect(await rejection(client.refresh(tokens.refreshToken!), GoogleOAuthError)).toMatchObject({
+      oauthError: "invalid_grant",
+      needsReconnect: true,
+    });
     expect(await client.revoke(tokens.accessToken)).toBe("already_invalid");
   });
 
@@ -256,7 +295,12 @@ describe("Google sandbox: calendar", () => {
     const { tokens, email } = await connect(client);
     await sandbox().googleAddBusy({ start: "2026-03-07T16:00:00Z", end: "2026-03-07T17:00:00Z", calendarId: email });
     await sandbox().googleAddBusy({ start: "2026-03-09T15:00:00Z", end: "2026-03-09T16:00:00Z", calendarId: email });
-    const result = await client.freeBusy(tokens.accessToken, { timeMin: "2026-03-07T00:00:00Z", timeMax: "2026-03-10T00:00:00Z", timeZone: "America/Chicago", calendarIds: ["primary"] });
+    const result = await client.freeBusy(tokens.accessToken, {
+      timeMin: "2026-03-07T00:00:00Z",
+      timeMax: "2026-03-10T00:00:00Z",
+      timeZone: "America/Chicago",
+      calendarIds: ["primary"],
+    });
     expect(result.primary!.busy).toEqual([
       { start: "2026-03-07T10:00:00-06:00", end: "2026-03-07T11:00:00-06:00" },
       { start: "2026-03-09T10:00:00-05:00", end: "2026-03-09T11:00:00-05:00" },
@@ -266,9 +310,20 @@ describe("Google sandbox: calendar", () => {
   it("refuses a window over 90 days and an event id outside base32hex", async () => {
     const client = google();
     const { tokens } = await connect(client);
-    const long = await rejection(client.freeBusy(tokens.accessToken, { timeMin: "2026-01-01T00:00:00Z", timeMax: "2026-04-02T00:00:00Z", timeZone: "UTC", calendarIds: ["primary"] }), GoogleApiError);
+    const long = await rejection(
+      client.freeBusy(tokens.accessToken, {
+        timeMin: "2026-01-01T00:00:00Z",
+        timeMax: "2026-04-02T00:00:00Z",
+        timeZone: "UTC",
+        calendarIds: ["primary"],
+      }),
+      GoogleApiError,
+    );
     expect(long).toMatchObject({ status: 400, reason: "timeRangeTooLong" });
-    const badId = await rejection(client.insertEvent(tokens.accessToken, "primary", slot("Booking-XYZ"), { sendUpdates: "none" }), GoogleApiError);
+    const badId = await rejection(
+      client.insertEvent(tokens.accessToken, "primary", slot("Booking-XYZ"), { sendUpdates: "none" }),
+      GoogleApiError,
+    );
     expect(badId).toMatchObject({ status: 400, reason: "invalid" });
     expect(badId.message).toContain("Invalid resource id value.");
   });
@@ -285,7 +340,9 @@ describe("createGoogle", () => {
   it("names the missing OAuth client settings", () => {
     const settings = { ...googleSettings(), GOOGLE_CLIENT_SECRET: undefined, GOOGLE_REDIRECT_URI: undefined };
     expect(missingGoogleSettings(settings)).toEqual(["GOOGLE_CLIENT_SECRET", "GOOGLE_REDIRECT_URI"]);
-    expect(() => createGoogle(env, settings, createLogger())).toThrow("Google Calendar is not configured: set GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URI");
+    expect(() => createGoogle(env, settings, createLogger())).toThrow(
+      "Google Calendar is not configured: set GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URI",
+    );
   });
 });
 
@@ -298,7 +355,11 @@ describe("the sandbox's consent page (GET /sandbox/google/authorize) refuses bad
 
   it("an unregistered redirect URI, a missing scope, no PKCE: 400 naming Google's reason", async () => {
     const base = "?client_id=sandbox-google-client-id&response_type=code";
-    await expectError(await page(`${base}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}&scope=openid`), 400, "google_redirect_uri_mismatch");
+    await expectError(
+      await page(`${base}&redirect_uri=${encodeURIComponent("https://evil.example/cb")}&scope=openid`),
+      400,
+      "google_redirect_uri_mismatch",
+    );
     const redirect = `&redirect_uri=${encodeURIComponent("https://switchboard.test/api/calendar/google/callback")}`;
     await expectError(await page(`${base}${redirect}`), 400, "google_invalid_request");
     await expectError(await page(`${base}${redirect}&scope=openid`), 400, "google_invalid_request");

@@ -38,9 +38,16 @@ describe("the simulator lives in the dev entry only", () => {
   });
 
   it("loadSettings refuses sandbox mode unless UPSTREAM_SANDBOX is bound, and live mode needs nothing", () => {
-    const required = { VAPI_API_KEY: "key", VAPI_WEBHOOK_SECRET: "0123456789abcdef", AUTH_JWT_SECRET: "x".repeat(32), ENCRYPTION_KEY: btoa("k".repeat(32)) };
+    const required = {
+      VAPI_API_KEY: "key",
+      VAPI_WEBHOOK_SECRET: "0123456789abcdef",
+      AUTH_JWT_SECRET: "x".repeat(32),
+      ENCRYPTION_KEY: btoa("k".repeat(32)),
+    };
     expect(() => loadSettings({ ...required, UPSTREAM_MODE: "sandbox" })).toThrow(SettingsError);
-    expect(() => loadSettings({ ...required, UPSTREAM_MODE: "sandbox" })).toThrow(/UPSTREAM_MODE is "sandbox", but the upstream sandbox exists only in the dev entry/);
+    expect(() => loadSettings({ ...required, UPSTREAM_MODE: "sandbox" })).toThrow(
+      /UPSTREAM_MODE is "sandbox", but the upstream sandbox exists only in the dev entry/,
+    );
     expect(loadSettings({ ...required, UPSTREAM_MODE: "sandbox", UPSTREAM_SANDBOX: env.UPSTREAM_SANDBOX }).UPSTREAM_MODE).toBe("sandbox");
     expect(loadSettings({ ...required, UPSTREAM_MODE: "live" }).UPSTREAM_MODE).toBe("live");
   });

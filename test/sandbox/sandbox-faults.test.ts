@@ -24,7 +24,14 @@ describe("sandbox fault injection", () => {
   });
 
   it("a timeout with afterProcessing: no answer, but Vapi made the assistant", async () => {
-    await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 1, kind: "timeout", afterProcessing: true });
+    await sandbox().injectFault({
+      service: "vapi",
+      method: "POST",
+      pathPrefix: "/assistant",
+      count: 1,
+      kind: "timeout",
+      afterProcessing: true,
+    });
     const error = await rejection(vapi().createAssistant({ name: "Made anyway" }));
     expect(error.failure).toBe("timeout");
     expect(await names()).toContain("Made anyway");
@@ -37,7 +44,15 @@ describe("sandbox fault injection", () => {
     const made = await vapi().createAssistant({ name: "Unaffected" });
     expect((await vapi().getAssistant(made.id)).name).toBe("Unaffected");
 
-    await stub.injectFault({ service: "vapi", method: "GET", pathPrefix: "/assistant/", count: 1, kind: "status", status: 429, retryAfterSeconds: 60 });
+    await stub.injectFault({
+      service: "vapi",
+      method: "GET",
+      pathPrefix: "/assistant/",
+      count: 1,
+      kind: "status",
+      status: 429,
+      retryAfterSeconds: 60,
+    });
     const limited = await rejection(vapi().getAssistant(made.id));
     expect(limited).toMatchObject({ status: 429, retryAfterSeconds: 60 });
     // Consumed: the next call goes through.

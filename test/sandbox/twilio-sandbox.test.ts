@@ -62,7 +62,8 @@ describe("Twilio sandbox: numbers", () => {
     const found = await client.searchLocalNumbers({ areaCode: "512", limit: 10 });
     expect(found.length).toBeGreaterThan(0);
     expect(found.length).toBeLessThanOrEqual(5);
-    for (const n of found) expect(n).toMatchObject({ phoneNumber: expect.stringMatching(/^\+1512\d{7}$/), locality: "Austin", region: "TX" });
+    for (const n of found)
+      expect(n).toMatchObject({ phoneNumber: expect.stringMatching(/^\+1512\d{7}$/), locality: "Austin", region: "TX" });
     expect(await client.searchLocalNumbers({ areaCode: "533" })).toEqual([]);
 
     const searches = (await sandbox().requests("twilio")).filter((r) => r.path.includes("/AvailablePhoneNumbers/US/Local.json"));
@@ -80,7 +81,9 @@ describe("Twilio sandbox: numbers", () => {
     const purchase = (await sandbox().requests("twilio")).filter((r) => r.method === "POST").at(-1)!;
     expect(purchase.status).toBe(201);
     expect((await client.listIncomingNumbers()).map((n) => n.sid)).toEqual([bought.sid]);
-    expect(await sandbox().twilioNumbers(credentials.accountSid)).toEqual([{ sid: bought.sid, phoneNumber: candidate!.phoneNumber, friendlyName: "Switchboard org-a" }]);
+    expect(await sandbox().twilioNumbers(credentials.accountSid)).toEqual([
+      { sid: bought.sid, phoneNumber: candidate!.phoneNumber, friendlyName: "Switchboard org-a" },
+    ]);
     expect((await client.searchLocalNumbers({ areaCode: "617" })).map((n) => n.phoneNumber)).not.toContain(candidate!.phoneNumber);
   });
 
@@ -146,7 +149,8 @@ describe("Twilio sandbox: numbers", () => {
 });
 
 describe("Vapi sandbox: importing a Twilio number", () => {
-  const importing = (body: Record<string, string>) => vapi().createPhoneNumber({ provider: "twilio", ...(body as { number: string; twilioAccountSid: string }) });
+  const importing = (body: Record<string, string>) =>
+    vapi().createPhoneNumber({ provider: "twilio", ...(body as { number: string; twilioAccountSid: string }) });
 
   async function vapiRefusal(promise: Promise<unknown>): Promise<UpstreamError> {
     try {
@@ -161,16 +165,27 @@ describe("Vapi sandbox: importing a Twilio number", () => {
   it("accepts a number the account owns, with its token or its API key, active at once", async () => {
     const owned = [`+1720555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`];
     const { credentials, apiKey } = await account({ numbers: owned });
-    const imported = await importing({ number: owned[0]!, twilioAccountSid: credentials.accountSid, twilioAuthToken: credentials.authToken });
+    const imported = await importing({
+      number: owned[0]!,
+      twilioAccountSid: credentials.accountSid,
+      twilioAuthToken: credentials.authToken,
+    });
     expect(imported).toMatchObject({ provider: "twilio", status: "active", number: owned[0] });
 
-    const viaKey = await importing({ number: owned[0]!, twilioAccountSid: credentials.accountSid, twilioApiKey: apiKey.sid, twilioApiSecret: apiKey.secret });
+    const viaKey = await importing({
+      number: owned[0]!,
+      twilioAccountSid: credentials.accountSid,
+      twilioApiKey: apiKey.sid,
+      twilioApiSecret: apiKey.secret,
+    });
     expect(viaKey.status).toBe("active");
   });
 
   it("refuses a number the account does not own, and wrong credentials", async () => {
     const { credentials } = await account();
-    const unowned = await vapiRefusal(importing({ number: "+14155550101", twilioAccountSid: credentials.accountSid, twilioAuthToken: credentials.authToken }));
+    const unowned = await vapiRefusal(
+      importing({ number: "+14155550101", twilioAccountSid: credentials.accountSid, twilioAuthToken: credentials.authToken }),
+    );
     expect(unowned).toMatchObject({ status: 400, message: "Twilio Error: Number Not Found On Twilio Account" });
 
     const wrong = await vapiRefusal(importing({ number: "+14155550101", twilioAccountSid: DEMO.accountSid, twilioAuthToken: "wrong" }));

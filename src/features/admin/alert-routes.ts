@@ -15,7 +15,12 @@ const resolve = createRoute({
   summary: "Resolve an alert by hand",
   description: "For alerts no condition clears by itself, such as `orphan_adopted`. Resolving a resolved alert changes nothing.",
   request: { params: alertIdParam },
-  responses: { 200: jsonResponse(alertSchema, "The alert, resolved"), 400: errorResponse("The id is not a number"), ...authErrors, 404: errorResponse("No such alert") },
+  responses: {
+    200: jsonResponse(alertSchema, "The alert, resolved"),
+    400: errorResponse("The id is not a number"),
+    ...authErrors,
+    404: errorResponse("No such alert"),
+  },
 });
 
 export const alertsAdminRouter = createRouter().openapi(resolve, async (c) => {

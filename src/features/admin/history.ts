@@ -35,7 +35,8 @@ export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryP
   const filters: SQL[] = [];
   // An organisation's history: events stored with it, and those of its own (Twilio) numbers stored without one
   // (a number's creation or import, written before it had an assistant).
-  if (query.orgId) filters.push(or(eq(phoneNumberEvents.orgId, query.orgId), and(isNull(phoneNumberEvents.orgId), eq(phoneNumbers.orgId, query.orgId)))!);
+  if (query.orgId)
+    filters.push(or(eq(phoneNumberEvents.orgId, query.orgId), and(isNull(phoneNumberEvents.orgId), eq(phoneNumbers.orgId, query.orgId)))!);
   if (query.phoneNumberId) filters.push(eq(phoneNumberEvents.phoneNumberId, query.phoneNumberId));
   if (query.beforeId !== undefined) filters.push(lt(phoneNumberEvents.id, query.beforeId));
   const rows = await db

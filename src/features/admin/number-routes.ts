@@ -16,7 +16,10 @@ const refresh = createRoute({
   description: "For a number stuck in provisioning: if Vapi has it active, its digits are recorded and its tracker stops.",
   request: { params: idParam("phone number") },
   responses: {
-    200: jsonResponse(z.object({ outcome: z.enum(["active", "failed", "pending"]), phone_number: adminPhoneNumberSchema }), "What Vapi said, and the number now"),
+    200: jsonResponse(
+      z.object({ outcome: z.enum(["active", "failed", "pending"]), phone_number: adminPhoneNumberSchema }),
+      "What Vapi said, and the number now",
+    ),
     ...authErrors,
     404: errorResponse("No such number"),
     409: errorResponse("The number has no Vapi id yet"),
@@ -48,18 +51,10 @@ const repair = createRoute({
 
 export const numbersAdminRouter = createRouter()
   .openapi(refresh, async (c) => {
-    const { outcome, number } = await refreshNumber(
-      c.var.services,
-      c.req.valid("param").id,
-    );
+    const { outcome, number } = await refreshNumber(c.var.services, c.req.valid("param").id);
     return c.json({ outcome, phone_number: toAdminPhoneNumber(number) }, 200);
   })
   .openapi(repair, async (c) => {
-    const result = await repairNumber(
-      c.var.services,
-      c.req.valid("param").id,
-      c.req.valid("json").number,
-      c.var.caller.userId,
-    );
+    const result = await repairNumber(c.var.services, c.req.valid("param").id, c.req.valid("json").number, c.var.caller.userId);
     return c.json({ changed: result.changed, previous: result.previous, phone_number: toAdminPhoneNumber(result.number) }, 200);
   });

@@ -3,7 +3,16 @@ import { asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, phoneNumbers } from "../../db/schema";
 import { openAlertsQuery, toAlertView, type AlertView } from "../alerts/alerts";
-import { poolStateOf, poolStatsQuery, toPoolStats, toUnassignedNumber, unassignedQuery, type PoolStats, type PoolStatsRow, type UnassignedNumber } from "../numbers/pool";
+import {
+  poolStateOf,
+  poolStatsQuery,
+  toPoolStats,
+  toUnassignedNumber,
+  unassignedQuery,
+  type PoolStats,
+  type PoolStatsRow,
+  type UnassignedNumber,
+} from "../numbers/pool";
 
 const DAY_MS = 86_400_000;
 
@@ -98,12 +107,20 @@ export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs 
       return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
     }),
     provisioning: provisioningRows.map((row) => toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS)),
-    twilio: { number_monthly_cost: price, bought_this_month: boughtThisMonth, bought_this_month_cost: money(boughtThisMonth * price), organizations },
+    twilio: {
+      number_monthly_cost: price,
+      bought_this_month: boughtThisMonth,
+      bought_this_month_cost: money(boughtThisMonth * price),
+      organizations,
+    },
     alerts: alertRows.map(toAlertView),
   };
 }
 
-export function toProvisioningNumber({ number, assistantName }: { number: PhoneNumberRow; assistantName: string | null }, maxAttempts: number): ProvisioningNumber {
+export function toProvisioningNumber(
+  { number, assistantName }: { number: PhoneNumberRow; assistantName: string | null },
+  maxAttempts: number,
+): ProvisioningNumber {
   return {
     phone_number_id: number.id,
     status: number.status as ProvisioningNumber["status"],

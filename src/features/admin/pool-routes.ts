@@ -7,7 +7,7 @@ import { getPoolOverview } from "./overview";
 import { decodeHistoryCursor, listHistory } from "./history";
 import { preProvision } from "../numbers/pre-provision";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
-import {  platformAdmin, security, tags } from "./access";
+import { platformAdmin, security, tags } from "./access";
 import {
   cleanupQuerySchema,
   cleanupReportSchema,
@@ -38,7 +38,8 @@ const history = createRoute({
   security,
   middleware: [platformAdmin] as const,
   summary: "Assignment history, newest first",
-  description: "Every change of every number (created, assigned, reused, unassigned, provisioned, stuck, failed, released, repaired). Page with `next_cursor`.",
+  description:
+    "Every change of every number (created, assigned, reused, unassigned, provisioned, stuck, failed, released, repaired). Page with `next_cursor`.",
   request: { query: historyQuerySchema },
   responses: { 200: jsonResponse(historyPageSchema, "A page of events"), 400: errorResponse("A bad limit or cursor"), ...authErrors },
 });
@@ -50,7 +51,8 @@ const preProvisionRoute = createRoute({
   security,
   middleware: [platformAdmin] as const,
   summary: "Create free numbers ahead of demand, unassigned",
-  description: "Stops at the free-number limit or at Vapi's first refusal, and says which. New numbers provision for 2–10 minutes, then join the pool.",
+  description:
+    "Stops at the free-number limit or at Vapi's first refusal, and says which. New numbers provision for 2–10 minutes, then join the pool.",
   request: { body: jsonBody(preProvisionBodySchema) },
   responses: {
     200: jsonResponse(preProvisionResultSchema, "How many were created, and why it stopped"),
@@ -72,7 +74,11 @@ const cleanup = createRoute({
     "Numbers unassigned for UNUSED_NUMBER_DAYS are deleted in Vapi; numbers bought through Twilio are also released at Twilio; numbers an " +
     "organization imported go back to its list and are never released from its account. `dry_run=false` acts; otherwise nothing changes.",
   request: { query: cleanupQuerySchema },
-  responses: { 200: jsonResponse(cleanupReportSchema, "What was (or would be) done to each number"), 400: errorResponse("A bad dry_run"), ...authErrors },
+  responses: {
+    200: jsonResponse(cleanupReportSchema, "What was (or would be) done to each number"),
+    400: errorResponse("A bad dry_run"),
+    ...authErrors,
+  },
 });
 
 export const poolAdminRouter = createRouter()

@@ -67,7 +67,10 @@ export const provisioningEventsRouter = createRouter().openapi(events, async (c)
         current = await readProvisioning(db, maxAttempts);
       } catch (error) {
         log.warn("provisioning_events_read_failed", { error });
-        const body = error instanceof ApiError ? error.toBody() : { error: { code: "internal_error", message: "Provisioning progress could not be read." } };
+        const body =
+          error instanceof ApiError
+            ? error.toBody()
+            : { error: { code: "internal_error", message: "Provisioning progress could not be read." } };
         await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
         break;
       }

@@ -17,9 +17,15 @@ const resync = createRoute({
     "Call again with `cursor` = `next_cursor` until it is null. Vapi failures are listed, not fatal.",
   request: {
     query: z.object({
-      org_id: z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be an organization id (printable, no spaces)").optional(),
+      org_id: z
+        .string()
+        .regex(/^[\x21-\x7e]{1,128}$/, "must be an organization id (printable, no spaces)")
+        .optional(),
       limit: wholeNumber(1, 25).default(10).openapi({ description: "Assistants per call (2 Vapi calls each)" }),
-      cursor: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be the next_cursor of an earlier answer").optional(),
+      cursor: z
+        .string()
+        .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be the next_cursor of an earlier answer")
+        .optional(),
     }),
   },
   responses: {

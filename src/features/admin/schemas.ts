@@ -18,7 +18,12 @@ export const adminPhoneNumberSchema = z
     vapi_phone_number_id: z.string().nullable(),
     area_code: z.string().nullable(),
     provisioning: z
-      .object({ attempts: z.number().int(), started_at: z.string().nullable(), deadline: z.string().nullable(), next_check_at: z.string().nullable() })
+      .object({
+        attempts: z.number().int(),
+        started_at: z.string().nullable(),
+        deadline: z.string().nullable(),
+        next_check_at: z.string().nullable(),
+      })
       .nullable(),
     activated_at: z.string().nullable(),
     assigned_at: z.string().nullable(),
@@ -44,7 +49,12 @@ export function toAdminPhoneNumber(row: PhoneNumberRow): AdminPhoneNumber {
     area_code: row.areaCode,
     provisioning:
       row.status === "provisioning" || row.status === "stuck"
-        ? { attempts: row.provisioningAttempts, started_at: row.provisioningStartedAt, deadline: row.provisioningDeadline, next_check_at: row.nextCheckAt }
+        ? {
+            attempts: row.provisioningAttempts,
+            started_at: row.provisioningStartedAt,
+            deadline: row.provisioningDeadline,
+            next_check_at: row.nextCheckAt,
+          }
         : null,
     activated_at: row.activatedAt,
     assigned_at: row.assignedAt,
@@ -182,7 +192,9 @@ export const preProvisionResultSchema = z
   })
   .openapi("PreProvisionResult");
 
-export const repairBodySchema = z.strictObject({ number: e164.openapi({ description: "The number Vapi shows for this number's Vapi id" }) }).openapi("PhoneNumberRepair");
+export const repairBodySchema = z
+  .strictObject({ number: e164.openapi({ description: "The number Vapi shows for this number's Vapi id" }) })
+  .openapi("PhoneNumberRepair");
 
 export const repairResultSchema = z
   .object({

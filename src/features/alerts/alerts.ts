@@ -71,7 +71,11 @@ export function resolveAlert(db: Db, kind: AlertKind, subject: string, at = new 
 /** An operator resolves an alert by id; null when there is no such alert. Resolving a resolved alert changes nothing. */
 export async function resolveAlertById(db: Db, id: number, at = new Date().toISOString()): Promise<AlertRow | null> {
   const [resolved, [current]] = await db.batch([
-    db.update(alerts).set({ status: "resolved", resolvedAt: at }).where(and(eq(alerts.id, id), eq(alerts.status, "open"))).returning(),
+    db
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: at })
+      .where(and(eq(alerts.id, id), eq(alerts.status, "open")))
+      .returning(),
     db.select().from(alerts).where(eq(alerts.id, id)),
   ]);
   return resolved[0] ?? current ?? null;
@@ -88,7 +92,12 @@ export const alertText = (alert: Pick<AlertRow, "kind" | "subject" | "message">)
  * deliveries (a request and the cron) cannot both send it. A failed post is logged, not retried: it may have
  * arrived (a timeout), and a second message is worse than a missing one the dashboard still shows.
  */
-export async function deliverAlert(db: Db, log: Logger, notifier: AlertNotifier, alert: Pick<AlertRow, "id" | "kind" | "subject" | "message">): Promise<boolean> {
+export async function deliverAlert(
+  db: Db,
+  log: Logger,
+  notifier: AlertNotifier,
+  alert: Pick<AlertRow, "id" | "kind" | "subject" | "message">,
+): Promise<boolean> {
   try {
     const [claimed] = await db
       .update(alerts)

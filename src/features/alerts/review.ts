@@ -25,7 +25,6 @@ export interface AlertReview {
 /** Free numbers held at or above this share of the limit raise `pool_near_limit`. */
 export const NEAR_LIMIT_SHARE = 0.8;
 
-
 /**
  * The 5-minute review: resolves every alert whose condition has cleared (one batch of guarded UPDATEs), then
  * raises or resolves `pool_near_limit` from the pool's numbers. `orphan_adopted` stays until an operator
@@ -65,7 +64,10 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
            OR EXISTS (SELECT 1 FROM phone_numbers p WHERE p.org_id = alerts.subject AND p.status = 'active' AND p.assistant_id IS NULL)
            OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = alerts.subject AND o.twilio_auto_purchase = 1 AND o.twilio_credentials IS NOT NULL))`,
     ),
-    resolveWhen("provisioning_stuck", sql`NOT EXISTS (SELECT 1 FROM phone_numbers p WHERE p.id = alerts.subject AND p.status IN ('provisioning', 'stuck'))`),
+    resolveWhen(
+      "provisioning_stuck",
+      sql`NOT EXISTS (SELECT 1 FROM phone_numbers p WHERE p.id = alerts.subject AND p.status IN ('provisioning', 'stuck'))`,
+    ),
     resolveWhen("provisioning_failed", sql`NOT EXISTS (SELECT 1 FROM phone_numbers p WHERE p.id = alerts.subject AND p.status = 'failed')`),
   ]);
   const review: AlertReview = { raised: [], resolved: cleared.flat() };

@@ -178,9 +178,19 @@ async function existingCreation(deps: AssistantDeps, orgId: string, id: string):
     .limit(1);
   if (row?.assistant.state === "active") return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
   if (row?.assistant.state === "creating") {
-    throw new ApiError(409, "idempotency_request_in_progress", "A request with this Idempotency-Key is still being processed. Retry in a few seconds.", undefined, { "Retry-After": "2" });
+    throw new ApiError(
+      409,
+      "idempotency_request_in_progress",
+      "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
+      undefined,
+      { "Retry-After": "2" },
+    );
   }
-  throw new ApiError(409, "idempotency_key_spent", "The assistant this Idempotency-Key created was deleted since. Use a new key to create another.");
+  throw new ApiError(
+    409,
+    "idempotency_key_spent",
+    "The assistant this Idempotency-Key created was deleted since. Use a new key to create another.",
+  );
 }
 
 /**
@@ -201,11 +211,15 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
         eventIfChanged(deps.db, number.id, "unassigned", { orgId, assistantId: id }, request.now, { reason: "replaced" }),
       ]
     : [];
-  const results = await deps.db.batch([...letGo, claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)] as unknown as [BatchItem<"sqlite">]);
+  const results = await deps.db.batch([...letGo, claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)] as unknown as [
+    BatchItem<"sqlite">,
+  ]);
   const [claimed, reserved] = (results as unknown[]).slice(-2) as [PhoneNumberRow[], { id: string }[]];
   if (number?.vapiPhoneNumberId && (results[0] as { id: string }[]).length > 0) {
     // In Vapi too it answers for the assistant no more (best effort, as for a deleted assistant's number).
-    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+    await deps.vapi
+      .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
+      .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
   }
   const slot = slotFrom(claimed, reserved);
   const target = { assistantId: id, orgId, areaCode: request.areaCode, vapiAssistantId: assistant.vapiAssistantId };
@@ -246,7 +260,11 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
 }
 
 const alreadyHasNumber = (id: string, number: Pick<PhoneNumberRow, "number" | "status">) =>
-  new ApiError(409, "already_has_number", `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`);
+  new ApiError(
+    409,
+    "already_has_number",
+    `Assistant ${id} already has a phone number (${number.number ?? number.status}). Delete the assistant to return it to the pool.`,
+  );
 
 /** A request that lost a race answers as if it came second: 404 if the assistant is gone, 409 if it got a number. */
 async function refuseIfAnswered(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
@@ -256,7 +274,9 @@ async function refuseIfAnswered(deps: AssistantDeps, orgId: string, id: string):
 
 async function returnToPool(deps: AssistantDeps, number: PhoneNumberRow, assistantId: string): Promise<void> {
   if (number.vapiPhoneNumberId) {
-    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+    await deps.vapi
+      .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
+      .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
   }
   const at = now();
   await deps.db.batch([
@@ -356,7 +376,12 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
   const { assistant, number } = await findAssistant(deps.db, orgId, id);
   const merged = businessDataSchema.safeParse({ ...(assistant.businessData as BusinessData), ...input.business_data });
   if (!merged.success) {
-    throw new ApiError(400, "invalid_request", "The merged business data is not valid.", merged.error.issues.map((i) => ({ path: `business_data.${i.path.join(".")}`, code: i.code, message: i.message })));
+    throw new ApiError(
+      400,
+      "invalid_request",
+      "The merged business data is not valid.",
+      merged.error.issues.map((i) => ({ path: `business_data.${i.path.join(".")}`, code: i.code, message: i.message })),
+    );
   }
   const nameIsCustom = input.name === null ? false : input.name !== undefined ? true : assistant.nameIsCustom;
   const next: AssistantRow = {
@@ -379,7 +404,13 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
   }
   const [updated] = await deps.db
     .update(assistants)
-    .set({ name: next.name, nameIsCustom: next.nameIsCustom, businessData: next.businessData, languages: next.languages, updatedAt: next.updatedAt })
+    .set({
+      name: next.name,
+      nameIsCustom: next.nameIsCustom,
+      businessData: next.businessData,
+      languages: next.languages,
+      updatedAt: next.updatedAt,
+    })
     .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
     .returning();
   if (!updated) throw notFound(`Assistant ${id}`);
@@ -422,7 +453,10 @@ export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: st
  * deleted assistant is harmless, re-pointed on reuse and repaired by the daily reconciliation), then one batch
  * marks the row deleted and returns the number, with its history event only if this batch unassigned it.
  */
-export async function finishDeletion(deps: Pick<AssistantDeps, "db" | "vapi" | "log">, assistant: Pick<AssistantRow, "id" | "orgId">): Promise<string | null> {
+export async function finishDeletion(
+  deps: Pick<AssistantDeps, "db" | "vapi" | "log">,
+  assistant: Pick<AssistantRow, "id" | "orgId">,
+): Promise<string | null> {
   const [number] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.assistantId, assistant.id)).limit(1);
   if (number?.vapiPhoneNumberId) {
     await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => {
@@ -441,13 +475,17 @@ export async function finishDeletion(deps: Pick<AssistantDeps, "db" | "vapi" | "
   await deps.db.batch([
     markDeleted,
     unassignNumber(deps.db, number.id, at, assistant.id),
-    eventIfChanged(deps.db, number.id, "unassigned", { orgId: assistant.orgId, assistantId: assistant.id }, at, { reason: "assistant_deleted" }),
+    eventIfChanged(deps.db, number.id, "unassigned", { orgId: assistant.orgId, assistantId: assistant.id }, at, {
+      reason: "assistant_deleted",
+    }),
   ]);
   return number.id;
 }
 
 export function emergencyContactOf(row: Pick<AssistantRow, "emergencyContactName" | "emergencyContactPhone">): EmergencyContact | null {
-  return row.emergencyContactName && row.emergencyContactPhone ? { name: row.emergencyContactName, phone: row.emergencyContactPhone } : null;
+  return row.emergencyContactName && row.emergencyContactPhone
+    ? { name: row.emergencyContactName, phone: row.emergencyContactPhone }
+    : null;
 }
 
 export function vapiConfig(deps: Pick<AssistantDeps, "webhookUrl" | "settings">, row: AssistantRow) {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's purpose
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /** Characters that show nothing: spaces of every kind, format characters (zero-width space, joiners, BOM), combining marks alone. */
@@ -42,15 +43,18 @@ const openingRanges = z
   .max(4);
 
 export const businessHoursSchema = z
-  .strictObject({
-    mon: openingRanges.optional(),
-    tue: openingRanges.optional(),
-    wed: openingRanges.optional(),
-    thu: openingRanges.optional(),
-    fri: openingRanges.optional(),
-    sat: openingRanges.optional(),
-    sun: openingRanges.optional(),
-  }, { error: (issue) => (issue.code === "unrecognized_keys" ? `is not a day: use ${DAYS.join(", ")}` : undefined) })
+  .strictObject(
+    {
+      mon: openingRanges.optional(),
+      tue: openingRanges.optional(),
+      wed: openingRanges.optional(),
+      thu: openingRanges.optional(),
+      fri: openingRanges.optional(),
+      sat: openingRanges.optional(),
+      sun: openingRanges.optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `is not a day: use ${DAYS.join(", ")}` : undefined) },
+  )
   .openapi("BusinessHours", {
     description: "Opening hours per day (mon…sun), each a list of {open, close} 24-hour times; a missing day is closed.",
     example: { mon: [{ open: "08:00", close: "17:00" }], sat: [{ open: "09:00", close: "12:00" }] },
@@ -66,8 +70,18 @@ export const businessDataSchema = z
     timezone: z.string().refine(isTimeZone, "must be an IANA time zone such as America/New_York").optional(),
     address: text(300).optional(),
     phone: e164.optional(),
-    website: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(300).optional(),
-    emergencies: z.array(text(120)).max(20).optional().openapi({ description: "What counts as an emergency (the assistant transfers these to the emergency contact)", example: ["gas smell", "no heat below 40°F"] }),
+    website: z
+      .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+      .max(300)
+      .optional(),
+    emergencies: z
+      .array(text(120))
+      .max(20)
+      .optional()
+      .openapi({
+        description: "What counts as an emergency (the assistant transfers these to the emergency contact)",
+        example: ["gas smell", "no heat below 40°F"],
+      }),
     appointment_minutes: z.number().int().min(10).max(480).optional().openapi({ description: "Default appointment length; 60 when unset" }),
     min_notice_minutes: z.number().int().min(0).max(20_160).optional().openapi({ description: "Earliest booking from now; 60 when unset" }),
   })

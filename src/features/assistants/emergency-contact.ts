@@ -16,7 +16,12 @@ export async function getEmergencyContact(deps: AssistantDeps, orgId: string, id
  * with the matching transferCall tool first; D1 follows. If D1 then fails, Vapi is put back, so the stored
  * contact and the Vapi assistant never disagree.
  */
-export async function setEmergencyContact(deps: AssistantDeps, orgId: string, id: string, contact: EmergencyContact | null): Promise<EmergencyContact | null> {
+export async function setEmergencyContact(
+  deps: AssistantDeps,
+  orgId: string,
+  id: string,
+  contact: EmergencyContact | null,
+): Promise<EmergencyContact | null> {
   const { assistant } = await findAssistant(deps.db, orgId, id);
   const next: AssistantRow = {
     ...assistant,
@@ -36,7 +41,11 @@ export async function setEmergencyContact(deps: AssistantDeps, orgId: string, id
   try {
     saved = await deps.db
       .update(assistants)
-      .set({ emergencyContactName: next.emergencyContactName, emergencyContactPhone: next.emergencyContactPhone, updatedAt: next.updatedAt })
+      .set({
+        emergencyContactName: next.emergencyContactName,
+        emergencyContactPhone: next.emergencyContactPhone,
+        updatedAt: next.updatedAt,
+      })
       .where(and(eq(assistants.id, id), eq(assistants.orgId, orgId), eq(assistants.state, "active")))
       .returning({ id: assistants.id });
   } catch (error) {

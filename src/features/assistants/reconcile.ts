@@ -1,6 +1,6 @@
 import { inArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { assistants, ASSISTANT_STATES } from "../../db/schema";
+import { assistants, type ASSISTANT_STATES } from "../../db/schema";
 import type { Logger } from "../../platform/log";
 import { UpstreamError } from "../../integrations/http";
 import type { VapiAssistant, VapiClient } from "../../integrations/vapi";
@@ -65,10 +65,19 @@ export async function removeStrayAssistants(deps: AssistantReconcileDeps, nowMs 
         continue;
       }
     }
-    deps.log.warn("stray_assistant_deleted", { vapi_assistant_id: vapiAssistant.id, assistant_id: switchboardId, reason, vapi_created_at: vapiAssistant.createdAt });
+    deps.log.warn("stray_assistant_deleted", {
+      vapi_assistant_id: vapiAssistant.id,
+      assistant_id: switchboardId,
+      reason,
+      vapi_created_at: vapiAssistant.createdAt,
+    });
     report.deleted.push({ vapi_assistant_id: vapiAssistant.id, switchboard_assistant_id: switchboardId, reason });
   }
-  deps.log.info("reconcile_assistants_done", { vapi_assistants: report.vapi_assistants, deleted: report.deleted.length, failures: report.failures });
+  deps.log.info("reconcile_assistants_done", {
+    vapi_assistants: report.vapi_assistants,
+    deleted: report.deleted.length,
+    failures: report.failures,
+  });
   return report;
 }
 

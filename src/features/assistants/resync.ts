@@ -16,7 +16,10 @@ export interface ResyncResult {
  * PUBLIC_URL and VAPI_WEBHOOK_SECRET) to Vapi, and its number's `server` too: what to run after rotating the
  * webhook secret or moving the service. A page at a time, in id order, so a Worker's subrequest budget holds.
  */
-export async function resyncAssistants(deps: AssistantDeps, options: { orgId?: string; limit: number; cursor?: string }): Promise<ResyncResult> {
+export async function resyncAssistants(
+  deps: AssistantDeps,
+  options: { orgId?: string; limit: number; cursor?: string },
+): Promise<ResyncResult> {
   const rows = await deps.db
     .select({ assistant: assistants, vapiNumberId: phoneNumbers.vapiPhoneNumberId })
     .from(assistants)
@@ -31,7 +34,11 @@ export async function resyncAssistants(deps: AssistantDeps, options: { orgId?: s
     .orderBy(asc(assistants.id))
     .limit(options.limit + 1);
   const page = rows.slice(0, options.limit);
-  const result: ResyncResult = { updated: 0, failed: [], next_cursor: rows.length > options.limit ? page[page.length - 1]!.assistant.id : null };
+  const result: ResyncResult = {
+    updated: 0,
+    failed: [],
+    next_cursor: rows.length > options.limit ? page[page.length - 1]!.assistant.id : null,
+  };
   for (const { assistant, vapiNumberId } of page) {
     if (!assistant.vapiAssistantId) continue;
     try {

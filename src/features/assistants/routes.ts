@@ -9,7 +9,14 @@ import { sha256Hex, uuidFrom } from "../../platform/crypto";
 import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant } from "./assistants";
 import { runIdempotent } from "../../platform/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../../platform/openapi";
-import { assignPhoneSchema, assistantListSchema, assistantSchema, createAssistantSchema, phoneSchema, updateAssistantSchema } from "./schemas";
+import {
+  assignPhoneSchema,
+  assistantListSchema,
+  assistantSchema,
+  createAssistantSchema,
+  phoneSchema,
+  updateAssistantSchema,
+} from "./schemas";
 import { streamSSE } from "hono/streaming";
 import { ApiError } from "../../platform/errors";
 import type { AssistantView } from "./view";
@@ -67,7 +74,11 @@ const getOne = createRoute({
   middleware: [member] as const,
   summary: "Read an assistant",
   request: { params: idParam("assistant") },
-  responses: { 200: jsonResponse(assistantSchema, "The assistant"), ...authErrors, 404: errorResponse("No such assistant in your organization") },
+  responses: {
+    200: jsonResponse(assistantSchema, "The assistant"),
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+  },
 });
 
 const patch = createRoute({
@@ -95,7 +106,12 @@ const remove = createRoute({
   middleware: [member] as const,
   summary: "Delete an assistant; its number goes back to the pool",
   request: { params: idParam("assistant") },
-  responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponse("No such assistant in your organization"), ...upstreamErrors },
+  responses: {
+    204: { description: "Deleted" },
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+    ...upstreamErrors,
+  },
 });
 
 const assignPhone = createRoute({
@@ -111,7 +127,9 @@ const assignPhone = createRoute({
     400: errorResponse("Invalid body"),
     ...authErrors,
     404: errorResponse("No such assistant in your organization"),
-    409: errorResponse("`already_has_number`, or `pool_exhausted` or `area_code_unavailable` (`details.area_code`) when no number can be had"),
+    409: errorResponse(
+      "`already_has_number`, or `pool_exhausted` or `area_code_unavailable` (`details.area_code`) when no number can be had",
+    ),
     ...upstreamErrors,
   },
 });
@@ -124,7 +142,11 @@ const phone = createRoute({
   middleware: [member] as const,
   summary: "The assistant's number and provisioning progress",
   request: { params: idParam("assistant") },
-  responses: { 200: jsonResponse(phoneSchema, "Number, status and progress"), ...authErrors, 404: errorResponse("No such assistant in your organization") },
+  responses: {
+    200: jsonResponse(phoneSchema, "Number, status and progress"),
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+  },
 });
 
 const phoneEvents = createRoute({
@@ -163,9 +185,7 @@ const toPhone = (view: AssistantView) => ({
 const emergencyContactFields = { name: text(80).openapi({ example: "Dana (on-call technician)" }), phone: e164 };
 const emergencyContactBody = z.strictObject(emergencyContactFields).openapi("EmergencyContact");
 // Its own schema: `.nullable()` on the registered body would document the request body as nullable too.
-const emergencyContactView = z
-  .object({ emergency_contact: z.object(emergencyContactFields).nullable() })
-  .openapi("EmergencyContactView");
+const emergencyContactView = z.object({ emergency_contact: z.object(emergencyContactFields).nullable() }).openapi("EmergencyContactView");
 
 const putEmergency = createRoute({
   method: "put",
@@ -174,7 +194,8 @@ const putEmergency = createRoute({
   security,
   middleware: [member] as const,
   summary: "Set who urgent calls are transferred to",
-  description: "The Vapi assistant gets a transferCall tool to this number, described so the model uses it for the business's emergencies or when a caller asks for a person.",
+  description:
+    "The Vapi assistant gets a transferCall tool to this number, described so the model uses it for the business's emergencies or when a caller asks for a person.",
   request: { params: idParam("assistant"), body: jsonBody(emergencyContactBody) },
   responses: {
     200: jsonResponse(emergencyContactView, "The contact now in effect"),
@@ -193,7 +214,11 @@ const getEmergency = createRoute({
   middleware: [member] as const,
   summary: "Who urgent calls are transferred to (null when nobody)",
   request: { params: idParam("assistant") },
-  responses: { 200: jsonResponse(emergencyContactView, "The contact"), ...authErrors, 404: errorResponse("No such assistant in your organization") },
+  responses: {
+    200: jsonResponse(emergencyContactView, "The contact"),
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+  },
 });
 
 const deleteEmergency = createRoute({
@@ -204,7 +229,12 @@ const deleteEmergency = createRoute({
   middleware: [member] as const,
   summary: "Stop transferring urgent calls",
   request: { params: idParam("assistant") },
-  responses: { 204: { description: "Removed" }, ...authErrors, 404: errorResponse("No such assistant in your organization"), ...upstreamErrors },
+  responses: {
+    204: { description: "Removed" },
+    ...authErrors,
+    404: errorResponse("No such assistant in your organization"),
+    ...upstreamErrors,
+  },
 });
 
 export const assistantsRouter = createRouter()
@@ -222,7 +252,9 @@ export const assistantsRouter = createRouter()
     return c.json(result.body as z.infer<typeof assistantSchema>, 201);
   })
   .openapi(listRoute("/api/assistants"), async (c) => c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200))
-  .openapi(listRoute("/api/assistants/list", true), async (c) => c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200))
+  .openapi(listRoute("/api/assistants/list", true), async (c) =>
+    c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200),
+  )
   .openapi(getOne, async (c) => c.json(await getAssistant(c.var.services, orgOf(c), c.req.valid("param").id), 200))
   .openapi(patch, async (c) => c.json(await updateAssistant(c.var.services, orgOf(c), c.req.valid("param").id, c.req.valid("json")), 200))
   .openapi(assignPhone, async (c) => {
@@ -249,7 +281,8 @@ export const assistantsRouter = createRouter()
         try {
           current = toPhone(await getAssistant(deps, orgId, id));
         } catch (error) {
-          const body = error instanceof ApiError ? error.toBody() : { error: { code: "internal_error", message: "Progress could not be read." } };
+          const body =
+            error instanceof ApiError ? error.toBody() : { error: { code: "internal_error", message: "Progress could not be read." } };
           await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
           break;
         }
@@ -260,7 +293,9 @@ export const assistantsRouter = createRouter()
     const contact = await setEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id, c.req.valid("json"));
     return c.json({ emergency_contact: contact }, 200);
   })
-  .openapi(getEmergency, async (c) => c.json({ emergency_contact: await getEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id) }, 200))
+  .openapi(getEmergency, async (c) =>
+    c.json({ emergency_contact: await getEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id) }, 200),
+  )
   .openapi(deleteEmergency, async (c) => {
     await setEmergencyContact(c.var.services, orgOf(c), c.req.valid("param").id, null);
     return c.body(null, 204);

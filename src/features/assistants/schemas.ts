@@ -7,7 +7,10 @@ export const languagesSchema = z
   .min(1, "give at least one language")
   .max(5, "at most 5 languages")
   .refine((list) => new Set(list).size === list.length, "languages must not repeat")
-  .openapi({ description: "Languages the receptionist speaks, the first one greets callers. More than one turns on multilingual transcription.", example: ["en", "es"] });
+  .openapi({
+    description: "Languages the receptionist speaks, the first one greets callers. More than one turns on multilingual transcription.",
+    example: ["en", "es"],
+  });
 
 export const createAssistantSchema = z
   .strictObject({
@@ -24,7 +27,10 @@ export const updateAssistantSchema = z
     business_data: businessDataSchema.partial().optional().openapi({ description: "Fields to change; the rest are kept." }),
     languages: languagesSchema.optional(),
   })
-  .refine((v) => v.name !== undefined || v.business_data !== undefined || v.languages !== undefined, "send at least one of name, business_data, languages")
+  .refine(
+    (v) => v.name !== undefined || v.business_data !== undefined || v.languages !== undefined,
+    "send at least one of name, business_data, languages",
+  )
   .openapi("UpdateAssistant");
 
 export const assistantSchema = z
@@ -34,7 +40,10 @@ export const assistantSchema = z
     business_data: businessDataSchema,
     languages: z.array(z.string()),
     vapi_assistant_id: z.string().nullable(),
-    vapi_phone_number: z.string().nullable().openapi({ description: "E.164 digits, or null while none is known. Never a label such as Vapi-87ea540e.", example: "+14155550123" }),
+    vapi_phone_number: z
+      .string()
+      .nullable()
+      .openapi({ description: "E.164 digits, or null while none is known. Never a label such as Vapi-87ea540e.", example: "+14155550123" }),
     phone_provider: z.enum(["vapi", "twilio"]).nullable(),
     phone_status: z.enum(["active", "provisioning", "stuck", "none"]),
     phone_number_id: z.string().nullable(),

@@ -2,13 +2,51 @@ import type { VapiAssistantInput, VapiFunctionTool, VapiServer, VapiTransferCall
 import type { BusinessData } from "./business-data";
 
 /** Languages a receptionist can speak: each is a Deepgram transcriber language Vapi accepts. */
-export const SUPPORTED_LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "tr", "sv", "da", "no", "fi", "hi", "ja", "ko", "zh", "vi", "uk"] as const;
+export const SUPPORTED_LANGUAGES = [
+  "en",
+  "es",
+  "fr",
+  "de",
+  "it",
+  "pt",
+  "nl",
+  "pl",
+  "ru",
+  "tr",
+  "sv",
+  "da",
+  "no",
+  "fi",
+  "hi",
+  "ja",
+  "ko",
+  "zh",
+  "vi",
+  "uk",
+] as const;
 export type Language = (typeof SUPPORTED_LANGUAGES)[number];
 
 const LANGUAGE_NAMES: Record<Language, string> = {
-  en: "English", es: "Spanish", fr: "French", de: "German", it: "Italian", pt: "Portuguese", nl: "Dutch", pl: "Polish",
-  ru: "Russian", tr: "Turkish", sv: "Swedish", da: "Danish", no: "Norwegian", fi: "Finnish", hi: "Hindi", ja: "Japanese",
-  ko: "Korean", zh: "Chinese", vi: "Vietnamese", uk: "Ukrainian",
+  en: "English",
+  es: "Spanish",
+  fr: "French",
+  de: "German",
+  it: "Italian",
+  pt: "Portuguese",
+  nl: "Dutch",
+  pl: "Polish",
+  ru: "Russian",
+  tr: "Turkish",
+  sv: "Swedish",
+  da: "Danish",
+  no: "Norwegian",
+  fi: "Finnish",
+  hi: "Hindi",
+  ja: "Japanese",
+  ko: "Korean",
+  zh: "Chinese",
+  vi: "Vietnamese",
+  uk: "Ukrainian",
 };
 
 /** "Thank you for calling {business}. How can I help you today?" in the business's first language. */
@@ -35,7 +73,15 @@ const GREETINGS: Record<Language, (business: string) => string> = {
   uk: (b) => `Дякуємо, що зателефонували до ${b}. Чим я можу допомогти?`,
 };
 
-const DAY_NAMES = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" } as const;
+const DAY_NAMES = {
+  mon: "Monday",
+  tue: "Tuesday",
+  wed: "Wednesday",
+  thu: "Thursday",
+  fri: "Friday",
+  sat: "Saturday",
+  sun: "Sunday",
+} as const;
 
 export const OPENAI_MODEL = "gpt-4o-mini";
 /** Vapi limits an assistant's name to 40 characters. */
@@ -130,7 +176,8 @@ export function functionToolDefinitions(business: BusinessData): FunctionToolDef
     },
     {
       name: TOOL_BOOK_APPOINTMENT,
-      description: "Book an appointment at a time check_availability offered, after the caller confirmed it and gave their name and phone number.",
+      description:
+        "Book an appointment at a time check_availability offered, after the caller confirmed it and gave their name and phone number.",
       parameters: {
         type: "object",
         properties: {
@@ -147,7 +194,11 @@ export function functionToolDefinitions(business: BusinessData): FunctionToolDef
 }
 
 /** The calendar tools (answered by /webhooks/vapi) and, with an emergency contact, the transfer. */
-export function assistantTools(server: VapiServer, business: BusinessData, contact: EmergencyContact | null): (VapiFunctionTool | VapiTransferCallTool)[] {
+export function assistantTools(
+  server: VapiServer,
+  business: BusinessData,
+  contact: EmergencyContact | null,
+): (VapiFunctionTool | VapiTransferCallTool)[] {
   const tools: (VapiFunctionTool | VapiTransferCallTool)[] = functionToolDefinitions(business).map((definition) => ({
     type: "function",
     function: { name: definition.name, description: definition.description, parameters: { ...definition.parameters } },

@@ -65,9 +65,7 @@ export function toAssistantView(row: AssistantRow, number: PhoneNumberRow | null
           }
         : null,
     emergency_contact:
-      row.emergencyContactName && row.emergencyContactPhone
-        ? { name: row.emergencyContactName, phone: row.emergencyContactPhone }
-        : null,
+      row.emergencyContactName && row.emergencyContactPhone ? { name: row.emergencyContactName, phone: row.emergencyContactPhone } : null,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };

@@ -6,7 +6,15 @@ import { ApiError } from "../../platform/errors";
 import type { Logger } from "../../platform/log";
 import { newCodeVerifier, OAuthStateError, openState, sealState } from "./oauth-state";
 import type { Settings } from "../../platform/settings";
-import { GOOGLE_CALENDAR_SCOPES, GoogleApiError, GoogleIdTokenError, GoogleOAuthError, missingScopes, pkceChallenge, type GoogleClient } from "../../integrations/google";
+import {
+  GOOGLE_CALENDAR_SCOPES,
+  GoogleApiError,
+  GoogleIdTokenError,
+  GoogleOAuthError,
+  missingScopes,
+  pkceChallenge,
+  type GoogleClient,
+} from "../../integrations/google";
 import { UpstreamError } from "../../integrations/http";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 
@@ -30,7 +38,12 @@ const tokenContext = (orgId: string) => `google:${orgId}`;
 
 /** The settings the Google connection needs that are not set: the first thing to check when it won't connect. */
 export function missingCalendarSettings(settings: Settings): string[] {
-  const needed = { GOOGLE_CLIENT_ID: settings.GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET: settings.GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URI: settings.GOOGLE_REDIRECT_URI, APP_URL: settings.APP_URL };
+  const needed = {
+    GOOGLE_CLIENT_ID: settings.GOOGLE_CLIENT_ID,
+    GOOGLE_CLIENT_SECRET: settings.GOOGLE_CLIENT_SECRET,
+    GOOGLE_REDIRECT_URI: settings.GOOGLE_REDIRECT_URI,
+    APP_URL: settings.APP_URL,
+  };
   return Object.entries(needed)
     .filter(([, value]) => !value)
     .map(([name]) => name);
@@ -39,7 +52,12 @@ export function missingCalendarSettings(settings: Settings): string[] {
 function requireGoogle(deps: CalendarDeps): GoogleClient {
   const missing = missingCalendarSettings(deps.settings);
   if (!deps.google || missing.length > 0) {
-    throw new ApiError(503, "calendar_not_configured", `Google Calendar is not configured on this server: set ${missing.join(", ") || "the Google OAuth client"}.`, { missing_settings: missing });
+    throw new ApiError(
+      503,
+      "calendar_not_configured",
+      `Google Calendar is not configured on this server: set ${missing.join(", ") || "the Google OAuth client"}.`,
+      { missing_settings: missing },
+    );
   }
   return deps.google;
 }
@@ -59,7 +77,11 @@ export type CallbackOutcome = { connected: true; orgId: string } | { connected: 
  * The state is verified and consumed (a replay is refused), the code exchanged, the grant checked for a
  * refresh token and every scope, the id_token verified, and the tokens stored sealed.
  */
-export async function completeGoogleAuthorization(deps: CalendarDeps, query: Record<string, string | undefined>, nowMs = Date.now()): Promise<CallbackOutcome> {
+export async function completeGoogleAuthorization(
+  deps: CalendarDeps,
+  query: Record<string, string | undefined>,
+  nowMs = Date.now(),
+): Promise<CallbackOutcome> {
   const google = requireGoogle(deps);
   let state;
   try {
@@ -122,7 +144,10 @@ export async function completeGoogleAuthorization(deps: CalendarDeps, query: Rec
     updatedAt: at,
   };
   await deps.db.batch([
-    deps.db.insert(calendarConnections).values({ orgId: state.orgId, ...values }).onConflictDoUpdate({ target: calendarConnections.orgId, set: values }),
+    deps.db
+      .insert(calendarConnections)
+      .values({ orgId: state.orgId, ...values })
+      .onConflictDoUpdate({ target: calendarConnections.orgId, set: values }),
     resolveAlert(deps.db, "calendar_reconnect_required", state.orgId),
   ]);
   deps.log.info("calendar_connected", { org_id: state.orgId, user_id: state.userId, google_sub: identity.sub });
@@ -203,7 +228,11 @@ const refusedAccess = (error: unknown) => error instanceof GoogleApiError && err
  * Calendar API gets one refresh and one retry. Only `invalid_grant` from the token endpoint, or the fresh token
  * refused too, means the grant is gone (`reconnect_required`); a refresh that fails transiently disconnects nothing.
  */
-export async function withAccessToken<T>(deps: CalendarDeps, orgId: string, use: (token: string, connection: CalendarConnectionRow) => Promise<T>): Promise<T> {
+export async function withAccessToken<T>(
+  deps: CalendarDeps,
+  orgId: string,
+  use: (token: string, connection: CalendarConnectionRow) => Promise<T>,
+): Promise<T> {
   const first = await accessTokenFor(deps, orgId);
   try {
     return await use(first.token, first.connection);
@@ -248,7 +277,12 @@ export async function accessTokenFor(
     const [locked] = await deps.db
       .update(calendarConnections)
       .set({ refreshLockUntil: new Date(nowMs + REFRESH_LOCK_MS).toISOString() })
-      .where(and(eq(calendarConnections.orgId, orgId), or(isNull(calendarConnections.refreshLockUntil), lt(calendarConnections.refreshLockUntil, now))))
+      .where(
+        and(
+          eq(calendarConnections.orgId, orgId),
+          or(isNull(calendarConnections.refreshLockUntil), lt(calendarConnections.refreshLockUntil, now)),
+        ),
+      )
       .returning();
     if (locked) return refreshWithLock(deps, locked, nowMs);
     // Another request is refreshing: its token is still good if not yet expired (nor refused), else wait for it briefly.
@@ -258,7 +292,11 @@ export async function accessTokenFor(
   throw new CalendarUnavailable("google_unavailable");
 }
 
-async function refreshWithLock(deps: CalendarDeps, row: CalendarConnectionRow, nowMs: number): Promise<{ token: string; connection: CalendarConnectionRow }> {
+async function refreshWithLock(
+  deps: CalendarDeps,
+  row: CalendarConnectionRow,
+  nowMs: number,
+): Promise<{ token: string; connection: CalendarConnectionRow }> {
   const orgId = row.orgId;
   try {
     const tokens = await deps.google!.refresh(await deps.box.decrypt(row.refreshToken, tokenContext(orgId)));
@@ -293,7 +331,12 @@ async function refreshWithLock(deps: CalendarDeps, row: CalendarConnectionRow, n
 export async function markReconnectRequired(deps: Pick<CalendarDeps, "db" | "log">, orgId: string, reason: string): Promise<void> {
   await deps.db
     .update(calendarConnections)
-    .set({ status: "reconnect_required", lastError: `Google refused the saved access (${reason}). Reconnect the calendar.`, refreshLockUntil: null, updatedAt: new Date().toISOString() })
+    .set({
+      status: "reconnect_required",
+      lastError: `Google refused the saved access (${reason}). Reconnect the calendar.`,
+      refreshLockUntil: null,
+      updatedAt: new Date().toISOString(),
+    })
     .where(eq(calendarConnections.orgId, orgId));
   await raiseAlert(deps.db, deps.log, {
     kind: "calendar_reconnect_required",

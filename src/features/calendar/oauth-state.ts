@@ -28,7 +28,13 @@ async function stateKeys(encryptionKeyBase64: string): Promise<{ sign: Uint8Arra
   const raw = Uint8Array.from(atob(encryptionKeyBase64.trim()), (c) => c.charCodeAt(0));
   const base = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveBits"]);
   const derive = async (info: string) =>
-    new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(info) }, base, 256));
+    new Uint8Array(
+      await crypto.subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(info) },
+        base,
+        256,
+      ),
+    );
   return { sign: await derive("oauth-state-sign"), encrypt: await derive("oauth-state-encrypt") };
 }
 
@@ -38,7 +44,11 @@ export function newCodeVerifier(): string {
 }
 
 /** Signed (HS256) then encrypted (A256GCM): Google and the browser see an opaque string. */
-export async function sealState(encryptionKeyBase64: string, state: Omit<OAuthState, "id" | "expiresAt">, nowMs = Date.now()): Promise<{ token: string; id: string }> {
+export async function sealState(
+  encryptionKeyBase64: string,
+  state: Omit<OAuthState, "id" | "expiresAt">,
+  nowMs = Date.now(),
+): Promise<{ token: string; id: string }> {
   const keys = await stateKeys(encryptionKeyBase64);
   const id = crypto.randomUUID();
   const signed = await new SignJWT({ org: state.orgId, uid: state.userId, cv: state.codeVerifier })
@@ -48,7 +58,9 @@ export async function sealState(encryptionKeyBase64: string, state: Omit<OAuthSt
     .setIssuedAt(Math.floor(nowMs / 1000))
     .setExpirationTime(Math.floor(nowMs / 1000) + STATE_TTL_SECONDS)
     .sign(keys.sign);
-  const token = await new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg: "dir", enc: "A256GCM", cty: "JWT" }).encrypt(keys.encrypt);
+  const token = await new CompactEncrypt(new TextEncoder().encode(signed))
+    .setProtectedHeader({ alg: "dir", enc: "A256GCM", cty: "JWT" })
+    .encrypt(keys.encrypt);
   return { token, id };
 }
 
@@ -61,7 +73,13 @@ export async function openState(encryptionKeyBase64: string, token: string, nowM
       algorithms: ["HS256"],
       currentDate: new Date(nowMs),
     });
-    if (typeof payload.org !== "string" || typeof payload.uid !== "string" || typeof payload.cv !== "string" || !payload.jti || !payload.exp) {
+    if (
+      typeof payload.org !== "string" ||
+      typeof payload.uid !== "string" ||
+      typeof payload.cv !== "string" ||
+      !payload.jti ||
+      !payload.exp
+    ) {
       throw new OAuthStateError("invalid_state");
     }
     return { id: payload.jti, orgId: payload.org, userId: payload.uid, codeVerifier: payload.cv, expiresAt: payload.exp * 1000 };

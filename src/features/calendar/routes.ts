@@ -3,12 +3,7 @@ import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { createRouter } from "../../platform/router";
-import {
-  calendarStatus,
-  completeGoogleAuthorization,
-  disconnectCalendar,
-  settingsPageUrl,
-  startGoogleAuthorization } from "./connection";
+import { calendarStatus, completeGoogleAuthorization, disconnectCalendar, settingsPageUrl, startGoogleAuthorization } from "./connection";
 import { authErrors, errorResponse, jsonResponse } from "../../platform/openapi";
 
 const tags = ["Calendar"];
@@ -21,7 +16,8 @@ const auth = createRoute({
   security,
   middleware: [requireRole("owner"), rateLimit("calendar_auth")] as const,
   summary: "Where to send the browser to connect Google Calendar",
-  description: "A Google authorization URL with PKCE and a signed, encrypted state that expires in 10 minutes and binds the organization and user.",
+  description:
+    "A Google authorization URL with PKCE and a signed, encrypted state that expires in 10 minutes and binds the organization and user.",
   responses: {
     200: jsonResponse(z.object({ url: z.url() }).openapi("GoogleAuthUrl"), "Send the browser here"),
     ...authErrors,
@@ -37,7 +33,12 @@ const callback = createRoute({
   description:
     "Always redirects to APP_URL/settings/phone-calendar with `?calendar=connected` or `?calendar_error=<code>`: access_denied, google_error, invalid_request, invalid_state, state_expired, state_replayed, exchange_failed, missing_scopes, missing_refresh_token, invalid_id_token, google_unavailable, not_configured.",
   request: {
-    query: z.object({ code: z.string().max(2048).optional(), state: z.string().max(4096).optional(), error: z.string().max(200).optional(), scope: z.string().max(2048).optional() }),
+    query: z.object({
+      code: z.string().max(2048).optional(),
+      state: z.string().max(4096).optional(),
+      error: z.string().max(200).optional(),
+      scope: z.string().max(2048).optional(),
+    }),
   },
   responses: { 302: { description: "Back to the settings page with the outcome" } },
 });

@@ -35,8 +35,10 @@ const MAX_REASON_LENGTH = 500;
 const MIN_PHONE_DIGITS = 7;
 
 /** What the assistant says when the calendar cannot be used; the reason is logged, not spoken. */
-const UNAVAILABLE_LINE = "I can't reach the appointment calendar right now. I can take your name and number and have someone call you back to schedule.";
-const RECONNECT_LINE = "Online booking is paused for this business at the moment. I can take your name and number and have someone call you back to schedule.";
+const UNAVAILABLE_LINE =
+  "I can't reach the appointment calendar right now. I can take your name and number and have someone call you back to schedule.";
+const RECONNECT_LINE =
+  "Online booking is paused for this business at the moment. I can take your name and number and have someone call you back to schedule.";
 
 /** The arguments each tool's JSON schema (functionToolDefinitions in assistant-config.ts) guarantees once checked. */
 interface AvailabilityArgs {
@@ -73,7 +75,9 @@ const QUESTIONS: Record<string, Partial<Record<ArgumentProblem, string>>> = {
 };
 
 function askFor(field: string, problem: ArgumentProblem): string {
-  return (Object.hasOwn(QUESTIONS, field) ? QUESTIONS[field]![problem] : undefined) ?? "Sorry, I didn't catch that. Could you say it again?";
+  return (
+    (Object.hasOwn(QUESTIONS, field) ? QUESTIONS[field]![problem] : undefined) ?? "Sorry, I didn't catch that. Could you say it again?"
+  );
 }
 
 interface Slot {
@@ -95,7 +99,12 @@ async function withCalendar(
   context: ToolCallContext,
   use: (token: string, connection: CalendarConnectionRow) => Promise<string>,
 ): Promise<string> {
-  const log = deps.log.child({ org_id: context.assistant.orgId, assistant_id: context.assistant.id, call_id: context.callId, tool_call_id: context.toolCallId });
+  const log = deps.log.child({
+    org_id: context.assistant.orgId,
+    assistant_id: context.assistant.id,
+    call_id: context.callId,
+    tool_call_id: context.toolCallId,
+  });
   try {
     if (!deps.google) throw new CalendarUnavailable("not_configured");
     return await withAccessToken(deps, context.assistant.orgId, use);
@@ -136,13 +145,16 @@ function durationProblem(minutes: number | undefined): string | null {
 }
 
 function callerProblem(args: BookingArgs): string | null {
-  if (args.caller_name.length > MAX_NAME_LENGTH) return "That name is too long for the booking. What name should I put the appointment under?";
-  if ((args.caller_phone.match(/\d/g) ?? []).length < MIN_PHONE_DIGITS) return "That phone number seems too short. What number can we reach you at?";
+  if (args.caller_name.length > MAX_NAME_LENGTH)
+    return "That name is too long for the booking. What name should I put the appointment under?";
+  if ((args.caller_phone.match(/\d/g) ?? []).length < MIN_PHONE_DIGITS)
+    return "That phone number seems too short. What number can we reach you at?";
   return null;
 }
 
 async function checkAvailability(deps: CalendarDeps, context: ToolCallContext, args: AvailabilityArgs): Promise<string> {
-  const problem = dateProblem(args.date) ?? (args.end_date === undefined ? null : dateProblem(args.end_date)) ?? durationProblem(args.duration_minutes);
+  const problem =
+    dateProblem(args.date) ?? (args.end_date === undefined ? null : dateProblem(args.end_date)) ?? durationProblem(args.duration_minutes);
   if (problem) return problem;
   return withCalendar(deps, context, async (token, connection) => {
     const business = businessOf(context);
@@ -150,6 +162,7 @@ async function checkAvailability(deps: CalendarDeps, context: ToolCallContext, a
     const minutes = args.duration_minutes ?? business.appointment_minutes ?? 60;
     const now = Date.now();
     const today = zonedDate(now, timeZone);
+    // biome-ignore lint/complexity/useMathMinMax: ISO dates (strings), not numbers
     const first = args.date < today ? today : args.date;
     const last = lastDayOf(first, args.end_date);
 
@@ -331,11 +344,22 @@ async function recordBooking(
       createdAt: new Date().toISOString(),
     })
     .onConflictDoNothing();
-  deps.log.info("appointment_booked", { org_id: context.assistant.orgId, assistant_id: context.assistant.id, call_id: context.callId, starts_at: new Date(slot.start).toISOString() });
+  deps.log.info("appointment_booked", {
+    org_id: context.assistant.orgId,
+    assistant_id: context.assistant.id,
+    call_id: context.callId,
+    starts_at: new Date(slot.start).toISOString(),
+  });
 }
 
 /** Busy intervals over the candidates' span, or null when Google cannot say (a per-calendar error is not "free"). */
-async function busyTimes(deps: CalendarDeps, token: string, connection: CalendarConnectionRow, timeZone: string, slots: Slot[]): Promise<Slot[] | null> {
+async function busyTimes(
+  deps: CalendarDeps,
+  token: string,
+  connection: CalendarConnectionRow,
+  timeZone: string,
+  slots: Slot[],
+): Promise<Slot[] | null> {
   const timeMin = new Date(Math.min(...slots.map((s) => s.start))).toISOString();
   const timeMax = new Date(Math.max(...slots.map((s) => s.end))).toISOString();
   const calendars = await deps.google!.freeBusy(token, { timeMin, timeMax, timeZone, calendarIds: [connection.calendarId] });
@@ -348,7 +372,14 @@ async function busyTimes(deps: CalendarDeps, token: string, connection: Calendar
 }
 
 /** Start times on the step grid inside opening hours, each at or after `notBefore`. */
-export function openingSlots(business: BusinessData, timeZone: string, first: string, last: string, minutes: number, notBefore: number): Slot[] {
+export function openingSlots(
+  business: BusinessData,
+  timeZone: string,
+  first: string,
+  last: string,
+  minutes: number,
+  notBefore: number,
+): Slot[] {
   const hours = business.hours ?? DEFAULT_HOURS;
   const slots: Slot[] = [];
   for (let day = first, guard = 0; day <= last && guard <= MAX_RANGE_DAYS; day = nextDate(day), guard++) {
@@ -382,7 +413,9 @@ function spreadOut(slots: Slot[], count: number): Slot[] {
 
 function describeRange(first: string, last: string, timeZone: string): string {
   const noon = (d: string) => zonedToInstant(d, "12:00", timeZone) ?? Date.parse(`${d}T12:00:00Z`);
-  return first === last ? spokenDay(noon(first), timeZone) : `${spokenDay(noon(first), timeZone)} through ${spokenDay(noon(last), timeZone)}`;
+  return first === last
+    ? spokenDay(noon(first), timeZone)
+    : `${spokenDay(noon(first), timeZone)} through ${spokenDay(noon(last), timeZone)}`;
 }
 
 /** base32hex of SHA-256(call id, tool call id): the same tool call always names the same event. */

@@ -150,9 +150,9 @@ export async function undoAttachment(deps: NumberDeps, attachment: Attachment, a
   await detachInVapi(deps, attachment);
   const statements = [...attachment.undo, ...alongside];
   if (statements.length === 0) return;
-  await deps.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]).catch((error) =>
-    deps.log.error("attachment_undo_failed", { phone_number_id: attachment.number.id, error }),
-  );
+  await deps.db
+    .batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])
+    .catch((error) => deps.log.error("attachment_undo_failed", { phone_number_id: attachment.number.id, error }));
 }
 
 /** Starts the tracker of a number that is still provisioning; the cron sweep re-arms it if this fails. */
@@ -193,7 +193,10 @@ export async function makeFreeNumber(
   reservationId: string,
   target: NumberTarget & { vapiAssistantId: string | null },
 ): Promise<Attachment | FreeNumberRefusal> {
-  const vapiNumber = await createReservedNumber(deps, reservationId, { vapiAssistantId: target.vapiAssistantId, areaCode: target.areaCode });
+  const vapiNumber = await createReservedNumber(deps, reservationId, {
+    vapiAssistantId: target.vapiAssistantId,
+    areaCode: target.areaCode,
+  });
   if (isRefusal(vapiNumber)) return vapiNumber;
   const at = now();
   const fields = vapiStateFields(deps.settings, {
@@ -203,9 +206,22 @@ export async function makeFreeNumber(
     trackerKey: trackerKeyFor(target.assistantId, reservationId),
     at,
   });
-  const holder = { id: reservationId, provider: "vapi", source: "vapi_free", orgId: null, assistantId: target.assistantId, twilioSid: null, unassignedAt: null, createdAt: at } as const;
+  const holder = {
+    id: reservationId,
+    provider: "vapi",
+    source: "vapi_free",
+    orgId: null,
+    assistantId: target.assistantId,
+    twilioSid: null,
+    unassignedAt: null,
+    createdAt: at,
+  } as const;
   const number = newPhoneNumberRow(holder, fields);
-  const created = { vapi_phone_number_id: vapiNumber.id, area_code: fields.areaCode, ...(target.assistantId ? {} : { pre_provisioned: true }) };
+  const created = {
+    vapi_phone_number_id: vapiNumber.id,
+    area_code: fields.areaCode,
+    ...(target.assistantId ? {} : { pre_provisioned: true }),
+  };
   const { assistantId } = target;
   return {
     source: "new",
@@ -241,7 +257,9 @@ export async function createReservedNumber(
     });
   } catch (error) {
     if (error instanceof UpstreamError && error.mayHaveActed) await deleteOrphanByName(deps, name);
-    await dropReservation(deps.db, reservationId).catch((e) => deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }));
+    await dropReservation(deps.db, reservationId).catch((e) =>
+      deps.log.error("reservation_drop_failed", { phone_number_id: reservationId, error: e }),
+    );
     if (error instanceof UpstreamError && error.isRefusal) {
       const refusal = refusalOf(error.message, options.areaCode);
       await raiseAlert(deps.db, deps.log, refusalAlert(refusal, error.status));
@@ -268,7 +286,12 @@ function refusalAlert(refusal: FreeNumberRefusal, status: number | undefined) {
       detail,
     };
   }
-  return { kind: "vapi_refused_number" as const, subject: "vapi", message: `Vapi refused a new free number: ${refusal.vapiMessage}`, detail };
+  return {
+    kind: "vapi_refused_number" as const,
+    subject: "vapi",
+    message: `Vapi refused a new free number: ${refusal.vapiMessage}`,
+    detail,
+  };
 }
 
 /** Vapi has nothing in the asked area code, and no other source had a number: say so, and what to try. */

@@ -101,7 +101,13 @@ export async function runCleanup(deps: CleanupDeps, options: { nowMs: number; dr
     pending: numbers.filter((n) => n.outcome === "release_pending").length,
     numbers,
   };
-  deps.log.info("cleanup_done", { dry_run: options.dryRun, cutoff: work.cutoff, released: report.released, kept: report.kept, pending: report.pending });
+  deps.log.info("cleanup_done", {
+    dry_run: options.dryRun,
+    cutoff: work.cutoff,
+    released: report.released,
+    kept: report.kept,
+    pending: report.pending,
+  });
   return report;
 }
 
@@ -131,7 +137,9 @@ export async function claimForRelease(db: Db, row: PhoneNumberRow, cutoff: strin
     db
       .update(phoneNumbers)
       .set({ status: "released", releasedAt: null, nextCheckAt: null, updatedAt: at })
-      .where(and(eq(phoneNumbers.id, row.id), isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), lt(idleSinceSql, cutoff)))
+      .where(
+        and(eq(phoneNumbers.id, row.id), isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), lt(idleSinceSql, cutoff)),
+      )
       .returning({ id: phoneNumbers.id }),
     eventIfChanged(db, row.id, "released", { orgId: row.orgId }, at, {
       reason: "unused",
@@ -157,7 +165,13 @@ async function finishRelease(deps: CleanupDeps, row: PhoneNumberRow, at: string)
       .update(phoneNumbers)
       .set({ releasedAt: at, updatedAt: at })
       .where(and(eq(phoneNumbers.id, row.id), eq(phoneNumbers.status, "released"), isNull(phoneNumbers.releasedAt)));
-    deps.log.info("number_released", { phone_number_id: row.id, number: row.number, source: row.source, org_id: row.orgId, reason: "unused" });
+    deps.log.info("number_released", {
+      phone_number_id: row.id,
+      number: row.number,
+      source: row.source,
+      org_id: row.orgId,
+      reason: "unused",
+    });
     return entry(row, "released");
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -178,7 +192,9 @@ async function deleteInVapi(vapi: VapiClient, vapiId: string): Promise<void> {
 async function releaseAtTwilio(deps: CleanupDeps, row: PhoneNumberRow): Promise<void> {
   const twilio = row.orgId ? await deps.twilioForOrg(row.orgId) : null;
   if (!twilio) {
-    throw new Error(`organization ${row.orgId} has no Twilio credentials any more: release ${row.number} in its Twilio console, or reconnect Twilio`);
+    throw new Error(
+      `organization ${row.orgId} has no Twilio credentials any more: release ${row.number} in its Twilio console, or reconnect Twilio`,
+    );
   }
   const sid = row.twilioSid ?? (row.number ? (await twilio.findIncomingNumber(row.number))?.sid : undefined);
   const outcome = sid ? await twilio.releaseNumber(sid) : "already_released";

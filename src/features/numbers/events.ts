@@ -16,9 +16,11 @@ export function eventIfChanged(
   at: string,
   detail: Record<string, unknown>,
 ) {
-  return db.insert(phoneNumberEvents).select(
-    sql`SELECT NULL, ${numberId}, ${event}, ${who.orgId ?? null}, ${who.assistantId ?? null}, ${JSON.stringify(detail)}, ${at} WHERE changes() = 1`,
-  );
+  return db
+    .insert(phoneNumberEvents)
+    .select(
+      sql`SELECT NULL, ${numberId}, ${event}, ${who.orgId ?? null}, ${who.assistantId ?? null}, ${JSON.stringify(detail)}, ${at} WHERE changes() = 1`,
+    );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { and, count, eq, getTableColumns, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { phoneNumberEvents, phoneNumbers, PHONE_NUMBER_EVENTS } from "../../db/schema";
+import { phoneNumberEvents, phoneNumbers, type PHONE_NUMBER_EVENTS } from "../../db/schema";
 import type { PhoneNumberRow } from "../assistants/view";
 
 /** Statuses of a free Vapi number that still occupies one of the account's free slots. */
@@ -48,7 +48,14 @@ export function claimPoolNumber(db: Db, request: AcquireRequest) {
   return db
     .update(phoneNumbers)
     .set({ assistantId: request.assistantId, assignedAt: request.now, updatedAt: request.now })
-    .where(and(sql`${phoneNumbers.id} = (${candidate})`, isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), mayTakeNumber(request)))
+    .where(
+      and(
+        sql`${phoneNumbers.id} = (${candidate})`,
+        isNull(phoneNumbers.assistantId),
+        eq(phoneNumbers.status, "active"),
+        mayTakeNumber(request),
+      ),
+    )
     .returning();
 }
 
@@ -120,7 +127,9 @@ export function unassignNumber(db: Db, numberId: string, now: string, fromAssist
   return db
     .update(phoneNumbers)
     .set({ assistantId: null, assignedAt: null, unassignedAt: now, updatedAt: now })
-    .where(fromAssistantId ? and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.assistantId, fromAssistantId)) : eq(phoneNumbers.id, numberId));
+    .where(
+      fromAssistantId ? and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.assistantId, fromAssistantId)) : eq(phoneNumbers.id, numberId),
+    );
 }
 
 export function recordEvent(

@@ -23,7 +23,14 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
     const at = new Date().toISOString();
     const reservationId = crypto.randomUUID();
     const [reserved] = await deps.db.batch([
-      reserveFreeNumber(deps.db, { assistantId: null, orgId: "", areaCode, reservationId, freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT, now: at }),
+      reserveFreeNumber(deps.db, {
+        assistantId: null,
+        orgId: "",
+        areaCode,
+        reservationId,
+        freeNumberLimit: deps.settings.VAPI_FREE_NUMBER_LIMIT,
+        now: at,
+      }),
     ]);
     if (reserved.length === 0) {
       stopped = "limit_reached";
@@ -46,6 +53,6 @@ export async function preProvision(deps: NumberDeps, count: number, areaCode: st
         ? `Created ${ids.length} of ${count}: Vapi refused the next number (see the vapi_refused_number alert).`
         : stopped === "area_code_unavailable"
           ? `Created ${ids.length} of ${count}: Vapi has no free numbers left in area code ${areaCode}. Try a nearby area code, or none.`
-        : `Created ${ids.length} numbers; they are provisioning and join the pool once active.`;
+          : `Created ${ids.length} numbers; they are provisioning and join the pool once active.`;
   return { requested: count, created: ids.length, phone_number_ids: ids, stopped_because: stopped, message };
 }

@@ -60,7 +60,15 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId));
   const settled = new Date(nowMs - SETTLING_MS).toISOString();
   const at = new Date(nowMs).toISOString();
-  const report: ReconcileReport = { vapi_numbers: listing.items.length, adopted: [], vanished: [], assistant_repaired: [], skipped: [], duplicates_deleted: [], failures: 0 };
+  const report: ReconcileReport = {
+    vapi_numbers: listing.items.length,
+    adopted: [],
+    vanished: [],
+    assistant_repaired: [],
+    skipped: [],
+    duplicates_deleted: [],
+    failures: 0,
+  };
 
   const byVapiId = new Map(rows.filter((r) => r.row.vapiPhoneNumberId).map((r) => [r.row.vapiPhoneNumberId!, r]));
   const rowsById = new Map(rows.map((r) => [r.row.id, r.row]));
@@ -96,13 +104,23 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
 }
 
 /** Points the Vapi number at the assistant D1 gives it (or at none). */
-async function repairAssistant(deps: ReconcileDeps, { row, vapiAssistantId }: RowWithAssistant, vapiNumber: VapiPhoneNumber, report: ReconcileReport): Promise<void> {
+async function repairAssistant(
+  deps: ReconcileDeps,
+  { row, vapiAssistantId }: RowWithAssistant,
+  vapiNumber: VapiPhoneNumber,
+  report: ReconcileReport,
+): Promise<void> {
   if (row.assistantId && !vapiAssistantId) return; // its assistant is still being created
   const wanted = row.assistantId ? vapiAssistantId : null;
   const actual = vapiNumber.assistantId ?? null;
   if (wanted === actual) return;
   await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: wanted });
-  deps.log.warn("vapi_number_assistant_repaired", { phone_number_id: row.id, vapi_phone_number_id: vapiNumber.id, from: actual, to: wanted });
+  deps.log.warn("vapi_number_assistant_repaired", {
+    phone_number_id: row.id,
+    vapi_phone_number_id: vapiNumber.id,
+    from: actual,
+    to: wanted,
+  });
   report.assistant_repaired.push({ phone_number_id: row.id, vapi_phone_number_id: vapiNumber.id, from: actual, to: wanted });
 }
 
@@ -119,10 +137,20 @@ async function deleteDuplicate(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber,
     if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
   });
   report.duplicates_deleted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id });
-  deps.log.warn("duplicate_vapi_number_deleted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: vapiNumber.number ?? null });
+  deps.log.warn("duplicate_vapi_number_deleted", {
+    phone_number_id: rowId,
+    vapi_phone_number_id: vapiNumber.id,
+    number: vapiNumber.number ?? null,
+  });
 }
 
-async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, rowId: string, at: string, report: ReconcileReport): Promise<void> {
+async function adoptOrphan(
+  deps: ReconcileDeps,
+  vapiNumber: VapiPhoneNumber,
+  rowId: string,
+  at: string,
+  report: ReconcileReport,
+): Promise<void> {
   let owner: Pick<PhoneNumberRow, "provider" | "source" | "orgId" | "twilioSid"> & { twilioNumberId: string | null };
   if (vapiNumber.provider === "vapi") {
     owner = { provider: "vapi", source: "vapi_free", orgId: null, twilioSid: null, twilioNumberId: null };
@@ -164,7 +192,16 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
   const provisioning = fields.status === "provisioning";
   const row = newPhoneNumberRow(
     // When Vapi made it, so it never counts as a free number created after a refusal.
-    { id: rowId, provider: owner.provider, source: owner.source, orgId: owner.orgId, assistantId: null, twilioSid: owner.twilioSid, unassignedAt: at, createdAt: vapiNumber.createdAt },
+    {
+      id: rowId,
+      provider: owner.provider,
+      source: owner.source,
+      orgId: owner.orgId,
+      assistantId: null,
+      twilioSid: owner.twilioSid,
+      unassignedAt: at,
+      createdAt: vapiNumber.createdAt,
+    },
     fields,
   );
   const [inserted] = await deps.db.batch([
@@ -176,7 +213,12 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
       vapi_assistant_id: vapiNumber.assistantId ?? null,
     }),
     ...(owner.twilioNumberId
-      ? [deps.db.update(twilioNumbers).set({ state: "in_vapi" as const, phoneNumberId: rowId, updatedAt: at }).where(eq(twilioNumbers.id, owner.twilioNumberId))]
+      ? [
+          deps.db
+            .update(twilioNumbers)
+            .set({ state: "in_vapi" as const, phoneNumberId: rowId, updatedAt: at })
+            .where(eq(twilioNumbers.id, owner.twilioNumberId)),
+        ]
       : []),
   ]);
   if (inserted.length === 0) return; // another run adopted it first
@@ -184,12 +226,24 @@ async function adoptOrphan(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber, row
   // Unassigned in D1, so unassigned in Vapi: calls must not reach an assistant D1 does not know has this number.
   if (vapiNumber.assistantId) await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: null });
   if (provisioning) {
-    await deps.startTracking({ assistantId: null, numberId: rowId, vapiPhoneNumberId: vapiNumber.id }).catch((error) =>
-      deps.log.error("tracker_start_failed", { phone_number_id: rowId, error }),
-    );
+    await deps
+      .startTracking({ assistantId: null, numberId: rowId, vapiPhoneNumberId: vapiNumber.id })
+      .catch((error) => deps.log.error("tracker_start_failed", { phone_number_id: rowId, error }));
   }
-  deps.log.warn("orphan_number_adopted", { phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, org_id: owner.orgId, status: row.status });
-  report.adopted.push({ phone_number_id: rowId, vapi_phone_number_id: vapiNumber.id, number: row.number, status: row.status, org_id: owner.orgId });
+  deps.log.warn("orphan_number_adopted", {
+    phone_number_id: rowId,
+    vapi_phone_number_id: vapiNumber.id,
+    number: row.number,
+    org_id: owner.orgId,
+    status: row.status,
+  });
+  report.adopted.push({
+    phone_number_id: rowId,
+    vapi_phone_number_id: vapiNumber.id,
+    number: row.number,
+    status: row.status,
+    org_id: owner.orgId,
+  });
   await raiseAlert(
     deps.db,
     deps.log,
@@ -252,7 +306,15 @@ async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string
   const [released] = await deps.db.batch([
     deps.db
       .update(phoneNumbers)
-      .set({ status: "released", releasedAt: at, assistantId: null, assignedAt: null, unassignedAt: row.assistantId ? at : row.unassignedAt, nextCheckAt: null, updatedAt: at })
+      .set({
+        status: "released",
+        releasedAt: at,
+        assistantId: null,
+        assignedAt: null,
+        unassignedAt: row.assistantId ? at : row.unassignedAt,
+        nextCheckAt: null,
+        updatedAt: at,
+      })
       .where(and(eq(phoneNumbers.id, row.id), ne(phoneNumbers.status, "released")))
       .returning({ id: phoneNumbers.id }),
     eventIfChanged(deps.db, row.id, "released", { orgId: row.orgId, assistantId: row.assistantId }, at, {
@@ -260,17 +322,28 @@ async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string
       vapi_phone_number_id: row.vapiPhoneNumberId,
       number: row.number,
     }),
-    deps.db.update(twilioNumbers).set({ state: "listed", phoneNumberId: null, claimedAt: null, updatedAt: at }).where(eq(twilioNumbers.phoneNumberId, row.id)),
+    deps.db
+      .update(twilioNumbers)
+      .set({ state: "listed", phoneNumberId: null, claimedAt: null, updatedAt: at })
+      .where(eq(twilioNumbers.phoneNumberId, row.id)),
     resolveAlert(deps.db, "provisioning_stuck", row.id, at),
     resolveAlert(deps.db, "provisioning_failed", row.id, at),
   ]);
   if (released.length === 0) return false;
-  const fields = { phone_number_id: row.id, vapi_phone_number_id: row.vapiPhoneNumberId, number: row.number, assistant_id: row.assistantId, org_id: row.orgId };
+  const fields = {
+    phone_number_id: row.id,
+    vapi_phone_number_id: row.vapiPhoneNumberId,
+    number: row.number,
+    assistant_id: row.assistantId,
+    org_id: row.orgId,
+  };
   // An assistant just lost its number: its owner must give it another (POST /api/assistants/:id/phone).
   if (row.assistantId) deps.log.error("assigned_number_vanished", fields);
   else deps.log.warn("number_vanished", fields);
   if (row.trackerKey && (row.status === "provisioning" || row.status === "stuck")) {
-    await deps.stopTracker(row.trackerKey, "stopped").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+    await deps
+      .stopTracker(row.trackerKey, "stopped")
+      .catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
   }
   return true;
 }

@@ -16,7 +16,8 @@ export interface RefreshDeps extends ProvisioningDeps {
 export async function refreshNumber(deps: RefreshDeps, numberId: string): Promise<{ outcome: CheckOutcome; number: PhoneNumberRow }> {
   const [row] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.id, numberId)).limit(1);
   if (!row) throw new ApiError(404, "not_found", `Phone number ${numberId} was not found.`);
-  if (!row.vapiPhoneNumberId) throw new ApiError(409, "not_in_vapi", `Phone number ${numberId} has no Vapi number yet (its creation is still under way).`);
+  if (!row.vapiPhoneNumberId)
+    throw new ApiError(409, "not_in_vapi", `Phone number ${numberId} has no Vapi number yet (its creation is still under way).`);
 
   let outcome: CheckOutcome;
   try {
@@ -27,7 +28,9 @@ export async function refreshNumber(deps: RefreshDeps, numberId: string): Promis
     outcome = "failed";
   }
   if (outcome !== "pending" && row.trackerKey) {
-    await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+    await deps
+      .stopTracker(row.trackerKey, "active")
+      .catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
   }
   const [after] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.id, numberId)).limit(1);
   return { outcome, number: after ?? row };

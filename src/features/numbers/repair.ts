@@ -32,17 +32,24 @@ export interface RepairResult {
 export async function repairNumber(deps: RepairDeps, numberId: string, number: string, by: string): Promise<RepairResult> {
   const [row] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.id, numberId)).limit(1);
   if (!row) throw new ApiError(404, "not_found", `Phone number ${numberId} was not found.`);
-  if (row.status === "released") throw new ApiError(409, "number_released", `Phone number ${numberId} was released; it can no longer be repaired.`);
-  if (!row.vapiPhoneNumberId) throw new ApiError(409, "not_in_vapi", `Phone number ${numberId} has no Vapi number yet (its creation is still under way).`);
+  if (row.status === "released")
+    throw new ApiError(409, "number_released", `Phone number ${numberId} was released; it can no longer be repaired.`);
+  if (!row.vapiPhoneNumberId)
+    throw new ApiError(409, "not_in_vapi", `Phone number ${numberId} has no Vapi number yet (its creation is still under way).`);
 
   let inVapi;
   try {
     inVapi = await deps.vapi.getPhoneNumber(row.vapiPhoneNumberId);
   } catch (error) {
     if (error instanceof UpstreamError && error.isNotFound) {
-      throw new ApiError(422, "vapi_number_not_found", `Vapi has no phone number ${row.vapiPhoneNumberId} (the Vapi id of ${numberId}); it cannot be ${number}.`, {
-        vapi_phone_number_id: row.vapiPhoneNumberId,
-      });
+      throw new ApiError(
+        422,
+        "vapi_number_not_found",
+        `Vapi has no phone number ${row.vapiPhoneNumberId} (the Vapi id of ${numberId}); it cannot be ${number}.`,
+        {
+          vapi_phone_number_id: row.vapiPhoneNumberId,
+        },
+      );
     }
     throw upstreamFailure(error, "check the number in Vapi");
   }
@@ -56,9 +63,14 @@ export async function repairNumber(deps: RepairDeps, numberId: string, number: s
     );
   }
   if (inVapi.status === "blocked") {
-    throw new ApiError(422, "vapi_number_blocked", `Vapi reports ${number} as blocked; it cannot take calls. Give its assistant another number.`, {
-      vapi_phone_number_id: row.vapiPhoneNumberId,
-    });
+    throw new ApiError(
+      422,
+      "vapi_number_blocked",
+      `Vapi reports ${number} as blocked; it cannot take calls. Give its assistant another number.`,
+      {
+        vapi_phone_number_id: row.vapiPhoneNumberId,
+      },
+    );
   }
 
   const at = new Date().toISOString();
@@ -87,7 +99,9 @@ export async function repairNumber(deps: RepairDeps, numberId: string, number: s
   const changed = updated.length > 0;
   if (changed) deps.log.warn("number_repaired", { phone_number_id: numberId, number, previous_status: row.status, by });
   if (changed && row.trackerKey && (row.status === "provisioning" || row.status === "stuck")) {
-    await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: numberId, error }));
+    await deps
+      .stopTracker(row.trackerKey, "active")
+      .catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: numberId, error }));
   }
   return { changed, previous: { status: row.status, number: row.number }, number: after ?? row };
 }

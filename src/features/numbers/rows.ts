@@ -41,7 +41,10 @@ export function vapiStateFields(settings: Pick<Settings, "POLL_INTERVAL_SECONDS"
 export type VapiStateFields = ReturnType<typeof vapiStateFields>;
 
 /** Who holds a new number: the part of its row that Vapi's state does not decide. */
-export type NumberHolder = Pick<PhoneNumberRow, "id" | "provider" | "source" | "orgId" | "assistantId" | "twilioSid" | "unassignedAt" | "createdAt">;
+export type NumberHolder = Pick<
+  PhoneNumberRow,
+  "id" | "provider" | "source" | "orgId" | "assistantId" | "twilioSid" | "unassignedAt" | "createdAt"
+>;
 
 /** A number's row as first recorded: who holds it, and what Vapi says of it. */
 export function newPhoneNumberRow(holder: NumberHolder, fields: VapiStateFields): PhoneNumberRow {

@@ -74,7 +74,11 @@ async function holdOrgNumber(deps: OrgDeps, target: NumberTarget): Promise<HeldW
   };
 }
 
-async function attachOrgNumber(deps: OrgDeps, held: HeldWithCredentials, target: NumberTarget & { vapiAssistantId: string | null }): Promise<Attachment> {
+async function attachOrgNumber(
+  deps: OrgDeps,
+  held: HeldWithCredentials,
+  target: NumberTarget & { vapiAssistantId: string | null },
+): Promise<Attachment> {
   const attachment = await importIntoVapi(deps, held.credentials, held.claimed, target);
   // With auto_purchase on, the last listed number used is no shortage: the next one is bought.
   if (held.origin === "imported" && !held.autoPurchase) await alertIfLastListed(deps, target.orgId);
@@ -85,7 +89,11 @@ async function attachOrgNumber(deps: OrgDeps, held: HeldWithCredentials, target:
 export async function purchaseForOrganization(deps: OrgDeps, orgId: string, areaCode: string | null): Promise<PhoneNumberRow> {
   const loaded = await loadTwilioCredentials(deps.db, deps.box, orgId);
   if (!loaded) {
-    throw new ApiError(409, "twilio_not_configured", `Organization ${orgId} has no Twilio account configured (PUT /api/organization/twilio as its owner).`);
+    throw new ApiError(
+      409,
+      "twilio_not_configured",
+      `Organization ${orgId} has no Twilio account configured (PUT /api/organization/twilio as its owner).`,
+    );
   }
   const claimed = await purchaseNumber(deps, loaded.org, loaded.credentials, areaCode);
   const attachment = await importIntoVapi(deps, loaded.credentials, claimed, { orgId, assistantId: null, vapiAssistantId: null, areaCode });
@@ -132,7 +140,12 @@ const heldByAnotherOrganization = sql<string | null>`(SELECT coalesce(p.org_id, 
  * Searches the area code, buys the first candidate (the next one when Twilio says it was just taken), and
  * records it as owned before anything else, so a failure after the purchase never loses the number.
  */
-async function purchaseNumber(deps: OrgDeps, org: OrganizationRow, credentials: TwilioCredentials, areaCode: string | null): Promise<TwilioNumberRow> {
+async function purchaseNumber(
+  deps: OrgDeps,
+  org: OrganizationRow,
+  credentials: TwilioCredentials,
+  areaCode: string | null,
+): Promise<TwilioNumberRow> {
   const twilio = deps.twilioFor(credentials);
   const wanted = areaCode ?? org.twilioAreaCode;
   let candidates;
@@ -150,7 +163,10 @@ async function purchaseNumber(deps: OrgDeps, org: OrganizationRow, credentials: 
     } catch (error) {
       if (error instanceof TwilioApiError && error.code === 21422) continue;
       // The answer was lost: if the account owns the number now, the purchase happened and must be recorded.
-      bought = error instanceof UpstreamError && error.mayHaveActed ? await twilio.findIncomingNumber(candidate.phoneNumber).catch(() => null) : null;
+      bought =
+        error instanceof UpstreamError && error.mayHaveActed
+          ? await twilio.findIncomingNumber(candidate.phoneNumber).catch(() => null)
+          : null;
       if (!bought) throw twilioFailure(error, "buy a Twilio number", wanted);
       deps.log.warn("twilio_purchase_answer_lost", { org_id: org.id, number: bought.phoneNumber, twilio_sid: bought.sid });
     }
@@ -172,7 +188,11 @@ async function purchaseNumber(deps: OrgDeps, org: OrganizationRow, credentials: 
     } catch (error) {
       // Owned at Twilio but not recorded: say exactly what, so it can be added to the list by hand.
       deps.log.error("purchased_number_unrecorded", { org_id: org.id, number: bought.phoneNumber, twilio_sid: bought.sid, error });
-      throw new ApiError(503, "storage_unavailable", `Bought ${bought.phoneNumber} but could not record it; add it to your Twilio numbers list.`);
+      throw new ApiError(
+        503,
+        "storage_unavailable",
+        `Bought ${bought.phoneNumber} but could not record it; add it to your Twilio numbers list.`,
+      );
     }
     deps.log.info("twilio_number_purchased", { org_id: org.id, number: bought.phoneNumber, twilio_sid: bought.sid });
     return row;
@@ -181,7 +201,12 @@ async function purchaseNumber(deps: OrgDeps, org: OrganizationRow, credentials: 
 }
 
 /** Imports the number into Vapi. On failure it goes back to `listed`: owned, unassigned, not lost. */
-async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, claimed: TwilioNumberRow, target: ImportTarget): Promise<Attachment> {
+async function importIntoVapi(
+  deps: OrgDeps,
+  credentials: TwilioCredentials,
+  claimed: TwilioNumberRow,
+  target: ImportTarget,
+): Promise<Attachment> {
   const phoneNumberId = crypto.randomUUID();
   let vapiNumber;
   try {
@@ -216,7 +241,13 @@ async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, cla
   } as const;
   // Vapi answers an imported number without a status: it is live as soon as it exists.
   const areaCode = claimed.number.startsWith("+1") ? claimed.number.slice(2, 5) : null;
-  const fields = vapiStateFields(deps.settings, { vapiPhoneNumberId: vapiNumber.id, address: claimed.number, areaCode, trackerKey: "", at });
+  const fields = vapiStateFields(deps.settings, {
+    vapiPhoneNumberId: vapiNumber.id,
+    address: claimed.number,
+    areaCode,
+    trackerKey: "",
+    at,
+  });
   const number = newPhoneNumberRow(holder, fields);
   const who = { orgId: target.orgId, assistantId: target.assistantId };
   return {
@@ -231,7 +262,10 @@ async function importIntoVapi(deps: OrgDeps, credentials: TwilioCredentials, cla
     ],
     undo: [
       deps.db.delete(phoneNumbers).where(eq(phoneNumbers.id, phoneNumberId)),
-      deps.db.update(twilioNumbers).set({ state: "listed", phoneNumberId: null, claimedAt: null, updatedAt: at }).where(eq(twilioNumbers.id, claimed.id)),
+      deps.db
+        .update(twilioNumbers)
+        .set({ state: "listed", phoneNumberId: null, claimedAt: null, updatedAt: at })
+        .where(eq(twilioNumbers.id, claimed.id)),
     ],
   };
 }
@@ -249,7 +283,10 @@ async function releaseClaim(deps: OrgDeps, id: string): Promise<void> {
 }
 
 async function alertIfLastListed(deps: OrgDeps, orgId: string): Promise<void> {
-  const [left] = await deps.db.select({ n: count() }).from(twilioNumbers).where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")));
+  const [left] = await deps.db
+    .select({ n: count() })
+    .from(twilioNumbers)
+    .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed")));
   if ((left?.n ?? 0) === 0) await alertExhausted(deps, orgId);
 }
 
@@ -275,7 +312,8 @@ const noNumbersIn = (areaCode: string | null) =>
 function twilioFailure(error: unknown, action: string, areaCode: string | null): ApiError {
   if (error instanceof TwilioApiError) {
     if (error.code === 21452) return noNumbersIn(areaCode);
-    if (error.code === 21404 || error.code === 10002) return new ApiError(409, "twilio_trial_account", error.userMessage, { twilio_code: error.code });
+    if (error.code === 21404 || error.code === 10002)
+      return new ApiError(409, "twilio_trial_account", error.userMessage, { twilio_code: error.code });
     if (error.code === 20003) return new ApiError(422, "twilio_credentials_rejected", error.userMessage, { twilio_code: error.code });
     if (error.isRefusal) return new ApiError(422, "twilio_refused", error.userMessage, { twilio_code: error.code });
   }

@@ -23,16 +23,27 @@ export const twilioConfigSchema = z
   .strictObject({
     account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio Account SID: AC followed by 32 hex characters"),
     auth_token: secret("auth_token").optional(),
-    api_key_sid: z.string().regex(/^SK[0-9a-fA-F]{32}$/, "must be a Twilio API key SID: SK followed by 32 hex characters").optional(),
+    api_key_sid: z
+      .string()
+      .regex(/^SK[0-9a-fA-F]{32}$/, "must be a Twilio API key SID: SK followed by 32 hex characters")
+      .optional(),
     api_key_secret: secret("api_key_secret").optional(),
-    phone_numbers: z.array(e164).max(100, "at most 100 numbers").optional().openapi({ description: "Numbers of this account Switchboard may import into Vapi" }),
+    phone_numbers: z
+      .array(e164)
+      .max(100, "at most 100 numbers")
+      .optional()
+      .openapi({ description: "Numbers of this account Switchboard may import into Vapi" }),
     auto_purchase: z.boolean().default(false).openapi({ description: "Buy a number through Twilio when the listed ones are used up" }),
     area_code: areaCode.optional().openapi({ description: "Default area code for purchases" }),
   })
   .superRefine((v, ctx) => {
     const key = v.api_key_sid !== undefined || v.api_key_secret !== undefined;
     if (key && (v.api_key_sid === undefined || v.api_key_secret === undefined)) {
-      ctx.addIssue({ code: "custom", path: [v.api_key_sid === undefined ? "api_key_sid" : "api_key_secret"], message: "an API key needs both api_key_sid and api_key_secret" });
+      ctx.addIssue({
+        code: "custom",
+        path: [v.api_key_sid === undefined ? "api_key_sid" : "api_key_secret"],
+        message: "an API key needs both api_key_sid and api_key_secret",
+      });
     }
     if (key === (v.auth_token !== undefined)) {
       ctx.addIssue({ code: "custom", path: ["auth_token"], message: "send either auth_token, or api_key_sid with api_key_secret" });

@@ -61,7 +61,11 @@ export function credentialsFromInput(input: TwilioConfigInput): TwilioCredential
  * organisation they were sealed for: a value copied from another organisation's row (or sealed with a key no
  * longer configured) is refused with 409, and nothing is sent anywhere with it.
  */
-export async function loadTwilioCredentials(db: Db, box: SecretBox, orgId: string): Promise<{ org: OrganizationRow; credentials: TwilioCredentials } | null> {
+export async function loadTwilioCredentials(
+  db: Db,
+  box: SecretBox,
+  orgId: string,
+): Promise<{ org: OrganizationRow; credentials: TwilioCredentials } | null> {
   const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1);
   if (!org?.twilioCredentials || !org.twilioAccountSid) return null;
   let secret: Omit<TwilioCredentials, "accountSid">;
@@ -137,7 +141,12 @@ export async function saveTwilioConfig(deps: TwilioConfigDeps, orgId: string, in
     const raced = await numbersOfOtherOrganizations(deps.db, orgId, listed);
     throw numbersTaken(raced.length > 0 ? raced : listed);
   }
-  deps.log.info("twilio_configured", { org_id: orgId, account: maskSid(accountSid), numbers: listed.length, auto_purchase: input.auto_purchase });
+  deps.log.info("twilio_configured", {
+    org_id: orgId,
+    account: maskSid(accountSid),
+    numbers: listed.length,
+    auto_purchase: input.auto_purchase,
+  });
   return getTwilioConfig(deps.db, orgId);
 }
 
@@ -156,11 +165,27 @@ function saveConfigBatch(
       .onConflictDoUpdate({ target: organizations.id, set: orgValues }),
     db
       .delete(twilioNumbers)
-      .where(and(eq(twilioNumbers.orgId, orgId), eq(twilioNumbers.state, "listed"), eq(twilioNumbers.origin, "imported"), listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`)),
+      .where(
+        and(
+          eq(twilioNumbers.orgId, orgId),
+          eq(twilioNumbers.state, "listed"),
+          eq(twilioNumbers.origin, "imported"),
+          listed.length > 0 ? notInArray(twilioNumbers.number, listed) : sql`1 = 1`,
+        ),
+      ),
     ...found.map(({ number, incoming }) =>
       db
         .insert(twilioNumbers)
-        .values({ id: crypto.randomUUID(), orgId, number, twilioSid: incoming!.sid, origin: "imported", state: "listed", createdAt: at, updatedAt: at })
+        .values({
+          id: crypto.randomUUID(),
+          orgId,
+          number,
+          twilioSid: incoming!.sid,
+          origin: "imported",
+          state: "listed",
+          createdAt: at,
+          updatedAt: at,
+        })
         // Only this organisation's own row of the number is "already there"; another's fails the whole batch.
         .onConflictDoNothing({ target: [twilioNumbers.orgId, twilioNumbers.number] }),
     ),
@@ -173,7 +198,9 @@ function saveConfigBatch(
           eq(alerts.kind, "twilio_numbers_exhausted"),
           eq(alerts.subject, orgId),
           eq(alerts.status, "open"),
-          orgValues.twilioAutoPurchase ? sql`1 = 1` : sql`EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = ${orgId} AND t.state = 'listed')`,
+          orgValues.twilioAutoPurchase
+            ? sql`1 = 1`
+            : sql`EXISTS (SELECT 1 FROM twilio_numbers t WHERE t.org_id = ${orgId} AND t.state = 'listed')`,
         ),
       ),
   ]);
@@ -245,7 +272,15 @@ export async function deleteTwilioConfig(db: Db, log: Logger, orgId: string): Pr
   await db.batch([
     db
       .update(organizations)
-      .set({ twilioAccountSid: null, twilioCredentialType: null, twilioCredentials: null, twilioAutoPurchase: false, twilioAreaCode: null, twilioConfiguredAt: null, updatedAt: at })
+      .set({
+        twilioAccountSid: null,
+        twilioCredentialType: null,
+        twilioCredentials: null,
+        twilioAutoPurchase: false,
+        twilioAreaCode: null,
+        twilioConfiguredAt: null,
+        updatedAt: at,
+      })
       .where(eq(organizations.id, orgId)),
     db.delete(twilioNumbers).where(and(eq(twilioNumbers.orgId, orgId), inArray(twilioNumbers.state, ["listed"]))),
   ]);

@@ -105,7 +105,12 @@ export function recordProgress(db: Db, numberId: string, attempts: number, nextC
 export type CheckOutcome = "active" | "failed" | "pending";
 
 /** Applies what Vapi said about a number. */
-export async function applyVapiState(deps: ProvisioningDeps, numberId: string, vapiNumber: VapiPhoneNumber, via: ActivationSource): Promise<CheckOutcome> {
+export async function applyVapiState(
+  deps: ProvisioningDeps,
+  numberId: string,
+  vapiNumber: VapiPhoneNumber,
+  via: ActivationSource,
+): Promise<CheckOutcome> {
   if (vapiNumber.status === "blocked") {
     await markFailed(deps, numberId, "Vapi reports the number as blocked");
     return "failed";

@@ -34,9 +34,16 @@ export async function sweepProvisioning(deps: SweepDeps, nowMs = Date.now()): Pr
       }
       if (!row.vapiPhoneNumberId) continue; // a reservation still being made, or repaired by its own sweep
       if (!row.trackerKey) {
-        await deps.db.update(phoneNumbers).set({ trackerKey: key }).where(and(eq(phoneNumbers.id, row.id), eq(phoneNumbers.status, "provisioning")));
+        await deps.db
+          .update(phoneNumbers)
+          .set({ trackerKey: key })
+          .where(and(eq(phoneNumbers.id, row.id), eq(phoneNumbers.status, "provisioning")));
       }
-      const { rearmed } = await deps.resumeTracker(key, { numberId: row.id, vapiPhoneNumberId: row.vapiPhoneNumberId, assistantId: row.assistantId });
+      const { rearmed } = await deps.resumeTracker(key, {
+        numberId: row.id,
+        vapiPhoneNumberId: row.vapiPhoneNumberId,
+        assistantId: row.assistantId,
+      });
       if (rearmed) {
         result.rearmed++;
         deps.log.warn("tracker_rearmed", { phone_number_id: row.id, tracker: key });
@@ -47,4 +54,3 @@ export async function sweepProvisioning(deps: SweepDeps, nowMs = Date.now()): Pr
   }
   return result;
 }
-

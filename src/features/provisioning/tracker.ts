@@ -78,7 +78,7 @@ export class ProvisioningTracker extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     let state = this.load();
-    if (!state || state.status !== "tracking") return;
+    if (state?.status !== "tracking") return;
     try {
       state = await this.check(state);
     } finally {
@@ -142,7 +142,10 @@ export class ProvisioningTracker extends DurableObject<Env> {
   }
 
   private save(state: TrackerState): void {
-    this.sql.exec("INSERT INTO tracking (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state", JSON.stringify(state));
+    this.sql.exec(
+      "INSERT INTO tracking (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+      JSON.stringify(state),
+    );
   }
 }
 

@@ -30,20 +30,25 @@ export function renderDocs(document: OpenApiDocument) {
     }
   }
   const sections = [...byTag.entries()].map(
-    ([tag, ops]) => html`<section><h2>${tag}</h2>${ops.map(
-      ({ method, path, op }) => html`<article id="${method}-${path}">
+    ([tag, ops]) =>
+      html`<section><h2>${tag}</h2>${ops.map(
+        ({ method, path, op }) => html`<article id="${method}-${path}">
         <h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${path}</code>${op.security?.length ? html` <small>🔒 bearer</small>` : ""}</h3>
         ${op.summary ? html`<p>${op.summary}</p>` : ""}
         ${op.description ? html`<p class="d">${op.description}</p>` : ""}
-        ${op.parameters?.length
-          ? html`<p><b>Parameters:</b> ${op.parameters.map((p) => html`<code>${p.name}</code> (${p.in}${p.required ? ", required" : ""}) `)}</p>`
-          : ""}
-        ${op.requestBody?.content?.["application/json"]?.schema
-          ? html`<details><summary>Request body</summary><pre>${JSON.stringify(op.requestBody.content["application/json"].schema, null, 2)}</pre></details>`
-          : ""}
+        ${
+          op.parameters?.length
+            ? html`<p><b>Parameters:</b> ${op.parameters.map((p) => html`<code>${p.name}</code> (${p.in}${p.required ? ", required" : ""}) `)}</p>`
+            : ""
+        }
+        ${
+          op.requestBody?.content?.["application/json"]?.schema
+            ? html`<details><summary>Request body</summary><pre>${JSON.stringify(op.requestBody.content["application/json"].schema, null, 2)}</pre></details>`
+            : ""
+        }
         <ul>${Object.entries(op.responses ?? {}).map(([status, r]) => html`<li><code>${status}</code> ${r.description ?? ""}</li>`)}</ul>
       </article>`,
-    )}</section>`,
+      )}</section>`,
   );
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

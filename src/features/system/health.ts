@@ -10,7 +10,11 @@ const health = createRoute({
   responses: {
     200: {
       description: "The service is up",
-      content: { "application/json": { schema: z.object({ status: z.literal("ok"), version: z.string(), upstream_mode: z.enum(["sandbox", "live"]) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ status: z.literal("ok"), version: z.string(), upstream_mode: z.enum(["sandbox", "live"]) }),
+        },
+      },
     },
   },
 });

@@ -78,7 +78,11 @@ export function callFieldsOf(message: VapiServerMessage, log: Logger, now = Date
   }
   // The timestamp is read only to date a call; other messages' timestamps are not used, so not judged.
   const timestamp = message.timestamp;
-  if (reachedNumber && timestamp !== undefined && !(typeof timestamp === "number" && timestamp >= now - TIMESTAMP_PAST_MS && timestamp <= now + TIMESTAMP_FUTURE_MS)) {
+  if (
+    reachedNumber &&
+    timestamp !== undefined &&
+    !(typeof timestamp === "number" && timestamp >= now - TIMESTAMP_PAST_MS && timestamp <= now + TIMESTAMP_FUTURE_MS)
+  ) {
     return ignore("message.timestamp", "must be a time in milliseconds within a day before now and five minutes after");
   }
   return {
@@ -127,7 +131,9 @@ export async function observeCall(deps: WebhookDeps, fields: CallFields): Promis
   if (row.status === "provisioning" || row.status === "stuck") {
     const address = await provenAddress(deps, row, fields.digits);
     if (address && (await markActive(deps, row.id, address, "webhook")) && row.trackerKey) {
-      await deps.stopTracker(row.trackerKey, "active").catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
+      await deps
+        .stopTracker(row.trackerKey, "active")
+        .catch((error) => deps.log.warn("tracker_stop_failed", { phone_number_id: row.id, error }));
     }
   }
 

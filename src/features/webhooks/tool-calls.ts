@@ -55,7 +55,9 @@ export async function answerToolCalls(
   const deadline = Date.now() + deadlineMs;
   const calls = toolCallsOf(message, log);
   const assistant = await assistantOfCall(db, fields?.vapiAssistantId ?? null);
-  const given = assistant ? new Map(functionToolDefinitions(assistant.businessData as BusinessData).map((d) => [d.name, d.parameters])) : null;
+  const given = assistant
+    ? new Map(functionToolDefinitions(assistant.businessData as BusinessData).map((d) => [d.name, d.parameters]))
+    : null;
   const results: ToolCallResult[] = [];
   for (const call of calls) {
     const name = call.name || "unknown";
@@ -142,8 +144,10 @@ async function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T 
 
 /** The calls to answer: each needs an id to be answered by; one without a valid id cannot be, and is logged. */
 function toolCallsOf(message: VapiServerMessage, log: Logger): ToolCall[] {
+  // biome-ignore lint/suspicious/noExplicitAny: Vapi's payload; each field is checked where it is read below
   const list = Array.isArray(message.toolCallList) ? (message.toolCallList as Record<string, any>[]) : [];
-  if (!Array.isArray(message.toolCallList)) log.warn("webhook_message_ignored", { type: "tool-calls", field: "message.toolCallList", reason: "must be a list" });
+  if (!Array.isArray(message.toolCallList))
+    log.warn("webhook_message_ignored", { type: "tool-calls", field: "message.toolCallList", reason: "must be a list" });
   return list
     .filter((c, index) => {
       if (vapiIdSchema.safeParse(c?.id).success) return true;

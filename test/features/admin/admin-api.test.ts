@@ -26,7 +26,9 @@ describe("who may call the admin API", () => {
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
       .filter(([path]) => path.startsWith("/api/admin/"))
-      .flatMap(([path, operations]) => Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, "1") })));
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, "1") })),
+      );
     expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
       expect.arrayContaining([
         "GET /api/admin/phone-pool",
@@ -90,7 +92,14 @@ describe("GET /api/admin/phone-pool", () => {
       },
     });
     expect(body.unassigned).toEqual([
-      expect.objectContaining({ id: bought.id, number: bought.number, provider: "twilio", org_id: twilioOrg, since: expect.any(String), cleanup_after: expect.any(String) }),
+      expect.objectContaining({
+        id: bought.id,
+        number: bought.number,
+        provider: "twilio",
+        org_id: twilioOrg,
+        since: expect.any(String),
+        cleanup_after: expect.any(String),
+      }),
     ]);
     expect(Date.parse(body.unassigned[0].cleanup_after) - Date.parse(body.unassigned[0].since)).toBe(30 * DAY_MS);
     expect(body.provisioning).toEqual([
@@ -132,7 +141,9 @@ describe("GET /api/admin/phone-pool", () => {
 
 describe("GET /api/admin/phone-pool/history", () => {
   async function insertEvents(events: { numberId: string; orgId: string | null; event: string }[]) {
-    const insert = env.DB.prepare("INSERT INTO phone_number_events (phone_number_id, event, org_id, assistant_id, detail, created_at) VALUES (?, ?, ?, NULL, NULL, ?)");
+    const insert = env.DB.prepare(
+      "INSERT INTO phone_number_events (phone_number_id, event, org_id, assistant_id, detail, created_at) VALUES (?, ?, ?, NULL, NULL, ?)",
+    );
     await env.DB.batch(events.map((e, i) => insert.bind(e.numberId, e.event, e.orgId, new Date(Date.now() + i).toISOString())));
   }
 
@@ -148,7 +159,9 @@ describe("GET /api/admin/phone-pool/history", () => {
       { numberId: number.id, orgId: "org-i", event: "reused" },
       { numberId: "other", orgId: "org-i", event: "unassigned" },
     ]);
-    const all = (await env.DB.prepare("SELECT id FROM phone_number_events ORDER BY id DESC").all<{ id: number }>()).results.map((r) => r.id);
+    const all = (await env.DB.prepare("SELECT id FROM phone_number_events ORDER BY id DESC").all<{ id: number }>()).results.map(
+      (r) => r.id,
+    );
 
     const seen: number[] = [];
     let cursor: string | null = null;
@@ -166,7 +179,16 @@ describe("GET /api/admin/phone-pool/history", () => {
 
     const first = await json(await asAdmin("GET", `/api/admin/phone-pool/history?phone_number_id=${number.id}&limit=1`));
     expect(first.events).toEqual([
-      { id: all[1], phone_number_id: number.id, number: number.number, event: "reused", org_id: "org-i", assistant_id: null, detail: null, created_at: expect.any(String) },
+      {
+        id: all[1],
+        phone_number_id: number.id,
+        number: number.number,
+        event: "reused",
+        org_id: "org-i",
+        assistant_id: null,
+        detail: null,
+        created_at: expect.any(String),
+      },
     ]);
     const forOrg = await json(await asAdmin("GET", "/api/admin/phone-pool/history?org_id=org-h"));
     expect(forOrg.events.map((e: { event: string }) => e.event)).toEqual(["unassigned", "created", "assigned"]);
@@ -186,7 +208,9 @@ describe("GET /api/admin/phone-pool/history", () => {
       { numberId: shared.id, orgId: "org-other", event: "assigned" },
     ]);
     const page = await json(await asAdmin("GET", "/api/admin/phone-pool/history?org_id=org-own"));
-    expect(page.events.map((e: { phone_number_id: string; event: string; org_id: string }) => [e.phone_number_id, e.event, e.org_id])).toEqual([
+    expect(
+      page.events.map((e: { phone_number_id: string; event: string; org_id: string }) => [e.phone_number_id, e.event, e.org_id]),
+    ).toEqual([
       [own.id, "assigned", "org-own"],
       [own.id, "created", "org-own"],
     ]);
@@ -210,7 +234,11 @@ describe("GET /api/admin/phone-pool/history", () => {
       expect(error.details).toEqual([expect.objectContaining({ path: "limit" })]);
     }
     for (const cursor of ["nonsense", btoa("ev1:abc"), btoa("12")]) {
-      const error = await expectError(await asAdmin("GET", `/api/admin/phone-pool/history?cursor=${encodeURIComponent(cursor)}`), 400, "invalid_request");
+      const error = await expectError(
+        await asAdmin("GET", `/api/admin/phone-pool/history?cursor=${encodeURIComponent(cursor)}`),
+        400,
+        "invalid_request",
+      );
       expect(error.details).toEqual([expect.objectContaining({ path: "cursor" })]);
     }
   });
@@ -259,7 +287,11 @@ describe("PATCH /api/admin/phone-numbers/:id (the manual fix)", () => {
     const inVapi = (await sandbox().vapiPhoneNumbers()).find((n) => n.id === p.vapiId)!;
     const wrong = "+14155550000";
 
-    const error = await expectError(await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: wrong }), 422, "number_mismatch");
+    const error = await expectError(
+      await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: wrong }),
+      422,
+      "number_mismatch",
+    );
     expect(error.message).toContain(wrong);
     expect(error.message).toContain(inVapi.number);
     expect(error.details).toMatchObject({ requested: wrong, vapi_number: inVapi.number, vapi_phone_number_id: p.vapiId });
@@ -268,7 +300,11 @@ describe("PATCH /api/admin/phone-numbers/:id (the manual fix)", () => {
     const res = await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: inVapi.number });
     const body = await json(res);
     expect(res.status, JSON.stringify(body)).toBe(200);
-    expect(body).toMatchObject({ changed: true, previous: { status: "stuck", number: null }, phone_number: { id: p.numberId, status: "active", number: inVapi.number } });
+    expect(body).toMatchObject({
+      changed: true,
+      previous: { status: "stuck", number: null },
+      phone_number: { id: p.numberId, status: "active", number: inVapi.number },
+    });
     expect(await numberRow(p.numberId)).toMatchObject({ status: "active", number: inVapi.number, next_check_at: null });
     expect((await eventRows(p.numberId)).at(-1)).toMatchObject({
       event: "repaired",
@@ -289,10 +325,18 @@ describe("PATCH /api/admin/phone-numbers/:id (the manual fix)", () => {
 
   it("says when Vapi has no digits yet, and answers 404, 400 and 409 where they belong", async () => {
     const p = await createProvisioning();
-    const error = await expectError(await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: "+14155550123" }), 422, "number_mismatch");
+    const error = await expectError(
+      await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: "+14155550123" }),
+      422,
+      "number_mismatch",
+    );
     expect(error.message).toContain("no number yet");
     await expectError(await asAdmin("PATCH", "/api/admin/phone-numbers/nope", { number: "+14155550123" }), 404, "not_found");
-    await expectError(await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: "Vapi-87ea540e" }), 400, "invalid_request");
+    await expectError(
+      await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: "Vapi-87ea540e" }),
+      400,
+      "invalid_request",
+    );
     await env.DB.prepare("UPDATE phone_numbers SET status = 'released' WHERE id = ?").bind(p.numberId).run();
     await expectError(await asAdmin("PATCH", `/api/admin/phone-numbers/${p.numberId}`, { number: "+14155550123" }), 409, "number_released");
   });

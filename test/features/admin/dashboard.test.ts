@@ -20,7 +20,15 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(page).toContain('<input id="token" name="token" type="password"');
     expect(page).toContain('role="status" aria-live="polite"');
     expect(page).toMatch(/<meter id="gauge"/);
-    for (const heading of ["Free numbers", "Actions", "Provisioning", "Open alerts", "Unassigned numbers", "Twilio per organisation", "Recent history"]) {
+    for (const heading of [
+      "Free numbers",
+      "Actions",
+      "Provisioning",
+      "Open alerts",
+      "Unassigned numbers",
+      "Twilio per organisation",
+      "Recent history",
+    ]) {
       expect(page).toContain(`>${heading}</h2>`);
     }
     expect(page).toContain("Pre-provision</button>");

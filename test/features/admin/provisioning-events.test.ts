@@ -27,7 +27,8 @@ function sseReader(response: Response) {
           buffer = buffer.slice(end + 2);
           const lines = block.split("\n").filter((line) => !line.startsWith(":"));
           if (lines.length === 0) continue; // a comment alone
-          const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ""));
+          const field = (name: string) =>
+            lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ""));
           return { event: field("event")[0] ?? "message", data: JSON.parse(field("data").join("\n")), id: field("id")[0] ?? null };
         }
         const left = deadline - Date.now();

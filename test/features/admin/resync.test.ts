@@ -10,7 +10,11 @@ const app = createApp();
 async function resync(query: string, role = "platform_admin") {
   const auth = await token({ org: role === "platform_admin" ? null : "org-a", role });
   // The service now runs with the new secret (as after `wrangler secret put VAPI_WEBHOOK_SECRET`).
-  return app.request(`https://switchboard.test/api/admin/assistants/resync${query}`, { method: "POST", headers: { Authorization: `Bearer ${auth}` } }, { ...env, VAPI_WEBHOOK_SECRET: ROTATED });
+  return app.request(
+    `https://switchboard.test/api/admin/assistants/resync${query}`,
+    { method: "POST", headers: { Authorization: `Bearer ${auth}` } },
+    { ...env, VAPI_WEBHOOK_SECRET: ROTATED },
+  );
 }
 
 beforeEach(resetState);
@@ -20,7 +24,9 @@ describe("POST /api/admin/assistants/resync", () => {
     await seedNumbers(4);
     const made = [];
     for (const org of ["org-a", "org-a", "org-a", "org-b"]) {
-      made.push(await json(await call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness } })));
+      made.push(
+        await json(await call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness } })),
+      );
     }
     const first = await json(await resync("?limit=3"));
     expect(first).toMatchObject({ updated: 3, failed: [] });

@@ -45,7 +45,10 @@ describe("raising alerts", () => {
     const deps = await opsDeps({ settings: { ALERT_WEBHOOK_URL: WEBHOOK_URL } });
     await raiseAlert(deps.db, deps.log, alert);
     const [row] = await alertRows();
-    const results = await Promise.all([deliverAlert(deps.db, log, deps.alerts.notifier!, row!), deliverAlert(deps.db, log, deps.alerts.notifier!, row!)]);
+    const results = await Promise.all([
+      deliverAlert(deps.db, log, deps.alerts.notifier!, row!),
+      deliverAlert(deps.db, log, deps.alerts.notifier!, row!),
+    ]);
     expect(results.sort()).toEqual([false, true]);
     expect(await sandbox().requests("alerts")).toHaveLength(1);
   });
@@ -103,7 +106,6 @@ describe("pool_near_limit", () => {
     expect(posts[0]!.body.text).toContain("pool_near_limit");
   });
 
-
   it("is raised by the 5-minute cron at 8 of 10 free numbers and resolved below", async () => {
     const numbers = await seedNumbers(7);
     await runCron(SWEEP);
@@ -135,7 +137,11 @@ describe("pool_near_limit", () => {
 });
 
 describe("alerts resolve themselves when the condition clears", () => {
-  const open = async () => (await alertRows()).filter((a) => a.status === "open").map((a) => `${a.kind}:${a.subject}`).sort();
+  const open = async () =>
+    (await alertRows())
+      .filter((a) => a.status === "open")
+      .map((a) => `${a.kind}:${a.subject}`)
+      .sort();
   const deps = async () => opsDeps();
 
   it("pool_exhausted: once there is room for a free number or an unassigned number", async () => {
@@ -166,7 +172,9 @@ describe("alerts resolve themselves when the condition clears", () => {
     await raiseAlert(db(), log, alert);
     await reviewAlerts(await deps());
     expect(await open()).toEqual(["vapi_refused_number:vapi"]);
-    await env.DB.prepare("UPDATE alerts SET created_at = ?").bind(new Date(Date.now() - 60_000).toISOString()).run();
+    await env.DB.prepare("UPDATE alerts SET created_at = ?")
+      .bind(new Date(Date.now() - 60_000).toISOString())
+      .run();
     await seedNumber();
     await reviewAlerts(await deps());
     expect(await open()).toEqual([]);
@@ -174,7 +182,9 @@ describe("alerts resolve themselves when the condition clears", () => {
 
   it("vapi_area_code_unavailable: once a free number is created in that area code after the refusal", async () => {
     await raiseAlert(db(), log, { kind: "vapi_area_code_unavailable", subject: "999", message: "none in 999" });
-    await env.DB.prepare("UPDATE alerts SET created_at = ?").bind(new Date(Date.now() - 60_000).toISOString()).run();
+    await env.DB.prepare("UPDATE alerts SET created_at = ?")
+      .bind(new Date(Date.now() - 60_000).toISOString())
+      .run();
     await seedNumber({ areaCode: "512" });
     await reviewAlerts(await deps());
     expect(await open()).toEqual(["vapi_area_code_unavailable:999"]);
@@ -189,7 +199,9 @@ describe("alerts resolve themselves when the condition clears", () => {
     await reviewAlerts(await deps());
     expect(await open()).toEqual(["twilio_numbers_exhausted:org-t", "twilio_numbers_exhausted:org-u"]);
     const at = new Date().toISOString();
-    await env.DB.prepare("INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES ('t1', 'org-t', '+14155550199', 'imported', 'listed', ?, ?)")
+    await env.DB.prepare(
+      "INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES ('t1', 'org-t', '+14155550199', 'imported', 'listed', ?, ?)",
+    )
       .bind(at, at)
       .run();
     await reviewAlerts(await deps());

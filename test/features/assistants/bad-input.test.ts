@@ -1,15 +1,7 @@
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, sampleBusiness, token } from "../../helpers/api";
-import {
-  asOrg,
-  assistantRow,
-  createAssistantFor,
-  expectError,
-  expectNoSideEffects,
-  newOrg,
-  sideEffects,
-} from "../../helpers/assertions";
+import { asOrg, assistantRow, createAssistantFor, expectError, expectNoSideEffects, newOrg, sideEffects } from "../../helpers/assertions";
 import { TEST_SETTINGS } from "../../settings";
 
 interface FieldIssue {
@@ -86,7 +78,10 @@ describe("POST /api/assistants refuses bad input and changes nothing", () => {
   });
 
   it("a visible name with a zero-width joiner inside (an emoji sequence) is accepted", async () => {
-    const res = await call("POST", "/api/assistants", { token: await token({ org: newOrg() }), body: { ...validBody, name: "Front desk \u{1F469}\u200d\u{1F527}" } });
+    const res = await call("POST", "/api/assistants", {
+      token: await token({ org: newOrg() }),
+      body: { ...validBody, name: "Front desk \u{1F469}\u200d\u{1F527}" },
+    });
     expect(res.status, await res.clone().text()).toBe(201);
   });
 
@@ -148,21 +143,27 @@ describe("POST /api/assistants refuses bad input and changes nothing", () => {
   });
 
   it("opening hours with an unknown day name → 400 listing the days it may be", async () => {
-    const error = await refusedCreate({ body: withBusiness({ hours: { monday: [{ open: "08:00", close: "17:00" }] } }) }, 400, "invalid_request");
-    expect(error.details).toEqual([{ path: "business_data.hours.monday", code: "unknown_field", message: "is not a day: use mon, tue, wed, thu, fri, sat, sun" }]);
+    const error = await refusedCreate(
+      { body: withBusiness({ hours: { monday: [{ open: "08:00", close: "17:00" }] } }) },
+      400,
+      "invalid_request",
+    );
+    expect(error.details).toEqual([
+      { path: "business_data.hours.monday", code: "unknown_field", message: "is not a day: use mon, tue, wed, thu, fri, sat, sun" },
+    ]);
   });
 
   it("opening hours with close before open → 400", async () => {
-    const error = await refusedCreate({ body: withBusiness({ hours: { mon: [{ open: "17:00", close: "08:00" }] } }) }, 400, "invalid_request");
+    const error = await refusedCreate(
+      { body: withBusiness({ hours: { mon: [{ open: "17:00", close: "08:00" }] } }) },
+      400,
+      "invalid_request",
+    );
     expect(paths(error.details).some((p) => p.startsWith("business_data.hours.mon.0"))).toBe(true);
   });
 
   it("a non-JSON content type → 415 unsupported_media_type", async () => {
-    await refusedCreate(
-      { rawBody: JSON.stringify(validBody), headers: { "Content-Type": "text/plain" } },
-      415,
-      "unsupported_media_type",
-    );
+    await refusedCreate({ rawBody: JSON.stringify(validBody), headers: { "Content-Type": "text/plain" } }, 415, "unsupported_media_type");
     await refusedCreate(
       { rawBody: "business_data=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
       415,
@@ -218,7 +219,9 @@ describe("authentication failures change nothing", () => {
 
   it("an unsigned (alg none) token → 401", async () => {
     const header = btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "");
-    const payload = btoa(JSON.stringify({ org_id: "org-a", role: "member", aud: TEST_SETTINGS.AUTH_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 3600 })).replace(/=+$/, "");
+    const payload = btoa(
+      JSON.stringify({ org_id: "org-a", role: "member", aud: TEST_SETTINGS.AUTH_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 3600 }),
+    ).replace(/=+$/, "");
     const before = await sideEffects();
     const response = await call("POST", "/api/assistants", { token: `${header}.${payload}.`, body: validBody });
     expect(response.status).toBe(401);
@@ -263,7 +266,11 @@ describe("another organisation's assistant answers 404, exactly like a missing o
 
   it("PATCH", async () => {
     await unchanged(async () => {
-      await expectError(await asOrg(stranger)("PATCH", `/api/assistants/${assistant.id}`, { body: { name: "Hijacked" } }), 404, "not_found");
+      await expectError(
+        await asOrg(stranger)("PATCH", `/api/assistants/${assistant.id}`, { body: { name: "Hijacked" } }),
+        404,
+        "not_found",
+      );
     });
   });
 
@@ -327,12 +334,20 @@ describe("PATCH /api/assistants/:id refuses bad input and changes nothing", () =
   });
 
   it("an invalid timezone and language → 400", async () => {
-    const error = await refusedPatch({ body: { business_data: { timezone: "Nowhere/Land" }, languages: ["klingon"] } }, 400, "invalid_request");
+    const error = await refusedPatch(
+      { body: { business_data: { timezone: "Nowhere/Land" }, languages: ["klingon"] } },
+      400,
+      "invalid_request",
+    );
     expect(paths(error.details)).toEqual(expect.arrayContaining(["business_data.timezone", "languages.0"]));
   });
 
   it("a non-JSON content type → 415", async () => {
-    await refusedPatch({ rawBody: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } }, 415, "unsupported_media_type");
+    await refusedPatch(
+      { rawBody: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+      415,
+      "unsupported_media_type",
+    );
   });
 
   it("a 100 KB body → 413", async () => {
@@ -342,7 +357,11 @@ describe("PATCH /api/assistants/:id refuses bad input and changes nothing", () =
   it("no token → 401", async () => {
     const rowBefore = await assistantRow(assistant.id);
     const before = await sideEffects();
-    await expectError(await call("PATCH", `/api/assistants/${assistant.id}`, { token: null, body: { name: "X" } }), 401, "auth_missing_token");
+    await expectError(
+      await call("PATCH", `/api/assistants/${assistant.id}`, { token: null, body: { name: "X" } }),
+      401,
+      "auth_missing_token",
+    );
     await expectNoSideEffects(before);
     expect(await assistantRow(assistant.id)).toEqual(rowBefore);
   });

@@ -26,7 +26,9 @@ interface Scene {
 async function scene(): Promise<Scene> {
   await seedNumbers(2);
   const assistant = await created(ORG);
-  const row = await env.DB.prepare("SELECT vapi_assistant_id FROM assistants WHERE id = ?").bind(assistant.id).first<{ vapi_assistant_id: string }>();
+  const row = await env.DB.prepare("SELECT vapi_assistant_id FROM assistants WHERE id = ?")
+    .bind(assistant.id)
+    .first<{ vapi_assistant_id: string }>();
   return { assistantId: assistant.id, vapiAssistantId: row!.vapi_assistant_id, numberId: assistant.phone_number_id };
 }
 
@@ -45,7 +47,11 @@ async function events(numberId?: string) {
   return (await query.all<{ event: string; assistant_id: string | null }>()).results;
 }
 
-const counted = (statuses: number[]) => statuses.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {});
+const counted = (statuses: number[]) => {
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+};
 
 /** Starts every request before any is awaited: they interleave at each D1 and upstream call. */
 async function atOnce(requests: (() => Promise<Response>)[]): Promise<{ status: number; body: any }[]> {
@@ -86,10 +92,16 @@ const ASSISTANT_ROUTES: AssistantRoute[] = [
   },
   {
     name: "PUT /api/assistants/{id}/emergency-contact",
-    send: async (s) => call("PUT", `/api/assistants/${s.assistantId}/emergency-contact`, { token: await member(), body: { name: "Dana", phone: "+15125550100" } }),
+    send: async (s) =>
+      call("PUT", `/api/assistants/${s.assistantId}/emergency-contact`, {
+        token: await member(),
+        body: { name: "Dana", phone: "+15125550100" },
+      }),
     identical: async (s, answers) => {
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      const row = await env.DB.prepare("SELECT emergency_contact_phone FROM assistants WHERE id = ?").bind(s.assistantId).first<{ emergency_contact_phone: string }>();
+      const row = await env.DB.prepare("SELECT emergency_contact_phone FROM assistants WHERE id = ?")
+        .bind(s.assistantId)
+        .first<{ emergency_contact_phone: string }>();
       expect(row!.emergency_contact_phone).toBe("+15125550100");
     },
     afterDelete: [200, 404],
@@ -108,7 +120,8 @@ const ASSISTANT_ROUTES: AssistantRoute[] = [
     send: async (s) => call("POST", `/api/assistants/${s.assistantId}/phone`, { token: await member(), body: {} }),
     identical: async (s, answers) => {
       expect(counted(answers.map((a) => a.status))).toEqual({ 200: 1, 409: answers.length - 1 });
-      for (const a of answers.filter((a) => a.status === 409)) expect(["already_has_number", "assignment_in_progress"]).toContain(a.body.error.code);
+      for (const a of answers.filter((a) => a.status === 409))
+        expect(["already_has_number", "assignment_in_progress"]).toContain(a.body.error.code);
       const numbers = await env.DB.prepare("SELECT id FROM phone_numbers WHERE assistant_id = ?").bind(s.assistantId).all();
       expect(numbers.results).toHaveLength(1);
     },
@@ -137,7 +150,10 @@ describe("a change racing the assistant's deletion", () => {
     async (_name, route) => {
       const s = await scene();
       await route.prepare?.(s);
-      const [change, removal] = await atOnce([() => route.send(s), async () => call("DELETE", `/api/assistants/${s.assistantId}`, { token: await member() })]);
+      const [change, removal] = await atOnce([
+        () => route.send(s),
+        async () => call("DELETE", `/api/assistants/${s.assistantId}`, { token: await member() }),
+      ]);
       expect(removal!.status, JSON.stringify(removal!.body)).toBe(204);
       expect(route.afterDelete, JSON.stringify(change)).toContain(change!.status);
       expect((await sandbox().vapiAssistants()).some((a) => a.id === s.vapiAssistantId)).toBe(false);
@@ -173,7 +189,15 @@ describe("N identical requests at once on the organisation and the pool", () => 
     await seedNumbers(2);
     const key = crypto.randomUUID();
     const answers = await atOnce(
-      Array.from({ length: 5 }, () => async () => call("POST", "/api/assistants", { token: await member(), headers: { "Idempotency-Key": key }, body: { business_data: { business_name: "Once Co", timezone: "America/Chicago" } } })),
+      Array.from(
+        { length: 5 },
+        () => async () =>
+          call("POST", "/api/assistants", {
+            token: await member(),
+            headers: { "Idempotency-Key": key },
+            body: { business_data: { business_name: "Once Co", timezone: "America/Chicago" } },
+          }),
+      ),
     );
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBeLessThan(500);
     const ids = new Set(answers.filter((a) => a.status === 201).map((a) => a.body.id));
@@ -185,7 +209,16 @@ describe("N identical requests at once on the organisation and the pool", () => 
 
   it("POST /api/assistants without a key ×6 over a pool of 3: six assistants, six different numbers", async () => {
     await seedNumbers(3);
-    const answers = await atOnce(Array.from({ length: 6 }, () => async () => call("POST", "/api/assistants", { token: await member(), body: { business_data: { business_name: "Many Co", timezone: "America/Chicago" } } })));
+    const answers = await atOnce(
+      Array.from(
+        { length: 6 },
+        () => async () =>
+          call("POST", "/api/assistants", {
+            token: await member(),
+            body: { business_data: { business_name: "Many Co", timezone: "America/Chicago" } },
+          }),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
     expect(new Set(answers.map((a) => a.body.phone_number_id)).size).toBe(6);
     expect(answers.filter((a) => a.body.phone_source === "pool")).toHaveLength(3);
@@ -194,7 +227,14 @@ describe("N identical requests at once on the organisation and the pool", () => 
 
   it("PUT /api/organization/twilio ×4: one credential, the same answer each time", async () => {
     const answers = await atOnce(
-      Array.from({ length: 4 }, () => async () => call("PUT", "/api/organization/twilio", { token: await owner(), body: { account_sid: `AC${"0".repeat(32)}`, auth_token: "sandbox-twilio-auth-token" } })),
+      Array.from(
+        { length: 4 },
+        () => async () =>
+          call("PUT", "/api/organization/twilio", {
+            token: await owner(),
+            body: { account_sid: `AC${"0".repeat(32)}`, auth_token: "sandbox-twilio-auth-token" },
+          }),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     expect(await env.DB.prepare("SELECT count(*) AS n FROM organizations WHERE id = ?").bind(ORG).first("n")).toBe(1);
@@ -203,20 +243,29 @@ describe("N identical requests at once on the organisation and the pool", () => 
 
   it("DELETE /api/organization/twilio ×4: the credential is removed once, every answer says it is gone", async () => {
     await configureTwilio(ORG, {});
-    const answers = await atOnce(Array.from({ length: 4 }, () => async () => call("DELETE", "/api/organization/twilio", { token: await owner() })));
+    const answers = await atOnce(
+      Array.from({ length: 4 }, () => async () => call("DELETE", "/api/organization/twilio", { token: await owner() })),
+    );
     for (const a of answers) expect([204, 404]).toContain(a.status);
     expect(answers.filter((a) => a.status === 204).length).toBeGreaterThanOrEqual(1);
     await expectInvariants();
   });
 
   it("POST /api/calendar/disconnect ×4: every answer says disconnected", async () => {
-    const answers = await atOnce(Array.from({ length: 4 }, () => async () => call("POST", "/api/calendar/disconnect", { token: await owner() })));
+    const answers = await atOnce(
+      Array.from({ length: 4 }, () => async () => call("POST", "/api/calendar/disconnect", { token: await owner() })),
+    );
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBeLessThan(500);
     expect(new Set(answers.map((a) => a.status)).size).toBe(1);
   });
 
   it("POST /api/admin/phone-pool/pre-provision ×4 asking 4 each: never over the free limit of 10", async () => {
-    const answers = await atOnce(Array.from({ length: 4 }, () => async () => call("POST", "/api/admin/phone-pool/pre-provision", { token: await adminToken(), body: { count: 4 } })));
+    const answers = await atOnce(
+      Array.from(
+        { length: 4 },
+        () => async () => call("POST", "/api/admin/phone-pool/pre-provision", { token: await adminToken(), body: { count: 4 } }),
+      ),
+    );
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBeLessThan(500);
     const made = answers.reduce((n, a) => n + (a.body?.created ?? 0), 0);
     expect(made).toBe(10);
@@ -225,7 +274,12 @@ describe("N identical requests at once on the organisation and the pool", () => 
 
   it("POST /api/admin/phone-pool/cleanup?dry_run=false ×3: each old number released once, one event each", async () => {
     const old = await seedNumbers(3, { unassignedAt: new Date(Date.now() - 40 * DAY_MS).toISOString() });
-    const answers = await atOnce(Array.from({ length: 3 }, () => async () => call("POST", "/api/admin/phone-pool/cleanup?dry_run=false", { token: await adminToken() })));
+    const answers = await atOnce(
+      Array.from(
+        { length: 3 },
+        () => async () => call("POST", "/api/admin/phone-pool/cleanup?dry_run=false", { token: await adminToken() }),
+      ),
+    );
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBeLessThan(500);
     for (const n of old) expect((await events(n.id)).filter((e) => e.event === "released")).toHaveLength(1);
     await expectInvariants();
@@ -235,9 +289,16 @@ describe("N identical requests at once on the organisation and the pool", () => 
     await seedNumbers(0);
     const assistant = await created(ORG);
     expect(assistant.phone_status).toBe("provisioning");
-    const row = await env.DB.prepare("SELECT vapi_phone_number_id FROM phone_numbers WHERE id = ?").bind(assistant.phone_number_id).first<{ vapi_phone_number_id: string }>();
+    const row = await env.DB.prepare("SELECT vapi_phone_number_id FROM phone_numbers WHERE id = ?")
+      .bind(assistant.phone_number_id)
+      .first<{ vapi_phone_number_id: string }>();
     await sandbox().setVapiPhoneNumberStatus(row!.vapi_phone_number_id, "active");
-    const answers = await atOnce(Array.from({ length: 4 }, () => async () => call("POST", `/api/admin/phone-numbers/${assistant.phone_number_id}/refresh`, { token: await adminToken() })));
+    const answers = await atOnce(
+      Array.from(
+        { length: 4 },
+        () => async () => call("POST", `/api/admin/phone-numbers/${assistant.phone_number_id}/refresh`, { token: await adminToken() }),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     expect((await events(assistant.phone_number_id)).filter((e) => e.event === "provisioned")).toHaveLength(1);
     await expectInvariants();
@@ -246,7 +307,13 @@ describe("N identical requests at once on the organisation and the pool", () => 
   it("PATCH /api/admin/phone-numbers/{id} ×4 with the same digits: repaired once, one event", async () => {
     const number = await seedNumber();
     await env.DB.prepare("UPDATE phone_numbers SET status = 'stuck', number = NULL WHERE id = ?").bind(number.id).run();
-    const answers = await atOnce(Array.from({ length: 4 }, () => async () => call("PATCH", `/api/admin/phone-numbers/${number.id}`, { token: await adminToken(), body: { number: number.number } })));
+    const answers = await atOnce(
+      Array.from(
+        { length: 4 },
+        () => async () =>
+          call("PATCH", `/api/admin/phone-numbers/${number.id}`, { token: await adminToken(), body: { number: number.number } }),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     expect(answers.filter((a) => a.body.changed)).toHaveLength(1);
     expect((await events(number.id)).length).toBe(1);
@@ -266,12 +333,19 @@ describe("a create whose row another request activated meanwhile", () => {
         if (prop !== "createAssistant") return Reflect.get(target, prop, receiver);
         return async (config: Parameters<typeof target.createAssistant>[0]) => {
           const made = await target.createAssistant(config);
-          await env.DB.prepare("UPDATE assistants SET state = 'active', vapi_assistant_id = 'vapi-other-request' WHERE id = ?").bind(id).run();
+          await env.DB.prepare("UPDATE assistants SET state = 'active', vapi_assistant_id = 'vapi-other-request' WHERE id = ?")
+            .bind(id)
+            .run();
           return made;
         };
       },
     });
-    const attempt = createAssistant({ ...base, vapi }, ORG, { business_data: { business_name: "Raced Co", timezone: "America/Chicago" } as never, languages: ["en"] }, { id });
+    const attempt = createAssistant(
+      { ...base, vapi },
+      ORG,
+      { business_data: { business_name: "Raced Co", timezone: "America/Chicago" } as never, languages: ["en"] },
+      { id },
+    );
     await expect(attempt).rejects.toMatchObject({ status: 503, code: "storage_unavailable" });
     const row = await env.DB.prepare("SELECT state, vapi_assistant_id FROM assistants WHERE id = ?").bind(id).first();
     expect(row).toEqual({ state: "active", vapi_assistant_id: "vapi-other-request" });

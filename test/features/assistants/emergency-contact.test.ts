@@ -52,7 +52,9 @@ describe("emergency contact", () => {
     for (const name of ["\u200b", "\u200b\u200c\u200d", "\ufeff"]) {
       const res = await call("PUT", `/api/assistants/${a.id}/emergency-contact`, { body: { name, phone: contact.phone } });
       expect(res.status).toBe(400);
-      expect((await json(res)).error.details).toEqual([expect.objectContaining({ path: "name", message: expect.stringContaining("must not be empty") })]);
+      expect((await json(res)).error.details).toEqual([
+        expect.objectContaining({ path: "name", message: expect.stringContaining("must not be empty") }),
+      ]);
     }
     expect(transferTool(await vapiAssistant(a.vapi_assistant_id))).toBeUndefined();
   });
@@ -72,7 +74,9 @@ describe("emergency contact", () => {
     expect((await call("DELETE", `/api/assistants/${a.id}/emergency-contact`)).status).toBe(204);
     expect(await json(await call("GET", `/api/assistants/${a.id}/emergency-contact`))).toEqual({ emergency_contact: null });
     expect(transferTool(await vapiAssistant(a.vapi_assistant_id))).toBeUndefined();
-    const row = await env.DB.prepare("SELECT emergency_contact_phone FROM assistants WHERE id = ?").bind(a.id).first("emergency_contact_phone");
+    const row = await env.DB.prepare("SELECT emergency_contact_phone FROM assistants WHERE id = ?")
+      .bind(a.id)
+      .first("emergency_contact_phone");
     expect(row).toBeNull();
   });
 
@@ -117,7 +121,11 @@ describe("tool-calls", () => {
     expect(body.results.map((r: any) => r.toolCallId)).toEqual(["t1", "t2"]);
     expect(body.results[0].error).toBe("I can't do that on this call. I can take a message and have someone call you back.");
 
-    const stranger = await webhook({ type: "tool-calls", call: { id: "c", assistantId: "not-ours" }, toolCallList: [{ id: "t3", function: { name: "check_availability", arguments: {} } }] });
+    const stranger = await webhook({
+      type: "tool-calls",
+      call: { id: "c", assistantId: "not-ours" },
+      toolCallList: [{ id: "t3", function: { name: "check_availability", arguments: {} } }],
+    });
     expect(stranger.status).toBe(200);
     expect((await json(stranger)).results[0]).toMatchObject({ toolCallId: "t3", error: expect.any(String) });
   });

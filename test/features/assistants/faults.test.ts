@@ -55,7 +55,9 @@ describe("fault on POST /assistant (create assistant, reuse path)", () => {
     await expectFailure(response, 502, "vapi_error");
     const posts = (await sandbox().requests("vapi")).filter((r) => r.method === "POST" && r.path === "/assistant");
     expect(posts.map((p) => p.status)).toEqual([500, 500, 500]);
-    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "POST", path: "/assistant", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "POST", path: "/assistant", status: 500, attempts: 3 }),
+    ]);
     expect(suite.logs().events("assistant_creation_abandoned")).toHaveLength(1);
     await expectNothingKept(org, pooled);
   });
@@ -80,14 +82,18 @@ describe("fault on POST /assistant (create assistant, reuse path)", () => {
   it("timeout before Vapi acts → 502 vapi_unavailable (a POST is never resent); nothing kept", async () => {
     const { org, pooled, response } = await createWith("timeout");
     await expectFailure(response, 502, "vapi_unavailable");
-    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "vapi", method: "POST", failure: "timeout", attempts: 1 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "POST", failure: "timeout", attempts: 1 }),
+    ]);
     await expectNothingKept(org, pooled);
   });
 
   it("timeout after Vapi made the assistant → 502; compensation finds it by metadata and deletes it", async () => {
     const { org, pooled, response } = await createWith("timeout_after_processing");
     await expectFailure(response, 502, "vapi_unavailable");
-    expect(suite.logs().events("assistant_creation_abandoned")).toEqual([expect.objectContaining({ org_id: org, vapi_assistants_deleted: 1 })]);
+    expect(suite.logs().events("assistant_creation_abandoned")).toEqual([
+      expect.objectContaining({ org_id: org, vapi_assistants_deleted: 1 }),
+    ]);
     await expectNothingKept(org, pooled);
   });
 
@@ -98,14 +104,18 @@ describe("fault on POST /assistant (create assistant, reuse path)", () => {
     await expectNothingKept(org, pooled);
   });
 
-  it(
-    "a malformed (unparseable) upstream answer is logged with its service, path and the parse problem",
-    async () => {
-      await createWith("malformed");
-      const named = suite.logs().lines.filter((l) => l.service === "vapi" && String(l.path ?? "").startsWith("/assistant") && /unexpected response/.test(String(l.message ?? l.error ?? "")));
-      expect(named.length).toBeGreaterThan(0);
-    },
-  );
+  it("a malformed (unparseable) upstream answer is logged with its service, path and the parse problem", async () => {
+    await createWith("malformed");
+    const named = suite
+      .logs()
+      .lines.filter(
+        (l) =>
+          l.service === "vapi" &&
+          String(l.path ?? "").startsWith("/assistant") &&
+          /unexpected response/.test(String(l.message ?? l.error ?? "")),
+      );
+    expect(named.length).toBeGreaterThan(0);
+  });
 
   it("timeout after processing, and the compensation's lookup fails too → 502; the sweep (not before 10 minutes) removes the `creating` row and its Vapi assistant", async () => {
     const pooled = await seedNumber();
@@ -125,7 +135,9 @@ describe("fault on POST /assistant (create assistant, reuse path)", () => {
     await sweep(5);
     expect((await assistantRowsOf(org)).map((r) => r.state)).toEqual(["creating"]);
     await sweep(11);
-    expect(suite.logs().events("interrupted_creation_repaired")).toEqual([expect.objectContaining({ assistant_id: row!.id, vapi_assistants_deleted: 1 })]);
+    expect(suite.logs().events("interrupted_creation_repaired")).toEqual([
+      expect.objectContaining({ assistant_id: row!.id, vapi_assistants_deleted: 1 }),
+    ]);
     expect(await assistantRowsOf(org)).toEqual([]);
     expect(await vapiAssistantIds()).toEqual([]);
     // The pool number it had claimed is NOT given back: see the BUG todos at the end of this file.
@@ -172,7 +184,9 @@ describe("fault on DELETE /assistant/:id (delete assistant)", () => {
   it("500 on every attempt → 502 vapi_error; nothing changed; the invariants hold; a retry deletes", async () => {
     const { org, pooled, assistant, response } = await deleteWith("500");
     await expectFailure(response, 502, "vapi_error");
-    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "DELETE", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "DELETE", status: 500, attempts: 3 }),
+    ]);
     await expectUntouched(org, assistant);
     await sweep(11);
     await expectInvariants();
@@ -202,7 +216,9 @@ describe("fault on DELETE /assistant/:id (delete assistant)", () => {
   it("timeout on every attempt (Vapi never got it) → 502 vapi_unavailable; nothing changed", async () => {
     const { org, pooled, assistant, response } = await deleteWith("timeout");
     await expectFailure(response, 502, "vapi_unavailable");
-    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "vapi", method: "DELETE", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "DELETE", failure: "timeout", attempts: 3 }),
+    ]);
     await expectUntouched(org, assistant);
     await sweep(11);
     await expectInvariants();
@@ -249,7 +265,9 @@ describe("fault on DELETE /assistant/:id (delete assistant)", () => {
     await sweep(11);
     await expectInvariants();
     await daily();
-    expect(suite.logs().events("stray_assistant_deleted")).toEqual([expect.objectContaining({ vapi_assistant_id: assistant.vapi_assistant_id, reason: "no_active_assistant" })]);
+    expect(suite.logs().events("stray_assistant_deleted")).toEqual([
+      expect.objectContaining({ vapi_assistant_id: assistant.vapi_assistant_id, reason: "no_active_assistant" }),
+    ]);
     await expectInvariants({ reconciled: true });
   });
 
@@ -268,7 +286,9 @@ describe("fault on DELETE /assistant/:id (delete assistant)", () => {
     await sweep(11);
     await expectInvariants();
     await daily();
-    expect(suite.logs().events("vapi_number_assistant_repaired")).toEqual([expect.objectContaining({ phone_number_id: pooled.id, from: assistant.vapi_assistant_id, to: null })]);
+    expect(suite.logs().events("vapi_number_assistant_repaired")).toEqual([
+      expect.objectContaining({ phone_number_id: pooled.id, from: assistant.vapi_assistant_id, to: null }),
+    ]);
     await expectInvariants({ reconciled: true });
   });
 });
@@ -285,27 +305,21 @@ describe("the repair of an interrupted creation gives its number back", () => {
     return String(row!.id);
   }
 
-  it(
-    "repairInterruptedCreations gives the claimed pool number back when it removes the `creating` row",
-    async () => {
-      const pooled = await seedNumber();
-      await interruptedCreation(newOrg());
-      await sweep(11);
-      expect((await numberRows()).find((n) => n.id === pooled.id)!.assistant_id).toBeNull();
-      await daily();
-      await expectInvariants({ reconciled: true });
-      expect((await created(newOrg())).phone_number_id).toBe(pooled.id);
-    },
-  );
+  it("repairInterruptedCreations gives the claimed pool number back when it removes the `creating` row", async () => {
+    const pooled = await seedNumber();
+    await interruptedCreation(newOrg());
+    await sweep(11);
+    expect((await numberRows()).find((n) => n.id === pooled.id)!.assistant_id).toBeNull();
+    await daily();
+    await expectInvariants({ reconciled: true });
+    expect((await created(newOrg())).phone_number_id).toBe(pooled.id);
+  });
 
-  it(
-    "repairInterruptedCreations drops the free-number reservation that never got its Vapi number",
-    async () => {
-      await interruptedCreation(newOrg());
-      await sweep(11);
-      await daily();
-      expect(await numberRows()).toEqual([]);
-      await expectInvariants({ reconciled: true });
-    },
-  );
+  it("repairInterruptedCreations drops the free-number reservation that never got its Vapi number", async () => {
+    await interruptedCreation(newOrg());
+    await sweep(11);
+    await daily();
+    expect(await numberRows()).toEqual([]);
+    await expectInvariants({ reconciled: true });
+  });
 });

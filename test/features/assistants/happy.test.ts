@@ -63,7 +63,14 @@ describe("POST /api/assistants", () => {
     expect([null, "pool", "new", "twilio"]).toContain(body.phone_source);
     expect(typeof body.was_reused).toBe("boolean");
     if (body.phone_status === "none") {
-      expect(body).toMatchObject({ vapi_phone_number: null, phone_provider: null, phone_number_id: null, phone_source: null, was_reused: false, provisioning: null });
+      expect(body).toMatchObject({
+        vapi_phone_number: null,
+        phone_provider: null,
+        phone_number_id: null,
+        phone_source: null,
+        was_reused: false,
+        provisioning: null,
+      });
     }
     expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(typeof body.vapi_assistant_id).toBe("string");
@@ -145,7 +152,7 @@ describe("POST /api/assistants", () => {
     await waitOnExecutionContext(ctx);
     expect(response.status, await response.clone().text()).toBe(201);
     const post = (await vapiRequestsSince(from)).find((r) => r.method === "POST" && r.path === "/assistant");
-    expect((post?.body as VapiBody).server.url).toBe("https://hooks.example.com/webhooks/vapi");
+    expect((post!.body as VapiBody).server.url).toBe("https://hooks.example.com/webhooks/vapi");
   });
 });
 
@@ -224,7 +231,9 @@ describe("PATCH /api/assistants/:id", () => {
   it("a custom name is kept when the business name changes", async () => {
     const org = newOrg();
     const created = await createAssistantFor(org, { name: "Reception", business_data: sampleBusiness });
-    const updated = await json(await asOrg(org)("PATCH", `/api/assistants/${created.id}`, { body: { business_data: { business_name: "New Biz" } } }));
+    const updated = await json(
+      await asOrg(org)("PATCH", `/api/assistants/${created.id}`, { body: { business_data: { business_name: "New Biz" } } }),
+    );
     expect(updated.name).toBe("Reception");
     expect(updated.business_data.business_name).toBe("New Biz");
   });

@@ -86,7 +86,9 @@ describe("cron: repair of interrupted creations", () => {
     const org = newOrg();
     const created = await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } });
     const active = (await created.json()) as { id: string; vapi_assistant_id: string };
-    const gone = (await (await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json()) as { id: string };
+    const gone = (await (await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json()) as {
+      id: string;
+    };
     expect((await asOrg(org)("DELETE", `/api/assistants/${gone.id}`)).status).toBe(204);
     const rowsBefore = await assistantRowsOf(org);
 
@@ -127,7 +129,9 @@ describe("cron: repair of interrupted creations", () => {
     const org = newOrg();
     const createdMs = Date.now() - 30 * MINUTE;
     const rowId = await insertCreatingRow(org, new Date(createdMs).toISOString());
-    const [made] = await sandbox().seedVapiAssistants([{ metadata: { switchboardAssistantId: rowId }, createdAt: new Date(createdMs + 2_000).toISOString() }]);
+    const [made] = await sandbox().seedVapiAssistants([
+      { metadata: { switchboardAssistantId: rowId }, createdAt: new Date(createdMs + 2_000).toISOString() },
+    ]);
     // More than a page of other assistants made since (a busy account).
     const later = new Date(Date.now() - 5 * MINUTE).toISOString();
     await sandbox().seedVapiAssistants(Array.from({ length: 1001 }, () => ({ createdAt: later })));
@@ -144,7 +148,10 @@ describe("cron: repair of interrupted creations", () => {
     const rowId = await insertCreatingRow(org, new Date(createdMs).toISOString());
     // A full page and more in one millisecond, the row's own among them: no listing can prove it saw them all.
     const at = new Date(createdMs + 2_000).toISOString();
-    await sandbox().seedVapiAssistants([{ metadata: { switchboardAssistantId: rowId }, createdAt: at }, ...Array.from({ length: 1000 }, () => ({ createdAt: at }))]);
+    await sandbox().seedVapiAssistants([
+      { metadata: { switchboardAssistantId: rowId }, createdAt: at },
+      ...Array.from({ length: 1000 }, () => ({ createdAt: at })),
+    ]);
 
     await runSweep(11);
 
@@ -172,7 +179,9 @@ describe("cron: daily pruning of idempotency keys", () => {
   it("forgets keys older than a day, keeps newer ones", async () => {
     const old = `org-prune:assistants.create:${crypto.randomUUID()}`;
     const fresh = `org-prune:assistants.create:${crypto.randomUUID()}`;
-    const insert = env.DB.prepare("INSERT INTO idempotency_keys (key, request_hash, state, response_status, response_body, created_at) VALUES (?, 'h', 'done', 201, '{}', ?)");
+    const insert = env.DB.prepare(
+      "INSERT INTO idempotency_keys (key, request_hash, state, response_status, response_body, created_at) VALUES (?, 'h', 'done', 201, '{}', ?)",
+    );
     await env.DB.batch([
       insert.bind(old, new Date(Date.now() - 25 * 60 * MINUTE).toISOString()),
       insert.bind(fresh, new Date().toISOString()),
@@ -194,7 +203,9 @@ describe("cron: repair of interrupted deletions", () => {
   /** An assistant whose DELETE claimed the row (`deleting`) and was cut off before Vapi was told. */
   async function interruptedDeletion(minutesAgo: number) {
     const org = newOrg();
-    const body = await (await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json<Record<string, any>>();
+    const body = await (await asOrg(org)("POST", "/api/assistants", { body: { business_data: sampleBusiness } })).json<
+      Record<string, any>
+    >();
     const at = new Date(Date.now() - minutesAgo * MINUTE).toISOString();
     await env.DB.prepare("UPDATE assistants SET state = 'deleting', updated_at = ? WHERE id = ?").bind(at, body.id).run();
     return { id: body.id as string, vapiId: body.vapi_assistant_id as string, numberId: body.phone_number_id as string };
@@ -205,9 +216,13 @@ describe("cron: repair of interrupted deletions", () => {
     await runSweep(0);
     expect((await assistantRow(cut.id))!.state).toBe("deleted");
     expect(await vapiIds()).not.toContain(cut.vapiId);
-    const number = await env.DB.prepare("SELECT assistant_id FROM phone_numbers WHERE id = ?").bind(cut.numberId).first<{ assistant_id: string | null }>();
+    const number = await env.DB.prepare("SELECT assistant_id FROM phone_numbers WHERE id = ?")
+      .bind(cut.numberId)
+      .first<{ assistant_id: string | null }>();
     expect(number!.assistant_id).toBeNull();
-    const events = await env.DB.prepare("SELECT event FROM phone_number_events WHERE phone_number_id = ? AND event = 'unassigned'").bind(cut.numberId).all();
+    const events = await env.DB.prepare("SELECT event FROM phone_number_events WHERE phone_number_id = ? AND event = 'unassigned'")
+      .bind(cut.numberId)
+      .all();
     expect(events.results).toHaveLength(1);
   });
 

@@ -88,7 +88,14 @@ describe("Vapi failures during create", () => {
   });
 
   it("Vapi made the assistant but its answer cannot be read → 502 vapi_error; it is found by our metadata and deleted, nothing kept", async () => {
-    await sandbox().injectFault({ service: "vapi", method: "POST", pathPrefix: "/assistant", count: 1, kind: "malformed", afterProcessing: true });
+    await sandbox().injectFault({
+      service: "vapi",
+      method: "POST",
+      pathPrefix: "/assistant",
+      count: 1,
+      kind: "malformed",
+      afterProcessing: true,
+    });
     const { org, before, response } = await createWithFaults();
     await expectError(response, 502, "vapi_error");
     const calls = await vapiRequestsSince(before.vapiCalls);

@@ -51,11 +51,21 @@ function upcoming(weekday: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-const open9to5 = { mon: [{ open: "09:00", close: "17:00" }], tue: [{ open: "09:00", close: "17:00" }], wed: [{ open: "09:00", close: "17:00" }], thu: [{ open: "09:00", close: "17:00" }], fri: [{ open: "09:00", close: "17:00" }] };
+const open9to5 = {
+  mon: [{ open: "09:00", close: "17:00" }],
+  tue: [{ open: "09:00", close: "17:00" }],
+  wed: [{ open: "09:00", close: "17:00" }],
+  thu: [{ open: "09:00", close: "17:00" }],
+  fri: [{ open: "09:00", close: "17:00" }],
+};
 
 beforeEach(async () => {
   await resetState();
-  await env.DB.batch([env.DB.prepare("DELETE FROM calendar_connections"), env.DB.prepare("DELETE FROM oauth_states"), env.DB.prepare("DELETE FROM bookings")]);
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM calendar_connections"),
+    env.DB.prepare("DELETE FROM oauth_states"),
+    env.DB.prepare("DELETE FROM bookings"),
+  ]);
 });
 
 describe("connecting Google Calendar", () => {
@@ -81,8 +91,17 @@ describe("connecting Google Calendar", () => {
     const landing = await connect();
     expect(landing.toString()).toBe("https://app.example.com/settings/phone-calendar?calendar=connected");
     const status = await json(await call("GET", "/api/calendar/status"));
-    expect(status).toMatchObject({ connected: true, status: "connected", email: "calendar-owner@example.com", calendar_id: "primary", last_error: null, missing_settings: [] });
-    expect(status.scopes).toEqual(expect.arrayContaining(["https://www.googleapis.com/auth/calendar.events", "https://www.googleapis.com/auth/calendar.freebusy"]));
+    expect(status).toMatchObject({
+      connected: true,
+      status: "connected",
+      email: "calendar-owner@example.com",
+      calendar_id: "primary",
+      last_error: null,
+      missing_settings: [],
+    });
+    expect(status.scopes).toEqual(
+      expect.arrayContaining(["https://www.googleapis.com/auth/calendar.events", "https://www.googleapis.com/auth/calendar.freebusy"]),
+    );
 
     const row = await env.DB.prepare("SELECT * FROM calendar_connections WHERE org_id = 'org-a'").first<Record<string, string>>();
     expect(row!.google_sub).toBeTruthy();
@@ -104,12 +123,14 @@ describe("connecting Google Calendar", () => {
     const { url } = await json(await call("GET", "/api/calendar/google/auth", { token: await owner() }));
     const consent = new URL(url);
     const back = new URL((await call("GET", consent.pathname + consent.search, { token: null })).headers.get("Location")!);
-    expect(new URL((await call("GET", back.pathname + back.search, { token: null })).headers.get("Location")!).searchParams.get("calendar")).toBe("connected");
+    expect(
+      new URL((await call("GET", back.pathname + back.search, { token: null })).headers.get("Location")!).searchParams.get("calendar"),
+    ).toBe("connected");
     const replay = await call("GET", back.pathname + back.search, { token: null });
     expect(new URL(replay.headers.get("Location")!).searchParams.get("calendar_error")).toBe("state_replayed");
 
     const tampered = new URLSearchParams(back.search);
-    tampered.set("state", tampered.get("state")!.slice(0, -4) + "AAAA");
+    tampered.set("state", `${tampered.get("state")!.slice(0, -4)}AAAA`);
     const bad = await call("GET", `${back.pathname}?${tampered}`, { token: null });
     expect(new URL(bad.headers.get("Location")!).searchParams.get("calendar_error")).toBe("invalid_state");
 
@@ -117,7 +138,13 @@ describe("connecting Google Calendar", () => {
     const { url: second } = await json(await call("GET", "/api/calendar/google/auth", { token: await owner() }));
     const state = new URL(second).searchParams.get("state")!;
     const outcome = await completeGoogleAuthorization(
-      { db: (await import("../../../src/db/client")).createDb(env.DB), log: createLogger(), settings, box: await secretBox(settings.ENCRYPTION_KEY), google: createGoogle(env, settings, createLogger()) },
+      {
+        db: (await import("../../../src/db/client")).createDb(env.DB),
+        log: createLogger(),
+        settings,
+        box: await secretBox(settings.ENCRYPTION_KEY),
+        google: createGoogle(env, settings, createLogger()),
+      },
       { state, code: "anything" },
       Date.now() + 11 * 60_000,
     );
@@ -135,11 +162,22 @@ describe("connecting Google Calendar", () => {
   it("names the missing settings when the OAuth client is not configured", async () => {
     const { createApp } = await import("../../../src/app");
     const app = createApp();
-    const res = await app.request("/api/calendar/status", { headers: { Authorization: `Bearer ${await owner()}` } }, { ...env, GOOGLE_CLIENT_ID: "", GOOGLE_REDIRECT_URI: "" });
-    expect((await res.json() as any).missing_settings).toEqual(["GOOGLE_CLIENT_ID", "GOOGLE_REDIRECT_URI"]);
-    const auth = await app.request("/api/calendar/google/auth", { headers: { Authorization: `Bearer ${await owner()}` } }, { ...env, GOOGLE_CLIENT_ID: "" });
+    const res = await app.request(
+      "/api/calendar/status",
+      { headers: { Authorization: `Bearer ${await owner()}` } },
+      { ...env, GOOGLE_CLIENT_ID: "", GOOGLE_REDIRECT_URI: "" },
+    );
+    expect(((await res.json()) as any).missing_settings).toEqual(["GOOGLE_CLIENT_ID", "GOOGLE_REDIRECT_URI"]);
+    const auth = await app.request(
+      "/api/calendar/google/auth",
+      { headers: { Authorization: `Bearer ${await owner()}` } },
+      { ...env, GOOGLE_CLIENT_ID: "" },
+    );
     expect(auth.status).toBe(503);
-    expect(((await auth.json()) as any).error).toMatchObject({ code: "calendar_not_configured", details: { missing_settings: ["GOOGLE_CLIENT_ID"] } });
+    expect(((await auth.json()) as any).error).toMatchObject({
+      code: "calendar_not_configured",
+      details: { missing_settings: ["GOOGLE_CLIENT_ID"] },
+    });
   });
 
   it("disconnects: revokes at Google and forgets the tokens", async () => {
@@ -177,7 +215,13 @@ describe("tools during a call", () => {
     await connect();
     const a = await assistantWith({ ...sampleBusiness, timezone: "America/Chicago", hours: open9to5 });
     const tuesday = upcoming(2);
-    const args = { start: `${tuesday}T14:00`, duration_minutes: 60, caller_name: "Sam Lee", caller_phone: "+15125550123", reason: "AC not cooling" };
+    const args = {
+      start: `${tuesday}T14:00`,
+      duration_minutes: 60,
+      caller_name: "Sam Lee",
+      caller_phone: "+15125550123",
+      reason: "AC not cooling",
+    };
     const first = await say(a.vapi_assistant_id, "book_appointment", args, { call: "call-7", tool: "tool-7" });
     expect(first).toMatch(/^You're booked for .* at 2:00 PM/);
     const again = await say(a.vapi_assistant_id, "book_appointment", args, { call: "call-7", tool: "tool-7" });
@@ -194,7 +238,11 @@ describe("tools during a call", () => {
   it("refuses a slot outside business hours", async () => {
     await connect();
     const a = await assistantWith({ ...sampleBusiness, timezone: "America/Chicago", hours: open9to5 });
-    const line = await say(a.vapi_assistant_id, "book_appointment", { start: `${upcoming(3)}T18:30`, caller_name: "Sam", caller_phone: "+15125550123" });
+    const line = await say(a.vapi_assistant_id, "book_appointment", {
+      start: `${upcoming(3)}T18:30`,
+      caller_name: "Sam",
+      caller_phone: "+15125550123",
+    });
     expect(line).toMatch(/outside our booking hours/);
     expect(await sandbox().googleEvents()).toHaveLength(0);
   });
@@ -217,34 +265,50 @@ describe("tools during a call", () => {
     const a = await assistantWith({ ...sampleBusiness, hours: open9to5 });
     await sandbox().googleRevokeAll();
     await sandbox().googleExpireAccessTokens();
-    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ?").bind(new Date(Date.now() + 60_000).toISOString()).run();
+    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ?")
+      .bind(new Date(Date.now() + 60_000).toISOString())
+      .run();
     const line = await say(a.vapi_assistant_id, "check_availability", { date: upcoming(1) });
     expect(line).toMatch(/take your name and number/);
     const status = await json(await call("GET", "/api/calendar/status"));
     expect(status).toMatchObject({ connected: false, status: "reconnect_required" });
     expect(status.last_error).toMatch(/Reconnect/);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'calendar_reconnect_required' AND status = 'open'").first("n")).toBe(1);
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'calendar_reconnect_required' AND status = 'open'").first("n"),
+    ).toBe(1);
     // Reconnecting clears it.
     expect((await connect()).searchParams.get("calendar")).toBe("connected");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'calendar_reconnect_required' AND status = 'open'").first("n")).toBe(0);
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'calendar_reconnect_required' AND status = 'open'").first("n"),
+    ).toBe(0);
   });
 
   it("refreshes the access token five minutes before expiry, once for concurrent calls", async () => {
     await connect();
     const a = await assistantWith({ ...sampleBusiness, hours: open9to5 });
-    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ?").bind(new Date(Date.now() + 4 * 60_000).toISOString()).run();
+    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ?")
+      .bind(new Date(Date.now() + 4 * 60_000).toISOString())
+      .run();
     await sandbox().clearRequests();
-    const lines = await Promise.all([1, 2, 3].map((i) => say(a.vapi_assistant_id, "check_availability", { date: upcoming(1) }, { call: `c${i}`, tool: `t${i}` })));
+    const lines = await Promise.all(
+      [1, 2, 3].map((i) => say(a.vapi_assistant_id, "check_availability", { date: upcoming(1) }, { call: `c${i}`, tool: `t${i}` })),
+    );
     expect(lines.every((l) => l.startsWith("I have"))).toBe(true);
     const refreshes = (await sandbox().requests("google")).filter((r) => r.method === "POST" && r.path.endsWith("/token"));
     expect(refreshes).toHaveLength(1);
-    const expiry = await env.DB.prepare("SELECT access_token_expires_at FROM calendar_connections").first<string>("access_token_expires_at");
+    const expiry = await env.DB.prepare("SELECT access_token_expires_at FROM calendar_connections").first<string>(
+      "access_token_expires_at",
+    );
     expect(Date.parse(expiry!)).toBeGreaterThan(Date.now() + 50 * 60_000);
   });
 
   it("answers a line the assistant can say when no calendar is connected", async () => {
     const a = await assistantWith({ ...sampleBusiness, hours: open9to5 });
-    const line = await say(a.vapi_assistant_id, "book_appointment", { start: `${upcoming(1)}T10:00`, caller_name: "Sam", caller_phone: "+15125550123" });
+    const line = await say(a.vapi_assistant_id, "book_appointment", {
+      start: `${upcoming(1)}T10:00`,
+      caller_name: "Sam",
+      caller_phone: "+15125550123",
+    });
     expect(line).toMatch(/take your name and number/);
   });
 
@@ -259,13 +323,19 @@ describe("tools during a call", () => {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Vapi-Secret": env.VAPI_WEBHOOK_SECRET as string },
         body: JSON.stringify({
-          message: { type: "tool-calls", call: { id: "c-deadline", assistantId: a.vapi_assistant_id }, toolCallList: [{ id: "t-deadline", function: { name: "check_availability", arguments: { date: upcoming(1) } } }] },
+          message: {
+            type: "tool-calls",
+            call: { id: "c-deadline", assistantId: a.vapi_assistant_id },
+            toolCallList: [{ id: "t-deadline", function: { name: "check_availability", arguments: { date: upcoming(1) } } }],
+          },
         }),
       },
       { ...env, TOOL_CALL_DEADLINE_MS: "100" },
     );
     expect(res.status).toBe(200);
-    expect(((await res.json()) as any).results).toEqual([{ toolCallId: "t-deadline", name: "check_availability", result: expect.stringMatching(/having trouble with the calendar/) }]);
+    expect(((await res.json()) as any).results).toEqual([
+      { toolCallId: "t-deadline", name: "check_availability", result: expect.stringMatching(/having trouble with the calendar/) },
+    ]);
     await sandbox().clearFaults();
   });
 });

@@ -37,7 +37,9 @@ async function setup() {
 }
 
 const connectionOf = (org: string) =>
-  env.DB.prepare("SELECT status, last_error, refresh_lock_until, access_token_expires_at FROM calendar_connections WHERE org_id = ?").bind(org).first<Record<string, any>>();
+  env.DB.prepare("SELECT status, last_error, refresh_lock_until, access_token_expires_at FROM calendar_connections WHERE org_id = ?")
+    .bind(org)
+    .first<Record<string, any>>();
 
 /** A transient failure leaves the connection as it was: connected, unlocked, no reconnect alert. */
 async function expectStillConnected(org: string) {
@@ -48,7 +50,9 @@ async function expectStillConnected(org: string) {
 /** Every event Switchboard put in Google has its booking on record, and the other way round. */
 async function expectBookingsMatchCalendar(org: string) {
   const events = (await sandbox().googleEvents()).map((e) => String(e.id)).sort();
-  const booked = (await env.DB.prepare("SELECT google_event_id FROM bookings WHERE org_id = ?").bind(org).all<{ google_event_id: string }>()).results
+  const booked = (
+    await env.DB.prepare("SELECT google_event_id FROM bookings WHERE org_id = ?").bind(org).all<{ google_event_id: string }>()
+  ).results
     .map((b) => b.google_event_id)
     .sort();
   expect(booked, "bookings on record vs events in Google").toEqual(events);
@@ -65,7 +69,9 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
   async function refreshWith(kind: FaultKind, count?: number) {
     const { org, vapiAssistantId } = await setup();
     // Four minutes left: under the five-minute margin, so the tool refreshes first.
-    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ? WHERE org_id = ?").bind(new Date(Date.now() + 4 * 60_000).toISOString(), org).run();
+    await env.DB.prepare("UPDATE calendar_connections SET access_token_expires_at = ? WHERE org_id = ?")
+      .bind(new Date(Date.now() + 4 * 60_000).toISOString(), org)
+      .run();
     const fault = faultFor(target, kind, RETRIED);
     await inject(count === undefined ? fault : { ...fault, count });
     const line = await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) });
@@ -106,7 +112,9 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
   it("timeout on every attempt → the 'can't reach' line; still connected", async () => {
     const { org, vapiAssistantId, line } = await refreshWith("timeout");
     expect(line).toMatch(UNAVAILABLE);
-    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "google", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([
+      expect.objectContaining({ service: "google", failure: "timeout", attempts: 3 }),
+    ]);
     await expectStillConnected(org);
     await recovers(org, vapiAssistantId);
   });
@@ -135,7 +143,13 @@ describe("fault on the token refresh (POST /token) before a calendar tool", () =
 describe("fault on the event insert of book_appointment (POST /calendar/v3/calendars/:id/events)", () => {
   const target: FaultTarget = { service: "google", method: "POST", pathPrefix: "/calendar/v3/calendars/" };
   const ids = { call: "call-7", tool: "tool-7" };
-  const args = () => ({ start: `${upcoming(2)}T14:00`, duration_minutes: 60, caller_name: "Sam Lee", caller_phone: "+15125550123", reason: "AC not cooling" });
+  const args = () => ({
+    start: `${upcoming(2)}T14:00`,
+    duration_minutes: 60,
+    caller_name: "Sam Lee",
+    caller_phone: "+15125550123",
+    reason: "AC not cooling",
+  });
 
   async function bookWith(kind: FaultKind, count?: number) {
     const { org, vapiAssistantId } = await setup();
@@ -207,22 +221,16 @@ describe("fault on the event insert of book_appointment (POST /calendar/v3/calen
     await settleCalendar(org);
   });
 
-  it(
-    "after every insert attempt timed out once Google had made the event, Vapi's retry of the same tool call finds its own event and confirms the booking",
-    async () => {
-      const { org, vapiAssistantId, booking } = await bookWith("timeout_after_processing");
-      await retryBooksOnce(org, vapiAssistantId, booking);
-    },
-  );
+  it("after every insert attempt timed out once Google had made the event, Vapi's retry of the same tool call finds its own event and confirms the booking", async () => {
+    const { org, vapiAssistantId, booking } = await bookWith("timeout_after_processing");
+    await retryBooksOnce(org, vapiAssistantId, booking);
+  });
 
-  it(
-    "when every insert attempt timed out after Google made the event, the caller still hears the booking confirmed and it is on record",
-    async () => {
-      const { org, line } = await bookWith("timeout_after_processing");
-      expect(line).toMatch(/^You're booked for /);
-      await expectBookingsMatchCalendar(org);
-    },
-  );
+  it("when every insert attempt timed out after Google made the event, the caller still hears the booking confirmed and it is on record", async () => {
+    const { org, line } = await bookWith("timeout_after_processing");
+    expect(line).toMatch(/^You're booked for /);
+    await expectBookingsMatchCalendar(org);
+  });
 
   it("malformed JSON answering the insert → the 'can't reach' line; a retried tool call books once", async () => {
     const { org, vapiAssistantId, booking, line } = await bookWith("malformed");
@@ -290,7 +298,9 @@ describe("the Calendar API refuses (401) an access token Switchboard believes va
     await expectStillConnected(org);
 
     await sandbox().googleExpireAccessTokens();
-    expect(await toolCall(vapiAssistantId, "book_appointment", booking(), { call: "call-2", tool: "tool-2" })).toMatch(/^You're booked for .* at 2:00 PM/);
+    expect(await toolCall(vapiAssistantId, "book_appointment", booking(), { call: "call-2", tool: "tool-2" })).toMatch(
+      /^You're booked for .* at 2:00 PM/,
+    );
     expect(await sandbox().googleEvents()).toHaveLength(1);
     await expectBookingsMatchCalendar(org);
     await expectStillConnected(org);
@@ -331,6 +341,8 @@ describe("the Calendar API refuses (401) an access token Switchboard believes va
     expect(suite.logs().events("calendar_tool_unavailable")).toEqual([expect.objectContaining({ reason: "google_unavailable" })]);
     await expectStillConnected(org);
     await sandbox().clearFaults();
-    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) }, { call: "call-2", tool: "tool-2" })).toMatch(/^I have /);
+    expect(await toolCall(vapiAssistantId, "check_availability", { date: upcoming(1) }, { call: "call-2", tool: "tool-2" })).toMatch(
+      /^I have /,
+    );
   });
 });

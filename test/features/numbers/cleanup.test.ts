@@ -97,7 +97,9 @@ describe("cleanup of unused numbers", () => {
     expect(work.unused.map((r) => r.id)).toEqual([number.id]);
 
     // An assistant claims it between the selection and the release.
-    await env.DB.prepare("UPDATE phone_numbers SET assistant_id = 'a-late', assigned_at = ? WHERE id = ?").bind(new Date().toISOString(), number.id).run();
+    await env.DB.prepare("UPDATE phone_numbers SET assistant_id = 'a-late', assigned_at = ? WHERE id = ?")
+      .bind(new Date().toISOString(), number.id)
+      .run();
     const entries = await applyCleanup(deps, work, nowMs);
 
     expect(entries).toEqual([expect.objectContaining({ phone_number_id: number.id, outcome: "kept" })]);
@@ -108,7 +110,9 @@ describe("cleanup of unused numbers", () => {
 
   it("a dry run reports and changes nothing, in D1 or upstream", async () => {
     const [old, recent] = await seedNumbers(2);
-    await env.DB.prepare("UPDATE phone_numbers SET unassigned_at = ? WHERE id = ?").bind(new Date(Date.now() - 31 * DAY_MS).toISOString(), old!.id).run();
+    await env.DB.prepare("UPDATE phone_numbers SET unassigned_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - 31 * DAY_MS).toISOString(), old!.id)
+      .run();
     const rowsBefore = await numberRows();
     const countsBefore = await tableCounts();
     const upstreamCalls = (await sandbox().requests()).length;
@@ -116,7 +120,9 @@ describe("cleanup of unused numbers", () => {
     const report = await runCleanup(await opsDeps(), { nowMs: Date.now(), dryRun: true });
 
     expect(report).toMatchObject({ dry_run: true, released: 0, kept: 0, pending: 0 });
-    expect(report.numbers).toEqual([expect.objectContaining({ phone_number_id: old!.id, outcome: "would_release", actions: ["delete_in_vapi"] })]);
+    expect(report.numbers).toEqual([
+      expect.objectContaining({ phone_number_id: old!.id, outcome: "would_release", actions: ["delete_in_vapi"] }),
+    ]);
     expect(report.numbers.map((n) => n.phone_number_id)).not.toContain(recent!.id);
     expect(await numberRows()).toEqual(rowsBefore);
     expect(await tableCounts()).toEqual(countsBefore);
@@ -160,7 +166,9 @@ describe("cleanup of an organisation's Twilio numbers", () => {
   /** The free pool is full of stuck numbers, so assistants get the organisation's own numbers. */
   async function fillFreePool() {
     const seeded = await seedNumbers(10);
-    await env.DB.prepare(`UPDATE phone_numbers SET status = 'stuck' WHERE id IN (${seeded.map(() => "?").join(",")})`).bind(...seeded.map((s) => s.id)).run();
+    await env.DB.prepare(`UPDATE phone_numbers SET status = 'stuck' WHERE id IN (${seeded.map(() => "?").join(",")})`)
+      .bind(...seeded.map((s) => s.id))
+      .run();
   }
 
   it("releases a number Switchboard bought at Twilio, but only removes an imported one from Vapi and lists it again", async () => {
@@ -172,11 +180,15 @@ describe("cleanup of an organisation's Twilio numbers", () => {
     await fillFreePool();
 
     // The imported number serves an assistant, which is then deleted: the number waits unassigned.
-    const created = await json(await call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness } }));
+    const created = await json(
+      await call("POST", "/api/assistants", { token: await token({ org }), body: { business_data: sampleBusiness } }),
+    );
     expect(created).toMatchObject({ phone_provider: "twilio", vapi_phone_number: IMPORTED });
     expect((await call("DELETE", `/api/assistants/${created.id}`, { token: await token({ org }) })).status).toBe(204);
     // An operator buys one more for the organisation.
-    const bought = await json(await call("POST", "/api/admin/twilio/purchase", { token: await adminToken(), body: { org_id: org, area_code: "512" } }));
+    const bought = await json(
+      await call("POST", "/api/admin/twilio/purchase", { token: await adminToken(), body: { org_id: org, area_code: "512" } }),
+    );
     expect(bought.source).toBe("twilio_purchased");
     const owned = (await sandbox().twilioNumbers(DEMO_SID)).map((n) => n.phoneNumber);
     expect(owned).toEqual(expect.arrayContaining([IMPORTED, bought.number]));
@@ -185,8 +197,16 @@ describe("cleanup of an organisation's Twilio numbers", () => {
 
     expect(report.released).toBe(2);
     const byNumber = Object.fromEntries(report.numbers.map((n) => [n.number, n]));
-    expect(byNumber[IMPORTED]).toMatchObject({ source: "twilio_imported", actions: ["delete_in_vapi", "return_to_twilio_list"], outcome: "released" });
-    expect(byNumber[bought.number]).toMatchObject({ source: "twilio_purchased", actions: ["delete_in_vapi", "release_at_twilio"], outcome: "released" });
+    expect(byNumber[IMPORTED]).toMatchObject({
+      source: "twilio_imported",
+      actions: ["delete_in_vapi", "return_to_twilio_list"],
+      outcome: "released",
+    });
+    expect(byNumber[bought.number]).toMatchObject({
+      source: "twilio_purchased",
+      actions: ["delete_in_vapi", "release_at_twilio"],
+      outcome: "released",
+    });
     // Twilio: the imported number is still the organisation's; the bought one is gone.
     const after = (await sandbox().twilioNumbers(DEMO_SID)).map((n) => n.phoneNumber);
     expect(after).toContain(IMPORTED);
@@ -198,16 +218,23 @@ describe("cleanup of an organisation's Twilio numbers", () => {
     expect(inVapi).not.toContain(bought.number);
     // The organisation's list offers the imported number again; the bought one is forgotten.
     const config = await json(await call("GET", "/api/organization/twilio", { token: await owner() }));
-    expect(config.numbers).toEqual([expect.objectContaining({ number: IMPORTED, origin: "imported", state: "available", phone_number_id: null })]);
+    expect(config.numbers).toEqual([
+      expect.objectContaining({ number: IMPORTED, origin: "imported", state: "available", phone_number_id: null }),
+    ]);
   });
 
   it("a bought number of an organisation that removed its credentials stays pending (it cannot be released for it)", async () => {
-    await call("PUT", "/api/organization/twilio", { token: await owner(), body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN, auto_purchase: false } });
+    await call("PUT", "/api/organization/twilio", {
+      token: await owner(),
+      body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN, auto_purchase: false },
+    });
     const bought = await json(await call("POST", "/api/admin/twilio/purchase", { token: await adminToken(), body: { org_id: org } }));
     expect((await call("DELETE", "/api/organization/twilio", { token: await owner() })).status).toBe(204);
 
     const report = await runCleanup(await opsDeps(), { nowMs: Date.now() + 31 * DAY_MS, dryRun: false });
-    expect(report.numbers).toEqual([expect.objectContaining({ phone_number_id: bought.id, outcome: "release_pending", error: expect.stringContaining("Twilio") })]);
+    expect(report.numbers).toEqual([
+      expect.objectContaining({ phone_number_id: bought.id, outcome: "release_pending", error: expect.stringContaining("Twilio") }),
+    ]);
     expect((await sandbox().twilioNumbers(DEMO_SID)).map((n) => n.phoneNumber)).toContain(bought.number);
   });
 });

@@ -56,7 +56,9 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
   it("500 on every attempt → 502 vapi_error; the claim is returned", async () => {
     const { org, pooled, response } = await claimWith("500");
     await expectFailure(response, 502, "vapi_error");
-    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "PATCH", status: 500, attempts: 3 }),
+    ]);
     await expectClaimReturned(org, pooled);
   });
 
@@ -78,7 +80,9 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
   it("timeout on every attempt → 502 vapi_unavailable; the claim is returned", async () => {
     const { org, pooled, response } = await claimWith("timeout");
     await expectFailure(response, 502, "vapi_unavailable");
-    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "vapi", method: "PATCH", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "PATCH", failure: "timeout", attempts: 3 }),
+    ]);
     await expectClaimReturned(org, pooled);
   });
 
@@ -100,7 +104,9 @@ describe("fault on PATCH /phone-number/:id (pool claim, reuse path)", () => {
     await sweep(11);
     await expectInvariants();
     await daily();
-    expect(suite.logs().events("vapi_number_assistant_repaired")).toEqual([expect.objectContaining({ phone_number_id: pooled.id, to: null })]);
+    expect(suite.logs().events("vapi_number_assistant_repaired")).toEqual([
+      expect.objectContaining({ phone_number_id: pooled.id, to: null }),
+    ]);
     await expectInvariants({ reconciled: true });
     expect((await created(newOrg())).phone_number_id).toBe(pooled.id);
   });
@@ -187,21 +193,24 @@ describe("fault on POST /phone-number (new free number)", () => {
     await expectInvariants();
     await daily();
     const [adopted] = await numberRows();
-    expect(adopted).toMatchObject({ id: String(orphan!.name).slice(3), vapi_phone_number_id: orphan!.id, assistant_id: null, org_id: null, source: "vapi_free" });
+    expect(adopted).toMatchObject({
+      id: String(orphan!.name).slice(3),
+      vapi_phone_number_id: orphan!.id,
+      assistant_id: null,
+      org_id: null,
+      source: "vapi_free",
+    });
     expect(await alertRows("orphan_adopted")).toEqual([expect.objectContaining({ subject: adopted!.id, status: "open" })]);
     await expectInvariants({ reconciled: true });
   });
 
-  it(
-    "a second Vapi number named for a row that has its own (a POST resent after a 5xx that had acted) is deleted by the daily reconcile, freeing its slot (simulated by seeding the duplicate)",
-    async () => {
-      const body = await created(newOrg(), { area_code: "512" });
-      // What Vapi holds if the first, failed POST had in fact made a number before the retry made this row's one.
-      await sandbox().seedVapiPhoneNumber({ name: `sb-${body.phone_number_id}`, areaCode: "512" });
-      await daily();
-      await expectInvariants({ reconciled: true });
-    },
-  );
+  it("a second Vapi number named for a row that has its own (a POST resent after a 5xx that had acted) is deleted by the daily reconcile, freeing its slot (simulated by seeding the duplicate)", async () => {
+    const body = await created(newOrg(), { area_code: "512" });
+    // What Vapi holds if the first, failed POST had in fact made a number before the retry made this row's one.
+    await sandbox().seedVapiPhoneNumber({ name: `sb-${body.phone_number_id}`, areaCode: "512" });
+    await daily();
+    await expectInvariants({ reconciled: true });
+  });
 
   it("Vapi made the number but its answer cannot be read → 502; the number is found by its name and deleted", async () => {
     const { org, response } = await createNumberWith("malformed_after_processing");
@@ -247,7 +256,9 @@ describe("fault on GET /phone-number/:id (the tracker's check)", () => {
   it("500 on every attempt → counted, logged with the error, still provisioning", async () => {
     const p = await checkWith("500");
     expect((await tracker(p.trackerKey).state())!.lastError).toContain("Injected fault");
-    expect(suite.logs().events("provisioning_check_failed")).toEqual([expect.objectContaining({ phone_number_id: p.numberId, attempts: 1 })]);
+    expect(suite.logs().events("provisioning_check_failed")).toEqual([
+      expect.objectContaining({ phone_number_id: p.numberId, attempts: 1 }),
+    ]);
     await recovers(p);
   });
 
@@ -309,4 +320,3 @@ describe("fault on GET /phone-number/:id (the tracker's check)", () => {
     await expectInvariants();
   });
 });
-

@@ -66,7 +66,13 @@ describe("pool service API", () => {
     const older = await seedNumber({ unassignedAt: "2026-01-01T00:00:00.000Z" });
     const list = await listUnassigned(serviceDeps().db);
     expect(list.map((n) => n.id)).toEqual([older.id, newer.id]);
-    expect(list[1]).toMatchObject({ number: newer.number, area_code: "212", provider: "vapi", org_id: null, since: "2026-05-01T00:00:00.000Z" });
+    expect(list[1]).toMatchObject({
+      number: newer.number,
+      area_code: "212",
+      provider: "vapi",
+      org_id: null,
+      since: "2026-05-01T00:00:00.000Z",
+    });
   });
 
   it("preProvision creates unassigned numbers up to the limit and says why it stopped", async () => {
@@ -90,7 +96,11 @@ describe("pool service API", () => {
 describe("property: random create/delete sequences keep the pool's invariants", () => {
   it("holds for any sequence", async () => {
     const command = fc.oneof(
-      fc.record({ op: fc.constant("create" as const), org: fc.constantFrom("org-a", "org-b"), areaCode: fc.constantFrom(null, "415", "512") }),
+      fc.record({
+        op: fc.constant("create" as const),
+        org: fc.constantFrom("org-a", "org-b"),
+        areaCode: fc.constantFrom(null, "415", "512"),
+      }),
       fc.record({ op: fc.constant("delete" as const), pick: fc.nat() }),
     );
     await fc.assert(

@@ -40,7 +40,12 @@ describe("reuse first", () => {
     const old = await seedNumber({ areaCode: "212", unassignedAt: "2026-01-01T00:00:00.000Z" });
     const newer = await seedNumber({ areaCode: "212", unassignedAt: "2026-06-01T00:00:00.000Z" });
     const wantedCode = await seedNumber({ areaCode: "512", unassignedAt: "2026-09-01T00:00:00.000Z" });
-    const own = await seedNumber({ areaCode: "303", orgId: "org-own", source: "twilio_imported", unassignedAt: "2026-10-01T00:00:00.000Z" });
+    const own = await seedNumber({
+      areaCode: "303",
+      orgId: "org-own",
+      source: "twilio_imported",
+      unassignedAt: "2026-10-01T00:00:00.000Z",
+    });
 
     const first = await json(await create("org-own", { area_code: "512" }));
     expect(first.phone_number_id).toBe(own.id);
@@ -78,7 +83,13 @@ describe("new free numbers", () => {
     const res = await create("org-a", { area_code: "512" });
     const body = await json(res);
     expect(res.status, JSON.stringify(body)).toBe(201);
-    expect(body).toMatchObject({ phone_source: "new", was_reused: false, phone_status: "provisioning", vapi_phone_number: null, phone_provider: "vapi" });
+    expect(body).toMatchObject({
+      phone_source: "new",
+      was_reused: false,
+      phone_status: "provisioning",
+      vapi_phone_number: null,
+      phone_provider: "vapi",
+    });
     expect(body.provisioning).toMatchObject({ attempts: 0, max_attempts: 40 });
     // One batch decides (row, claim or reservation), one records; Vapi: the assistant and the number.
     expect(res.headers.get("X-D1-Round-Trips")).toBe("2");
@@ -139,7 +150,13 @@ describe("new free numbers", () => {
     expect(error.message).toMatch(/nearby area code, or leave area_code out/);
     expect(error.message).not.toMatch(/free Vapi numbers are in use/);
 
-    const alerts = (await env.DB.prepare("SELECT kind, subject, message FROM alerts ORDER BY id").all<{ kind: string; subject: string; message: string }>()).results;
+    const alerts = (
+      await env.DB.prepare("SELECT kind, subject, message FROM alerts ORDER BY id").all<{
+        kind: string;
+        subject: string;
+        message: string;
+      }>()
+    ).results;
     expect(alerts.map((a) => `${a.kind}:${a.subject}`)).toEqual(["vapi_area_code_unavailable:999"]);
     expect(alerts[0]!.message).toContain("area code 999");
     expect(alerts[0]!.message).toContain("not the free-number limit");
@@ -242,7 +259,8 @@ describe("nothing lost", () => {
   it("an Idempotency-Key replay gives the same assistant and number, with one number assigned", async () => {
     await seedNumbers(2);
     const t = await token();
-    const send = () => call("POST", "/api/assistants", { token: t, body: { business_data: sampleBusiness }, headers: { "Idempotency-Key": "create-1" } });
+    const send = () =>
+      call("POST", "/api/assistants", { token: t, body: { business_data: sampleBusiness }, headers: { "Idempotency-Key": "create-1" } });
     const a = await json(await send());
     const b = await json(await send());
     expect(b).toEqual(a);

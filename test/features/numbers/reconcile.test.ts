@@ -30,7 +30,9 @@ describe("reconciling phone numbers with Vapi", () => {
 
     const report = await reconcileNumbers(await opsDeps(), later());
 
-    expect(report.adopted).toEqual([{ phone_number_id: rowId, vapi_phone_number_id: orphan.id, number: orphan.number, status: "active", org_id: null }]);
+    expect(report.adopted).toEqual([
+      { phone_number_id: rowId, vapi_phone_number_id: orphan.id, number: orphan.number, status: "active", org_id: null },
+    ]);
     expect(await rowOf(rowId)).toMatchObject({
       status: "active",
       number: orphan.number,
@@ -42,11 +44,15 @@ describe("reconciling phone numbers with Vapi", () => {
       vapi_phone_number_id: orphan.id,
     });
     const events = await eventRows(rowId);
-    expect(events).toEqual([expect.objectContaining({ event: "created", detail: expect.objectContaining({ adopted: true, vapi_phone_number_id: orphan.id }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({ event: "created", detail: expect.objectContaining({ adopted: true, vapi_phone_number_id: orphan.id }) }),
+    ]);
     expect(await alertRows("orphan_adopted")).toEqual([expect.objectContaining({ subject: rowId, status: "open" })]);
     // A number Switchboard did not make is never adopted.
     for (const other of [someoneElses, lookalike]) {
-      expect(await env.DB.prepare("SELECT count(*) AS n FROM phone_numbers WHERE vapi_phone_number_id = ?").bind(other.id).first("n")).toBe(0);
+      expect(await env.DB.prepare("SELECT count(*) AS n FROM phone_numbers WHERE vapi_phone_number_id = ?").bind(other.id).first("n")).toBe(
+        0,
+      );
     }
 
     // Idempotent: the next run finds the row.
@@ -98,7 +104,11 @@ describe("reconciling phone numbers with Vapi", () => {
     expect(await rowOf(assignedGone.id)).toMatchObject({ status: "released", assistant_id: null });
     expect(await rowOf(kept!.id)).toMatchObject({ status: "active" });
     const events = await eventRows(assignedGone.id);
-    expect(events.at(-1)).toMatchObject({ event: "released", assistant_id: assistant.id, detail: expect.objectContaining({ reason: "vanished" }) });
+    expect(events.at(-1)).toMatchObject({
+      event: "released",
+      assistant_id: assistant.id,
+      detail: expect.objectContaining({ reason: "vanished" }),
+    });
     // The assistant shows no number, so it can be given another.
     const view = await (await asOrg(org)("GET", `/api/assistants/${assistant.id}`)).json<Record<string, unknown>>();
     expect(view).toMatchObject({ phone_status: "none", vapi_phone_number: null });
@@ -202,9 +212,15 @@ describe("paging through Vapi lists", () => {
 
   it("the daily reconcile of a large account sees every number at a page boundary: all of Switchboard's orphans there are adopted", async () => {
     // 996 numbers of someone else, then eight of Switchboard's made in one millisecond across the 1,000 boundary.
-    await seedAt(Array.from({ length: 996 }, (_, i) => at(10_000 + (996 - i) * 10)), () => "Main line");
+    await seedAt(
+      Array.from({ length: 996 }, (_, i) => at(10_000 + (996 - i) * 10)),
+      () => "Main line",
+    );
     const orphanRows = Array.from({ length: 8 }, () => crypto.randomUUID());
-    await seedAt(Array.from({ length: 8 }, () => at(5_000)), (i) => `sb-${orphanRows[i]}`);
+    await seedAt(
+      Array.from({ length: 8 }, () => at(5_000)),
+      (i) => `sb-${orphanRows[i]}`,
+    );
     await seedAt([at(1_000)], () => "Fax");
 
     const report = await reconcileNumbers(await opsDeps(), later());
@@ -218,7 +234,10 @@ describe("paging through Vapi lists", () => {
     const deps = await opsDeps();
     await deps.vapi.deletePhoneNumber(gone.vapiId);
     // More numbers in one millisecond than a page holds: the listing cannot be proven complete.
-    await seedAt(Array.from({ length: 1001 }, () => at(5_000)), () => "Main line");
+    await seedAt(
+      Array.from({ length: 1001 }, () => at(5_000)),
+      () => "Main line",
+    );
 
     const report = await reconcileNumbers(deps, later());
 
@@ -234,7 +253,10 @@ describe("stray Vapi assistants", () => {
     const real = await createAssistantFor(org);
     const gone = await createAssistantFor(org);
     expect((await asOrg(org)("DELETE", `/api/assistants/${gone.id}`)).status).toBe(204);
-    const duplicate = await deps.vapi.createAssistant({ name: "Dup", metadata: { switchboardAssistantId: real.id, switchboardOrgId: org } });
+    const duplicate = await deps.vapi.createAssistant({
+      name: "Dup",
+      metadata: { switchboardAssistantId: real.id, switchboardOrgId: org },
+    });
     const ofDeleted = await deps.vapi.createAssistant({ name: "Left", metadata: { switchboardAssistantId: gone.id } });
     const ofNothing = await deps.vapi.createAssistant({ name: "Lost", metadata: { switchboardAssistantId: crypto.randomUUID() } });
     const notOurs = await deps.vapi.createAssistant({ name: "Not ours" });
@@ -269,7 +291,8 @@ describe("stray Vapi assistants", () => {
     const deps = await opsDeps();
     const real = await createAssistantFor(org);
     const foreign = [];
-    for (let i = 0; i < 7; i++) foreign.push(await deps.vapi.createAssistant({ name: `Foreign ${i}`, metadata: { switchboardAssistantId: crypto.randomUUID() } }));
+    for (let i = 0; i < 7; i++)
+      foreign.push(await deps.vapi.createAssistant({ name: `Foreign ${i}`, metadata: { switchboardAssistantId: crypto.randomUUID() } }));
     const report = await removeStrayAssistants(deps, later());
     expect(report.deleted).toEqual([]);
     const remaining = (await sandbox().vapiAssistants()).map((a) => a.id);

@@ -33,8 +33,11 @@ import { adminToken, alertRows } from "../../helpers/operations";
 const suite = useFaultSuite();
 
 const twilioRows = async (org: string) =>
-  (await env.DB.prepare("SELECT number, origin, state, phone_number_id FROM twilio_numbers WHERE org_id = ? ORDER BY number").bind(org).all<Record<string, any>>())
-    .results;
+  (
+    await env.DB.prepare("SELECT number, origin, state, phone_number_id FROM twilio_numbers WHERE org_id = ? ORDER BY number")
+      .bind(org)
+      .all<Record<string, any>>()
+  ).results;
 const vapiImports = async () => (await sandbox().vapiPhoneNumbers()).filter((n) => n.provider === "twilio");
 const settleTwilio = () => settleAndCheck({ twilioAccountSid: TWILIO_SID });
 
@@ -65,7 +68,9 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
   it("500 on every attempt → 502 vapi_error; the number is listed again", async () => {
     const { org, response } = await importWith("500");
     await expectFailure(response, 502, "vapi_error");
-    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "vapi", method: "POST", path: "/phone-number", status: 500, attempts: 3 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([
+      expect.objectContaining({ service: "vapi", method: "POST", path: "/phone-number", status: 500, attempts: 3 }),
+    ]);
     await expectBackOnTheList(org);
   });
 
@@ -102,7 +107,9 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
     await sweep(11);
     await expectInvariants({ twilioAccountSid: TWILIO_SID });
     await daily();
-    const adopted = await env.DB.prepare("SELECT id, org_id, assistant_id, source FROM phone_numbers WHERE vapi_phone_number_id = ?").bind(orphan!.id).first();
+    const adopted = await env.DB.prepare("SELECT id, org_id, assistant_id, source FROM phone_numbers WHERE vapi_phone_number_id = ?")
+      .bind(orphan!.id)
+      .first();
     expect(adopted).toEqual({ id: String(orphan!.name).slice(3), org_id: org, assistant_id: null, source: "twilio_imported" });
     expect(await twilioRows(org)).toEqual([expect.objectContaining({ state: "in_vapi", phone_number_id: adopted!.id })]);
     expect(await alertRows("orphan_adopted")).toEqual([expect.objectContaining({ subject: adopted!.id, status: "open" })]);
@@ -126,7 +133,11 @@ describe("fault on the Vapi import of a listed Twilio number (POST /phone-number
 });
 
 describe("fault on the Twilio purchase (auto_purchase)", () => {
-  const buy: FaultTarget = { service: "twilio", method: "POST", pathPrefix: `/2010-04-01/Accounts/${TWILIO_SID}/IncomingPhoneNumbers.json` };
+  const buy: FaultTarget = {
+    service: "twilio",
+    method: "POST",
+    pathPrefix: `/2010-04-01/Accounts/${TWILIO_SID}/IncomingPhoneNumbers.json`,
+  };
   const search: FaultTarget = { service: "twilio", method: "GET", pathPrefix: `/2010-04-01/Accounts/${TWILIO_SID}/AvailablePhoneNumbers/` };
   /** Twilio is retried on 429 only, and a purchase (a POST) never after a timeout; a search (a GET) is. */
   const BUY: Attempts = { status: 1, timeout: 1 };
@@ -156,7 +167,9 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
   it("buy: 500 → 502 twilio_error (not retried: Twilio retries only 429), logged; nothing bought", async () => {
     const { org, response } = await purchaseWith(buy, "500", BUY);
     await expectFailure(response, 502, "twilio_error");
-    expect(suite.logs().events("upstream_error")).toEqual([expect.objectContaining({ service: "twilio", method: "POST", status: 500, attempts: 1 })]);
+    expect(suite.logs().events("upstream_error")).toEqual([
+      expect.objectContaining({ service: "twilio", method: "POST", status: 500, attempts: 1 }),
+    ]);
     await expectNothingBought(org);
   });
 
@@ -189,7 +202,9 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     expect(response.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
     expect(suite.logs().events("twilio_purchase_answer_lost")).toHaveLength(1);
-    expect(await twilioRows(org)).toEqual([expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" })]);
+    expect(await twilioRows(org)).toEqual([
+      expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" }),
+    ]);
     // Bought once, not twice.
     expect((await sandbox().twilioNumbers(TWILIO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toHaveLength(1);
     await settleTwilio();
@@ -207,7 +222,9 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
     expect(response.status, JSON.stringify(body)).toBe(201);
     expect(body).toMatchObject({ phone_source: "twilio", vapi_phone_number: expect.stringMatching(/^\+1512/) });
     expect(suite.logs().events("twilio_purchase_answer_lost")).toHaveLength(1);
-    expect(await twilioRows(org)).toEqual([expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" })]);
+    expect(await twilioRows(org)).toEqual([
+      expect.objectContaining({ number: body.vapi_phone_number, origin: "purchased", state: "in_vapi" }),
+    ]);
     expect((await sandbox().twilioNumbers(TWILIO_SID)).filter((n) => n.phoneNumber.startsWith("+1512"))).toHaveLength(1);
     await settleTwilio();
   });
@@ -221,12 +238,18 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
   it("search: timeout on every attempt → 502 twilio_unavailable after 3 tries; nothing bought", async () => {
     const { org, response } = await purchaseWith(search, "timeout", SEARCH);
     await expectFailure(response, 502, "twilio_unavailable");
-    expect(suite.logs().events("upstream_failed")).toEqual([expect.objectContaining({ service: "twilio", method: "GET", failure: "timeout", attempts: 3 })]);
+    expect(suite.logs().events("upstream_failed")).toEqual([
+      expect.objectContaining({ service: "twilio", method: "GET", failure: "timeout", attempts: 3 }),
+    ]);
     await expectNothingBought(org);
   });
 
   it("the bought number's Vapi import times out after Vapi imported it → 502; that import is removed, the number stays owned (listed) and the next create imports it", async () => {
-    const { org, response } = await purchaseWith({ service: "vapi", method: "POST", pathPrefix: "/phone-number" }, "timeout_after_processing", RETRIED_POST);
+    const { org, response } = await purchaseWith(
+      { service: "vapi", method: "POST", pathPrefix: "/phone-number" },
+      "timeout_after_processing",
+      RETRIED_POST,
+    );
     await expectFailure(response, 502, "vapi_unavailable");
     const [owned] = await twilioRows(org);
     expect(owned).toMatchObject({ origin: "purchased", state: "listed" });
@@ -241,7 +264,11 @@ describe("fault on the Twilio purchase (auto_purchase)", () => {
 });
 
 describe("fault on POST /api/admin/twilio/purchase", () => {
-  const buy: FaultTarget = { service: "twilio", method: "POST", pathPrefix: `/2010-04-01/Accounts/${TWILIO_SID}/IncomingPhoneNumbers.json` };
+  const buy: FaultTarget = {
+    service: "twilio",
+    method: "POST",
+    pathPrefix: `/2010-04-01/Accounts/${TWILIO_SID}/IncomingPhoneNumbers.json`,
+  };
 
   async function adminPurchaseWith(kind: FaultKind) {
     const org = newOrg();

@@ -26,7 +26,9 @@ const create = async (org = "org-a", extra: Record<string, unknown> = {}) =>
 /** No room left for free numbers: the free pool is full of stuck numbers, so only Twilio can help. */
 async function fillFreePool() {
   const seeded = await seedNumbers(10);
-  await env.DB.prepare(`UPDATE phone_numbers SET status = 'stuck' WHERE id IN (${seeded.map(() => "?").join(",")})`).bind(...seeded.map((s) => s.id)).run();
+  await env.DB.prepare(`UPDATE phone_numbers SET status = 'stuck' WHERE id IN (${seeded.map(() => "?").join(",")})`)
+    .bind(...seeded.map((s) => s.id))
+    .run();
 }
 
 beforeEach(async () => {
@@ -58,7 +60,8 @@ describe("PUT /api/organization/twilio", () => {
 
   it("stores the token encrypted and never returns or logs it", async () => {
     const logs: string[] = [];
-    for (const level of ["log", "warn", "error"] as const) vi.spyOn(console, level).mockImplementation((line: unknown) => void logs.push(String(line)));
+    for (const level of ["log", "warn", "error"] as const)
+      vi.spyOn(console, level).mockImplementation((line: unknown) => void logs.push(String(line)));
     const res = await configure({ phone_numbers: DEMO_NUMBERS, auto_purchase: true, area_code: "512" });
     const text = await res.text();
     expect(res.status, text).toBe(200);
@@ -88,7 +91,14 @@ describe("PUT /api/organization/twilio", () => {
   });
 
   it("is for owners only, and an organization sees only its own configuration", async () => {
-    expect((await call("PUT", "/api/organization/twilio", { token: await token({ role: "member" }), body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN } })).status).toBe(403);
+    expect(
+      (
+        await call("PUT", "/api/organization/twilio", {
+          token: await token({ role: "member" }),
+          body: { account_sid: DEMO_SID, auth_token: DEMO_TOKEN },
+        })
+      ).status,
+    ).toBe(403);
     expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
     const other = await json(await call("GET", "/api/organization/twilio", { token: await asOwner("org-b") }));
     expect(other).toMatchObject({ configured: false, account_sid: null, numbers: [] });
@@ -97,7 +107,10 @@ describe("PUT /api/organization/twilio", () => {
   it("refuses a body with both a token and an API key, or an invalid SID", async () => {
     const both = await configure({ api_key_sid: `SK${"1".repeat(32)}`, api_key_secret: "secret-secret" });
     expect(both.status).toBe(400);
-    const badSid = await call("PUT", "/api/organization/twilio", { token: await asOwner(), body: { account_sid: "AC123", auth_token: DEMO_TOKEN } });
+    const badSid = await call("PUT", "/api/organization/twilio", {
+      token: await asOwner(),
+      body: { account_sid: "AC123", auth_token: DEMO_TOKEN },
+    });
     expect(badSid.status).toBe(400);
     expect((await json(badSid)).error.details[0].path).toBe("account_sid");
   });
@@ -109,16 +122,30 @@ describe("the pool's Twilio source", () => {
     await fillFreePool();
 
     const listed = await json(await create());
-    expect(listed).toMatchObject({ phone_source: "twilio", phone_provider: "twilio", phone_status: "active", vapi_phone_number: "+14155550101", was_reused: false });
+    expect(listed).toMatchObject({
+      phone_source: "twilio",
+      phone_provider: "twilio",
+      phone_status: "active",
+      vapi_phone_number: "+14155550101",
+      was_reused: false,
+    });
     const imported = (await sandbox().requests("vapi")).find((r) => r.method === "POST" && r.path === "/phone-number")!;
-    expect(imported.body).toMatchObject({ provider: "twilio", number: "+14155550101", twilioAccountSid: DEMO_SID, twilioAuthToken: DEMO_TOKEN, assistantId: listed.vapi_assistant_id });
+    expect(imported.body).toMatchObject({
+      provider: "twilio",
+      number: "+14155550101",
+      twilioAccountSid: DEMO_SID,
+      twilioAuthToken: DEMO_TOKEN,
+      assistantId: listed.vapi_assistant_id,
+    });
     expect(imported.body.server.url).toBe("https://switchboard.test/webhooks/vapi");
 
     // The list is used up and purchases are off: 409, and the operators hear about it.
     const exhausted = await create();
     expect(exhausted.status).toBe(409);
     expect((await json(exhausted)).error.code).toBe("pool_exhausted");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("n")).toBe(1);
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("n"),
+    ).toBe(1);
 
     // With auto_purchase, Switchboard buys one in the area code.
     expect((await configure({ phone_numbers: ["+14155550101"], auto_purchase: true, area_code: "512" })).status).toBe(200);
@@ -151,7 +178,11 @@ describe("the pool's Twilio source", () => {
     expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
     await fillFreePool();
     expect((await create()).status).toBe(201);
-    const alert = () => env.DB.prepare("SELECT status, message FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first<{ status: string; message: string }>();
+    const alert = () =>
+      env.DB.prepare("SELECT status, message FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first<{
+        status: string;
+        message: string;
+      }>();
     expect(await alert()).toMatchObject({ status: "open", message: expect.stringContaining("auto_purchase is off") });
 
     // Re-saving without a change of heart leaves it open; turning on auto_purchase resolves it at once, not at the next review.
@@ -220,7 +251,12 @@ describe("the pool's Twilio source", () => {
     // Another organization cannot have it.
     expect((await create("org-b")).status).toBe(409);
     const again = await json(await create("org-a"));
-    expect(again).toMatchObject({ phone_number_id: first.phone_number_id, phone_source: "pool", was_reused: true, phone_provider: "twilio" });
+    expect(again).toMatchObject({
+      phone_number_id: first.phone_number_id,
+      phone_source: "pool",
+      was_reused: true,
+      phone_provider: "twilio",
+    });
   });
 
   it("never imports the same number twice under concurrent assignments", async () => {
@@ -238,7 +274,9 @@ describe("the pool's Twilio source", () => {
 
 describe("a carrier number belongs to one organization", () => {
   const listingsOf = async (number: string) =>
-    (await env.DB.prepare("SELECT org_id FROM twilio_numbers WHERE number = ? ORDER BY org_id").bind(number).all<{ org_id: string }>()).results.map((r) => r.org_id);
+    (
+      await env.DB.prepare("SELECT org_id FROM twilio_numbers WHERE number = ? ORDER BY org_id").bind(number).all<{ org_id: string }>()
+    ).results.map((r) => r.org_id);
 
   it("a second organization of the same Twilio account naming a number the first holds gets 409 with the number; nothing is saved", async () => {
     expect((await configure({ phone_numbers: DEMO_NUMBERS })).status).toBe(200);
@@ -252,7 +290,11 @@ describe("a carrier number belongs to one organization", () => {
     // In use by org-a's assistant, it is still org-a's.
     await fillFreePool();
     expect((await json(await create())).vapi_phone_number).toBe("+14155550101");
-    const inUse = await expectError(await configure({ phone_numbers: ["+14155550102", "+14155550101"] }, "org-b"), 409, "twilio_number_taken");
+    const inUse = await expectError(
+      await configure({ phone_numbers: ["+14155550102", "+14155550101"] }, "org-b"),
+      409,
+      "twilio_number_taken",
+    );
     expect((inUse.details as { numbers: string[] }).numbers).toEqual(["+14155550102", "+14155550101"]);
 
     // Once org-a lets go of a number it has not imported, org-b may list it.
@@ -288,7 +330,10 @@ describe("a carrier number belongs to one organization", () => {
     const imports = (await sandbox().requests("vapi")).filter((r) => r.method === "POST" && r.path === "/phone-number");
     expect(imports.map((r) => r.body.number)).toEqual(["+14155550102"]);
     expect(await listingsOf("+14155550101")).toEqual([]);
-    expect(await env.DB.prepare("SELECT org_id, assistant_id FROM phone_numbers WHERE id = 'held'").first()).toEqual({ org_id: "org-x", assistant_id: null });
+    expect(await env.DB.prepare("SELECT org_id, assistant_id FROM phone_numbers WHERE id = 'held'").first()).toEqual({
+      org_id: "org-x",
+      assistant_id: null,
+    });
     // Listing it again is refused the same way as a number on another organization's list.
     const error = await expectError(await configure({ phone_numbers: DEMO_NUMBERS }), 409, "twilio_number_taken");
     expect(error.details).toEqual({ numbers: ["+14155550101"], reason: "used_by_another_organization" });
@@ -298,7 +343,9 @@ describe("a carrier number belongs to one organization", () => {
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004_"))!;
     await env.DB.prepare("DROP INDEX twilio_numbers_number").run();
     const row = (id: string, org: string, number: string, state: string, createdAt: string) =>
-      env.DB.prepare("INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES (?, ?, ?, 'imported', ?, ?, ?)").bind(id, org, number, state, createdAt, createdAt);
+      env.DB.prepare(
+        "INSERT INTO twilio_numbers (id, org_id, number, origin, state, created_at, updated_at) VALUES (?, ?, ?, 'imported', ?, ?, ?)",
+      ).bind(id, org, number, state, createdAt, createdAt);
     await env.DB.batch([
       row("x-listed", "org-a", "+14155550101", "listed", "2026-01-01T00:00:00.000Z"),
       row("x-in-vapi", "org-b", "+14155550101", "in_vapi", "2026-02-01T00:00:00.000Z"),
@@ -309,7 +356,9 @@ describe("a carrier number belongs to one organization", () => {
     for (const query of migration.queries) await env.DB.prepare(query).run();
     const kept = await env.DB.prepare("SELECT id FROM twilio_numbers ORDER BY id").all<{ id: string }>();
     expect(kept.results.map((r) => r.id)).toEqual(["x-in-vapi", "y-old", "z-alone"]);
-    await expect(row("z-again", "org-a", "+14155550103", "listed", "2026-04-01T00:00:00.000Z").run()).rejects.toThrow(/UNIQUE constraint failed: twilio_numbers\.number/);
+    await expect(row("z-again", "org-a", "+14155550103", "listed", "2026-04-01T00:00:00.000Z").run()).rejects.toThrow(
+      /UNIQUE constraint failed: twilio_numbers\.number/,
+    );
   });
 });
 
@@ -325,7 +374,9 @@ describe("sealed Twilio credentials", () => {
 
   it("open only for the organization they were sealed for; copied to another, nothing is sent with them", async () => {
     expect((await configure({ phone_numbers: ["+14155550101"] })).status).toBe(200);
-    const sealed = await env.DB.prepare("SELECT twilio_credentials FROM organizations WHERE id = 'org-a'").first<string>("twilio_credentials");
+    const sealed = await env.DB.prepare("SELECT twilio_credentials FROM organizations WHERE id = 'org-a'").first<string>(
+      "twilio_credentials",
+    );
     await storeSealed("org-b", sealed!);
 
     expect((await load("org-a"))?.credentials).toEqual({ accountSid: DEMO_SID, authToken: DEMO_TOKEN });
@@ -337,7 +388,11 @@ describe("sealed Twilio credentials", () => {
     const error = await expectError(await create("org-b"), 409, "twilio_credentials_unreadable");
     expect(error.message).toContain("PUT /api/organization/twilio");
     const admin = await token({ org: null, role: "platform_admin" });
-    await expectError(await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-b" } }), 409, "twilio_credentials_unreadable");
+    await expectError(
+      await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-b" } }),
+      409,
+      "twilio_credentials_unreadable",
+    );
     expect(await sandbox().requests("twilio")).toEqual([]);
     expect((await sandbox().requests("vapi")).filter((r) => r.path === "/phone-number")).toEqual([]);
     expect(await sandbox().vapiAssistants()).toEqual([]);
@@ -390,9 +445,15 @@ describe("POST /api/admin/twilio/purchase", () => {
 
     expect((await call("POST", "/api/admin/twilio/purchase", { token: await asOwner(), body: { org_id: "org-a" } })).status).toBe(403);
     // An organisation whose list ran out is fine again once a bought number waits in its pool: at once, not at the next review.
-    await env.DB.prepare("INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('twilio_numbers_exhausted', 'org-a', 'open', 'used up', ?)").bind(new Date().toISOString()).run();
+    await env.DB.prepare(
+      "INSERT INTO alerts (kind, subject, status, message, created_at) VALUES ('twilio_numbers_exhausted', 'org-a', 'open', 'used up', ?)",
+    )
+      .bind(new Date().toISOString())
+      .run();
     expect((await call("POST", "/api/admin/twilio/purchase", { token: admin, body: { org_id: "org-a" } })).status).toBe(201);
-    expect(await env.DB.prepare("SELECT status FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("status")).toBe("resolved");
+    expect(
+      await env.DB.prepare("SELECT status FROM alerts WHERE kind = 'twilio_numbers_exhausted' AND subject = 'org-a'").first("status"),
+    ).toBe("resolved");
     const review = await reviewAlerts({ db: createDb(env.DB), log: createLogger(), settings: loadSettings(env) });
     expect(review.resolved).not.toContainEqual(expect.objectContaining({ kind: "twilio_numbers_exhausted" }));
 

@@ -172,7 +172,11 @@ describe("POST /webhooks/vapi", () => {
 
   it("answers a malformed body with 400 and an unknown type with 200 and no side effect", async () => {
     const p = await createProvisioning();
-    const malformed = await call("POST", "/webhooks/vapi", { token: null, headers: { "X-Vapi-Secret": env.VAPI_WEBHOOK_SECRET as string }, rawBody: "{not json" });
+    const malformed = await call("POST", "/webhooks/vapi", {
+      token: null,
+      headers: { "X-Vapi-Secret": env.VAPI_WEBHOOK_SECRET as string },
+      rawBody: "{not json",
+    });
     expect(malformed.status).toBe(400);
     const noType = await webhook({ call: { phoneNumberId: p.vapiId } } as any);
     expect(noType.status).toBe(400);
@@ -249,10 +253,20 @@ describe("GET /api/assistants/:id/phone/events", () => {
       }
       const [event, rest] = [text.slice(0, text.indexOf("\n\n")), text.slice(text.indexOf("\n\n") + 2)];
       text = rest;
-      return JSON.parse(event.split("\n").find((l) => l.startsWith("data:"))!.slice(5));
+      return JSON.parse(
+        event
+          .split("\n")
+          .find((l) => l.startsWith("data:"))!
+          .slice(5),
+      );
     };
     expect(await readEvent()).toMatchObject({ phone_status: "provisioning", assistant_id: p.assistant.id });
-    await webhook({ type: "status-update", status: "in-progress", call: { phoneNumberId: p.vapiId }, phoneNumber: { number: "+14155550123" } });
+    await webhook({
+      type: "status-update",
+      status: "in-progress",
+      call: { phoneNumberId: p.vapiId },
+      phoneNumber: { number: "+14155550123" },
+    });
     expect(await readEvent()).toMatchObject({ phone_status: "active", vapi_phone_number: "+14155550123" });
     expect((await reader.read()).done).toBe(true);
   });

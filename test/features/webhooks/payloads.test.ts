@@ -29,7 +29,9 @@ interface Scene {
 }
 
 async function vapiAssistantIdOf(assistantId: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT vapi_assistant_id FROM assistants WHERE id = ?").bind(assistantId).first<{ vapi_assistant_id: string }>();
+  const row = await env.DB.prepare("SELECT vapi_assistant_id FROM assistants WHERE id = ?")
+    .bind(assistantId)
+    .first<{ vapi_assistant_id: string }>();
   return row!.vapi_assistant_id;
 }
 
@@ -63,7 +65,15 @@ function provingCall(s: Scene, type: Handled = "status-update", extra: Record<st
     type,
     status: "in-progress",
     timestamp: Date.now() - MINUTE,
-    call: { id: "call-proof", orgId: "vapi-org", createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), type: "inboundPhoneCall", phoneNumberId: s.vapiNumberId, assistantId: s.vapiAssistantId },
+    call: {
+      id: "call-proof",
+      orgId: "vapi-org",
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      type: "inboundPhoneCall",
+      phoneNumberId: s.vapiNumberId,
+      assistantId: s.vapiAssistantId,
+    },
     phoneNumber: { number: "+14155550142" },
     ...extra,
   };
@@ -131,10 +141,9 @@ describe("a message whose read fields do not fit is answered 200, ignored, and l
   it("a key named __proto__ cannot smuggle in the number a call was made on", async () => {
     const before = await snapshot();
     const { phoneNumberId: _dropped, ...callWithoutNumber } = provingCall(s).call;
-    const raw = JSON.stringify({ message: { ...provingCall(s), call: { ...callWithoutNumber, __PROTO__: { phoneNumberId: s.vapiNumberId } } } }).replace(
-      '"__PROTO__"',
-      '"__proto__"',
-    );
+    const raw = JSON.stringify({
+      message: { ...provingCall(s), call: { ...callWithoutNumber, __PROTO__: { phoneNumberId: s.vapiNumberId } } },
+    }).replace('"__PROTO__"', '"__proto__"');
     expect((await post(raw)).status).toBe(200);
     expect(await snapshot()).toBe(before);
   });
@@ -143,7 +152,9 @@ describe("a message whose read fields do not fit is answered 200, ignored, and l
 describe("a call proves only what it can", () => {
   it("a call of another organisation's assistant on this number changes nothing, and is logged", async () => {
     const before = await snapshot();
-    const res = await post({ message: provingCall(s, "end-of-call-report", { call: { ...provingCall(s).call, assistantId: s.otherVapiAssistantId } }) });
+    const res = await post({
+      message: provingCall(s, "end-of-call-report", { call: { ...provingCall(s).call, assistantId: s.otherVapiAssistantId } }),
+    });
     expect(res.status).toBe(200);
     expect(await snapshot()).toBe(before);
     expect(logs.events("webhook_call_not_of_number_assistant")).toEqual([expect.objectContaining({ phone_number_id: s.numberId })]);
@@ -182,7 +193,14 @@ describe("a call proves only what it can", () => {
   it("a replay of a number's own digits on an active number changes nothing", async () => {
     const active = await seedNumber({ orgId: "org-hooks-c" });
     const before = await snapshot();
-    const res = await post({ message: { type: "status-update", status: "queued", call: { id: "c", phoneNumberId: active.vapiId }, phoneNumber: { number: active.number } } });
+    const res = await post({
+      message: {
+        type: "status-update",
+        status: "queued",
+        call: { id: "c", phoneNumberId: active.vapiId },
+        phoneNumber: { number: active.number },
+      },
+    });
     expect(res.status).toBe(200);
     expect(await snapshot()).toBe(before);
   });
@@ -207,7 +225,10 @@ function validMessage(type: Handled, sc: Scene) {
   const toolCall = fc.record({
     id: fc.uuid(),
     type: fc.constant("function"),
-    function: fc.record({ name: fc.constantFrom("check_availability", "book_appointment", "toString", "unknown_tool"), arguments: fc.dictionary(fc.string({ maxLength: 8 }), anything, { maxKeys: 3 }) }),
+    function: fc.record({
+      name: fc.constantFrom("check_availability", "book_appointment", "toString", "unknown_tool"),
+      arguments: fc.dictionary(fc.string({ maxLength: 8 }), anything, { maxKeys: 3 }),
+    }),
   });
   const vapiCall = fc.record({
     id: fc.uuid(),
@@ -218,7 +239,9 @@ function validMessage(type: Handled, sc: Scene) {
     phoneNumberId: fc.constantFrom(sc.vapiNumberId, "not-ours"),
     assistantId: fc.constantFrom(sc.vapiAssistantId, sc.otherVapiAssistantId),
   });
-  const extras = shape.properties.filter((p) => !shape.required.includes(p) && !["call", "phoneNumber", "timestamp", "type", "status"].includes(p));
+  const extras = shape.properties.filter(
+    (p) => !shape.required.includes(p) && !["call", "phoneNumber", "timestamp", "type", "status"].includes(p),
+  );
   return fc
     .record({
       status: fc.constantFrom(...(shape.enums.status ?? callEnums.status!)),
@@ -243,7 +266,17 @@ function validMessage(type: Handled, sc: Scene) {
 }
 
 /** Values no field Switchboard reads accepts. */
-const hostileString = fc.constantFrom("", "__proto__", "constructor", "x".repeat(5000), "a\nb", "+1415555014\u200b2", "١٢٣", "../../etc", "null");
+const hostileString = fc.constantFrom(
+  "",
+  "__proto__",
+  "constructor",
+  "x".repeat(5000),
+  "a\nb",
+  "+1415555014\u200b2",
+  "١٢٣",
+  "../../etc",
+  "null",
+);
 const hostileValue = fc.oneof(hostileString, fc.constantFrom<unknown>(0, -1, 1.5, true, [], {}, [1], { $gt: "" }));
 /** A string Vapi could use as an id ("constructor" is one) is not hostile where an id is read. */
 const hostileId = hostileValue.filter((v) => !(typeof v === "string" && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(v)));
@@ -300,7 +333,13 @@ describe("generated server messages", () => {
   it(`a read field set to a hostile value (${RUNS.mutated} runs): 200, ignored with a warning naming it, no D1 change`, async () => {
     const mutation = fc
       .constantFrom(...READ_FIELDS)
-      .chain((field) => fc.tuple(fc.constant(field.path), fc.constantFrom(...field.types), field.path === "timestamp" ? hostileTimestamp : /id$/i.test(field.path) ? hostileId : hostileValue));
+      .chain((field) =>
+        fc.tuple(
+          fc.constant(field.path),
+          fc.constantFrom(...field.types),
+          field.path === "timestamp" ? hostileTimestamp : /id$/i.test(field.path) ? hostileId : hostileValue,
+        ),
+      );
     await fc.assert(
       fc.asyncProperty(mutation, async ([path, type, value]) => {
         // Unmutated, the message would prove the number live and date its call: any change is the mutation's.
@@ -312,7 +351,12 @@ describe("generated server messages", () => {
         const res = await post(raw);
         expect(res.status, await res.clone().text()).toBe(200);
         expect(await snapshot()).toBe(before);
-        expect(logs.events("webhook_message_ignored").slice(warned).map((l) => l.field)).toContain(`message.${path}`);
+        expect(
+          logs
+            .events("webhook_message_ignored")
+            .slice(warned)
+            .map((l) => l.field),
+        ).toContain(`message.${path}`);
       }),
       { numRuns: RUNS.mutated, seed: SEED },
     );
@@ -322,19 +366,31 @@ describe("generated server messages", () => {
     const hostileMessage = fc.oneof(
       anything,
       fc.record({ type: fc.oneof(fc.constantFrom(...HANDLED, "hang", "__proto__"), fc.string()) }).chain((head) =>
-        fc.dictionary(fc.constantFrom("call", "phoneNumber", "timestamp", "status", "toolCallList", "artifact", "__proto__", "constructor"), fc.oneof(anything, hostileValue), { maxKeys: 6 }).map((rest) => ({
-          ...rest,
-          ...head,
-        })),
+        fc
+          .dictionary(
+            fc.constantFrom("call", "phoneNumber", "timestamp", "status", "toolCallList", "artifact", "__proto__", "constructor"),
+            fc.oneof(anything, hostileValue),
+            { maxKeys: 6 },
+          )
+          .map((rest) => ({
+            ...rest,
+            ...head,
+          })),
       ),
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(hostileMessage.map((m) => ({ message: m })), anything), async (body) => {
-        const before = await snapshot();
-        const res = await post(body);
-        expect(res.status, await res.clone().text()).toBeLessThan(500);
-        expect(await snapshot()).toBe(before);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          hostileMessage.map((m) => ({ message: m })),
+          anything,
+        ),
+        async (body) => {
+          const before = await snapshot();
+          const res = await post(body);
+          expect(res.status, await res.clone().text()).toBeLessThan(500);
+          expect(await snapshot()).toBe(before);
+        },
+      ),
       { numRuns: RUNS.hostile, seed: SEED },
     );
   });

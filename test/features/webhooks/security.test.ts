@@ -54,7 +54,11 @@ describe("timingSafeEqual (src/lib/crypto.ts)", () => {
   it("agrees with === on well-formed strings (fixed-seed property)", () => {
     const text = fc.string({ unit: "grapheme", maxLength: 40 });
     fc.assert(
-      fc.property(text, text, (a, b) => timingSafeEqual(a, b) === (a === b) && timingSafeEqual(a, a) && timingSafeEqual(b, a) === timingSafeEqual(a, b)),
+      fc.property(
+        text,
+        text,
+        (a, b) => timingSafeEqual(a, b) === (a === b) && timingSafeEqual(a, a) && timingSafeEqual(b, a) === timingSafeEqual(a, b),
+      ),
       { seed: 20261126, numRuns: 500 },
     );
     fc.assert(
@@ -115,8 +119,16 @@ function countingStream(text: string, total: number, chunk = 64 * 1024) {
   return { stream, counter };
 }
 
-async function postStream(stream: ReadableStream<Uint8Array>, headers: Record<string, string>): Promise<{ response: Response; text: string }> {
-  const request = new Request(URL_, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: stream, duplex: "half" } as RequestInit);
+async function postStream(
+  stream: ReadableStream<Uint8Array>,
+  headers: Record<string, string>,
+): Promise<{ response: Response; text: string }> {
+  const request = new Request(URL_, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: stream,
+    duplex: "half",
+  } as RequestInit);
   const response = await exports.default.fetch(request);
   return { response, text: await response.text() };
 }
@@ -128,7 +140,13 @@ async function post(body: string, headers: Record<string, string>): Promise<{ re
 
 /** Everything the message could have changed. */
 async function observable() {
-  const [snapshot, counts, requests, row, alarm] = await Promise.all([dbSnapshot(), tableCounts(), sandbox().requests(), numberRow(p.numberId), trackerAlarm(p.trackerKey)]);
+  const [snapshot, counts, requests, row, alarm] = await Promise.all([
+    dbSnapshot(),
+    tableCounts(),
+    sandbox().requests(),
+    numberRow(p.numberId),
+    trackerAlarm(p.trackerKey),
+  ]);
   return { snapshot, counts, requests: requests.length, row, alarm };
 }
 
@@ -189,7 +207,9 @@ describe("POST /webhooks/vapi checks X-Vapi-Secret before anything else", () => 
       const headers = new Headers({ "Content-Type": "application/json" });
       headers.append("X-Vapi-Secret", "wrong-secret");
       headers.append("X-Vapi-Secret", SECRET);
-      const response = await exports.default.fetch(new Request(URL_, { method: "POST", headers, body: JSON.stringify(statusUpdate(p.vapiId)) }));
+      const response = await exports.default.fetch(
+        new Request(URL_, { method: "POST", headers, body: JSON.stringify(statusUpdate(p.vapiId)) }),
+      );
       expectUnauthorized(response, await response.text(), "header twice");
     });
   });
@@ -205,7 +225,11 @@ describe("POST /webhooks/vapi checks X-Vapi-Secret before anything else", () => 
 
   it("the secret in another header (a bearer token, a signature, a look-alike name) does not count → 401", async () => {
     await notProcessed("other credentials", async () => {
-      const elsewhere: Record<string, string>[] = [{ Authorization: `Bearer ${SECRET}` }, { "X-Vapi-Signature": SECRET }, { "X-Vapi-Secret-Token": SECRET }];
+      const elsewhere: Record<string, string>[] = [
+        { Authorization: `Bearer ${SECRET}` },
+        { "X-Vapi-Signature": SECRET },
+        { "X-Vapi-Secret-Token": SECRET },
+      ];
       for (const headers of elsewhere) {
         const { response, text } = await post(JSON.stringify(statusUpdate(p.vapiId)), headers);
         expectUnauthorized(response, text, JSON.stringify(Object.keys(headers)));

@@ -17,7 +17,7 @@
  * @import { Alert, CleanupReport, ErrorBody, HistoryEvent, HistoryPage, PoolOverview, PoolStats } from "./api"
  * @import { PreProvisionRequest, PreProvisionResult, ProvisioningNumber, RefreshResult, TwilioOverview, UnassignedNumber } from "./api"
  */
-"use strict";
+
 (() => {
   const KEY = "switchboard.adminToken";
   const SLOW_MS = 30000;
@@ -164,7 +164,7 @@
    * @param {ErrorBody | null} json
    */
   function refusal(res, json) {
-    const error = (json && json.error) || {};
+    const error = json?.error || {};
     const requestId = res.headers.get("X-Request-Id"); // absent when the answer is not the Worker's (an edge error page)
     const text = `${error.message || `HTTP ${res.status}`} (${error.code || res.status}${requestId ? `, request ${requestId}` : ""})`;
     if (res.status === 401) return new AuthError(`The token was refused: ${text}. Enter a valid platform_admin token.`);
@@ -493,7 +493,11 @@
     stream = s;
     showLive("Connecting to live progress…");
     heard(s);
-    fetch(EVENTS, { headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" }, cache: "no-store", signal: s.controller.signal })
+    fetch(EVENTS, {
+      headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" },
+      cache: "no-store",
+      signal: s.controller.signal,
+    })
       .then((res) => {
         if (!res.ok || !res.body) {
           return res

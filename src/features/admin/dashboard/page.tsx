@@ -44,7 +44,11 @@ const Table: FC<{ id: string; caption: string; columns: string[] }> = ({ id, cap
   <table id={id}>
     <caption class="visually-hidden">{caption}</caption>
     <thead>
-      <tr>{columns.map((column) => <th scope="col">{column}</th>)}</tr>
+      <tr>
+        {columns.map((column) => (
+          <th scope="col">{column}</th>
+        ))}
+      </tr>
     </thead>
     <tbody />
   </table>
@@ -69,10 +73,14 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
       <style nonce={nonce} dangerouslySetInnerHTML={{ __html: DASHBOARD_STYLE }} />
     </head>
     <body>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header>
         <h1>Switchboard phone pool</h1>
-        <button id="forget" type="button" hidden>Forget token</button>
+        <button id="forget" type="button" hidden>
+          Forget token
+        </button>
       </header>
       <main id="main" tabindex={-1}>
         <p id="status" role="status" aria-live="polite" />
@@ -81,7 +89,9 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
           <form id="token-form">
             <label for="token">Admin token (a JWT with the platform_admin role)</label>
             <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} required aria-describedby="token-help" />
-            <p id="token-help" class="hint">Kept in this tab's session storage and sent only to this site's admin API.</p>
+            <p id="token-help" class="hint">
+              Kept in this tab's session storage and sent only to this site's admin API.
+            </p>
             <button type="submit">Show the pool</button>
           </form>
         </Section>
@@ -90,7 +100,9 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
             <p class="gauge">
               <label for="gauge">Free Vapi numbers used against the limit</label>
               <meter id="gauge" min={0} max={100} low={60} high={80} optimum={0} value={0} aria-describedby="gauge-text" />
-              <span id="gauge-text" aria-live="polite">Loading…</span>
+              <span id="gauge-text" aria-live="polite">
+                Loading…
+              </span>
             </p>
             <dl class="counts">
               {COUNTS.map(([key, label]) => (
@@ -101,7 +113,10 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
               ))}
             </dl>
             <p class="hint">
-              <span id="updated" /> <button id="reload" type="button">Reload now</button>
+              <span id="updated" />{" "}
+              <button id="reload" type="button">
+                Reload now
+              </button>
             </p>
           </Section>
           <Section id="actions" title="Actions">
@@ -111,13 +126,24 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
                 <label for="pre-count">How many (1–50)</label>
                 <input id="pre-count" name="count" type="number" min={1} max={50} value={2} required />
                 <label for="pre-area">Area code (optional)</label>
-                <input id="pre-area" name="area_code" inputmode="numeric" pattern="[2-9][0-9]{2}" maxlength={3} aria-describedby="pre-area-help" />
-                <p id="pre-area-help" class="hint">Three digits, such as 512.</p>
+                <input
+                  id="pre-area"
+                  name="area_code"
+                  inputmode="numeric"
+                  pattern="[2-9][0-9]{2}"
+                  maxlength={3}
+                  aria-describedby="pre-area-help"
+                />
+                <p id="pre-area-help" class="hint">
+                  Three digits, such as 512.
+                </p>
                 <button type="submit">Pre-provision</button>
               </fieldset>
             </form>
             <div class="cleanup">
-              <button id="cleanup" type="button">Cleanup dry run</button>
+              <button id="cleanup" type="button">
+                Cleanup dry run
+              </button>
               <div id="cleanup-report" aria-live="polite" />
             </div>
           </Section>
@@ -132,7 +158,11 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
           </Section>
           <Section id="unassigned" title="Unassigned numbers">
             <p class="empty">No unassigned numbers.</p>
-            <Table id="unassigned-table" caption="Unassigned numbers" columns={["Number", "Provider", "Area code", "Pool", "Unassigned since", "Cleanup after"]} />
+            <Table
+              id="unassigned-table"
+              caption="Unassigned numbers"
+              columns={["Number", "Provider", "Area code", "Pool", "Unassigned since", "Cleanup after"]}
+            />
           </Section>
           <Section id="twilio" title="Twilio per organisation">
             <p id="twilio-summary" />
@@ -145,7 +175,11 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
           </Section>
           <Section id="history" title="Recent history">
             <p class="empty">No events yet.</p>
-            <Table id="history-table" caption="Recent history, newest first" columns={["When", "Event", "Number", "Organisation", "Assistant"]} />
+            <Table
+              id="history-table"
+              caption="Recent history, newest first"
+              columns={["When", "Event", "Number", "Organisation", "Assistant"]}
+            />
           </Section>
         </div>
       </main>
