@@ -1,16 +1,10 @@
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../../db/client";
 import { alerts, phoneNumbers } from "../../db/schema";
-import type { Logger } from "../../platform/log";
-import { raiseAlert, resolveAlert, type AlertKind, type AlertOptions } from "./alerts";
+import { raiseAlert, resolveAlert, type AlertKind } from "./alerts";
 import { HOLDS_FREE_SLOT, poolStatsQuery, toPoolStats, type PoolStats } from "../numbers/pool";
+import type { Services } from "../../services";
 
-export interface AlertReviewDeps {
-  db: Db;
-  log: Logger;
-  settings: { VAPI_FREE_NUMBER_LIMIT: number };
-  alerts?: AlertOptions;
-}
+export type AlertReviewDeps = Pick<Services, "db" | "log" | "settings"> & Partial<Pick<Services, "alerts">>;
 
 export interface AlertChange {
   kind: string;

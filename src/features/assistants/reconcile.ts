@@ -1,10 +1,10 @@
 import { inArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, type ASSISTANT_STATES } from "../../db/schema";
-import type { Logger } from "../../platform/log";
 import { UpstreamError } from "../../integrations/http";
-import type { VapiAssistant, VapiClient } from "../../integrations/vapi";
+import type { VapiAssistant } from "../../integrations/vapi";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
+import type { Services } from "../../services";
 
 /** A Vapi assistant younger than this may belong to a creation still under way. */
 export const ASSISTANT_SETTLING_MS = 60 * 60_000;
@@ -16,11 +16,7 @@ const MAX_UNKNOWN_WITHOUT_REVIEW = 5;
 /** D1 binds at most 100 parameters per statement. */
 const IDS_PER_QUERY = 90;
 
-export interface AssistantReconcileDeps {
-  db: Db;
-  log: Logger;
-  vapi: VapiClient;
-}
+export type AssistantReconcileDeps = Pick<Services, "db" | "log" | "vapi">;
 
 export type StrayReason = "duplicate" | "no_active_assistant";
 

@@ -1,9 +1,6 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
-import type { Db } from "../../db/client";
 import { calendarConnections, oauthStates } from "../../db/schema";
-import type { SecretBox } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
-import type { Logger } from "../../platform/log";
 import { newCodeVerifier, OAuthStateError, openState, sealState } from "./oauth-state";
 import type { Settings } from "../../platform/settings";
 import {
@@ -17,17 +14,11 @@ import {
 } from "../../integrations/google";
 import { UpstreamError } from "../../integrations/http";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
+import type { Services } from "../../services";
 
 export type CalendarConnectionRow = typeof calendarConnections.$inferSelect;
 
-export interface CalendarDeps {
-  db: Db;
-  log: Logger;
-  settings: Settings;
-  box: SecretBox;
-  /** Null when the OAuth client is not configured (see `missingCalendarSettings`). */
-  google: GoogleClient | null;
-}
+export type CalendarDeps = Pick<Services, "db" | "log" | "settings" | "box" | "google">;
 
 /** Access tokens are refreshed this long before they expire. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;

@@ -3,10 +3,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import { phoneNumbers } from "../../db/schema";
 import { ApiError } from "../../platform/errors";
-import type { Logger } from "../../platform/log";
-import type { Settings } from "../../platform/settings";
 import { UpstreamError } from "../../integrations/http";
-import type { VapiClient, VapiPhoneNumber, VapiServer } from "../../integrations/vapi";
+import type { VapiPhoneNumber, VapiServer } from "../../integrations/vapi";
 import { raiseAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { dropReservation, recordEvent, returnClaim, vapiNumberName, type PoolSlot } from "./pool";
@@ -14,6 +12,7 @@ import { upstreamFailure } from "../../platform/upstream-failure";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { eventWhileAssigned } from "./events";
 import { newPhoneNumberRow, vapiStateFields } from "./rows";
+import type { Services } from "../../services";
 
 /**
  * One way to get a number (docs/architecture.md, "Getting a number"): the pool, else a new free Vapi number
@@ -30,17 +29,7 @@ import { newPhoneNumberRow, vapiStateFields } from "./rows";
  * `releaseHold` gives back a hold that was never attached (the caller failed between 2 and 3).
  */
 
-export interface NumberDeps {
-  db: Db;
-  vapi: VapiClient;
-  settings: Settings;
-  log: Logger;
-  webhookUrl: string;
-  /** The organisation's own Twilio numbers; `NO_ORG_NUMBERS` where none may be used. */
-  orgNumbers: OrgNumberSource;
-  /** Starts tracking a new number until Vapi says it is live. */
-  startTracking: (tracking: { assistantId: string | null; numberId: string; vapiPhoneNumberId: string }) => Promise<void>;
-}
+export type NumberDeps = Pick<Services, "db" | "vapi" | "settings" | "log" | "webhookUrl" | "orgNumbers" | "startTracking">;
 
 /** Who a number is for: an assistant (its Vapi id once it has one), or nobody yet (numbers made ahead of demand). */
 export interface NumberTarget {

@@ -1,25 +1,17 @@
 import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { phoneNumbers, twilioNumbers } from "../../db/schema";
-import type { Logger } from "../../platform/log";
 import { UpstreamError } from "../../integrations/http";
-import type { TwilioClient } from "../../integrations/twilio";
 import type { VapiClient } from "../../integrations/vapi";
 import type { PhoneNumberRow } from "../assistants/view";
 import { eventIfChanged } from "./events";
+import type { Services } from "../../services";
 
 const DAY_MS = 86_400_000;
 /** Numbers handled per run; the rest wait for the next day (or the next manual run). */
 const BATCH_LIMIT = 100;
 
-export interface CleanupDeps {
-  db: Db;
-  log: Logger;
-  vapi: VapiClient;
-  settings: { UNUSED_NUMBER_DAYS: number };
-  /** The organisation's Twilio client, or null when it has no credentials configured. */
-  twilioForOrg: (orgId: string) => Promise<TwilioClient | null>;
-}
+export type CleanupDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "twilioForOrg">;
 
 export type CleanupAction = "delete_in_vapi" | "release_at_twilio" | "return_to_twilio_list";
 

@@ -1,17 +1,15 @@
 import { and, eq, ne } from "drizzle-orm";
-import type { Db } from "../../db/client";
 import { assistants, phoneNumbers, twilioNumbers } from "../../db/schema";
-import type { TrackingRequest } from "../provisioning/tracker";
-import type { Logger } from "../../platform/log";
 import { UpstreamError } from "../../integrations/http";
-import type { VapiClient, VapiPhoneNumber } from "../../integrations/vapi";
-import { raiseAlert, resolveAlert, type AlertOptions } from "../alerts/alerts";
+import type { VapiPhoneNumber } from "../../integrations/vapi";
+import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { newPhoneNumberRow, vapiStateFields } from "./rows";
 import { eventIfChanged } from "./events";
 import { rowIdFromVapiName } from "./pool";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
+import type { Services } from "../../services";
 
 /** Anything younger may be a creation, import or assignment still under way: left for the next run. */
 export const SETTLING_MS = 10 * 60_000;
@@ -20,15 +18,7 @@ const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** More numbers than this missing at once (and more than a quarter of them) looks like the wrong account, not loss. */
 const MAX_VANISHED_WITHOUT_REVIEW = 5;
 
-export interface ReconcileDeps {
-  db: Db;
-  log: Logger;
-  vapi: VapiClient;
-  settings: { POLL_INTERVAL_SECONDS: number; POLL_MAX_ATTEMPTS: number };
-  alerts: AlertOptions;
-  stopTracker: (key: string, reason: "stopped") => Promise<void>;
-  startTracking: (tracking: TrackingRequest) => Promise<void>;
-}
+export type ReconcileDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "alerts" | "stopTracker" | "startTracking">;
 
 export interface ReconcileReport {
   vapi_numbers: number;

@@ -2,15 +2,12 @@ import { eq } from "drizzle-orm";
 import { phoneNumbers } from "../../db/schema";
 import { ApiError } from "../../platform/errors";
 import { UpstreamError } from "../../integrations/http";
-import type { VapiClient } from "../../integrations/vapi";
 import type { PhoneNumberRow } from "../assistants/view";
-import { applyVapiState, markFailed, type CheckOutcome, type ProvisioningDeps } from "../provisioning/activation";
+import { applyVapiState, markFailed, type CheckOutcome } from "../provisioning/activation";
 import { upstreamFailure } from "../../platform/upstream-failure";
+import type { Services } from "../../services";
 
-export interface RefreshDeps extends ProvisioningDeps {
-  vapi: VapiClient;
-  stopTracker: (key: string, reason: "active") => Promise<void>;
-}
+export type RefreshDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
 /** Checks one number in Vapi right now and applies the answer, as a tracker's check would. */
 export async function refreshNumber(deps: RefreshDeps, numberId: string): Promise<{ outcome: CheckOutcome; number: PhoneNumberRow }> {

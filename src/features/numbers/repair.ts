@@ -1,21 +1,14 @@
 import { and, eq, ne, or, sql, isNull } from "drizzle-orm";
-import type { Db } from "../../db/client";
 import { phoneNumbers } from "../../db/schema";
 import { ApiError } from "../../platform/errors";
-import type { Logger } from "../../platform/log";
 import { UpstreamError } from "../../integrations/http";
-import type { VapiClient } from "../../integrations/vapi";
 import { resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { eventIfChanged } from "./events";
 import { upstreamFailure } from "../../platform/upstream-failure";
+import type { Services } from "../../services";
 
-export interface RepairDeps {
-  db: Db;
-  log: Logger;
-  vapi: VapiClient;
-  stopTracker: (key: string, reason: "active") => Promise<void>;
-}
+export type RepairDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
 export interface RepairResult {
   /** False when the row already said exactly this (nothing was written). */

@@ -19,6 +19,7 @@ import { loadTwilioCredentials, type OrganizationRow } from "../organization/twi
 import { recordEvent, vapiNumberName } from "./pool";
 import { upstreamFailure } from "../../platform/upstream-failure";
 import { newPhoneNumberRow, vapiStateFields } from "./rows";
+import type { Services } from "../../services";
 
 type TwilioNumberRow = typeof twilioNumbers.$inferSelect;
 
@@ -27,7 +28,7 @@ export interface OrgNumberExtras {
   twilioFor: (credentials: TwilioCredentials) => TwilioClient;
 }
 
-type OrgDeps = NumberDeps & OrgNumberExtras;
+type OrgDeps = NumberDeps & Pick<Services, "box" | "twilioFor">;
 
 /** Who gets the number: an assistant, or nobody yet (an operator buying ahead). */
 type ImportTarget = NumberTarget & { vapiAssistantId: string | null };

@@ -4,17 +4,13 @@ import { alerts, organizations, phoneNumbers, twilioNumbers, assistants } from "
 import type { SecretBox } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
 import type { Logger } from "../../platform/log";
-import { TwilioApiError, type TwilioClient, type TwilioCredentials } from "../../integrations/twilio";
+import { TwilioApiError, type TwilioCredentials } from "../../integrations/twilio";
 import { upstreamFailure } from "../../platform/upstream-failure";
+import type { Services } from "../../services";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
-export interface TwilioConfigDeps {
-  db: Db;
-  log: Logger;
-  box: SecretBox;
-  twilioFor: (credentials: TwilioCredentials) => TwilioClient;
-}
+export type TwilioConfigDeps = Pick<Services, "db" | "log" | "box" | "twilioFor">;
 
 export interface TwilioConfigInput {
   account_sid: string;

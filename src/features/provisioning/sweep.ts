@@ -1,13 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { phoneNumbers } from "../../db/schema";
-import type { TrackingRequest } from "./tracker";
-import { markStuck, trackerKeyFor, type ProvisioningDeps } from "./activation";
+import { markStuck, trackerKeyFor } from "./activation";
+import type { Services } from "../../services";
 
-export interface SweepDeps extends ProvisioningDeps {
-  /** Starts or resumes the tracker; `rearmed` is true when it had lost its alarm (or never had one). */
-  resumeTracker: (key: string, request: TrackingRequest) => Promise<{ rearmed: boolean }>;
-  stopTracker: (key: string, reason: "stuck") => Promise<void>;
-}
+export type SweepDeps = Pick<Services, "db" | "log" | "resumeTracker" | "stopTracker">;
 
 export interface SweepResult {
   checked: number;

@@ -5,8 +5,8 @@ import { assistants, phoneNumbers } from "../../db/schema";
 import { emergencyContactOf } from "../assistants/assistants";
 import type { AssistantRow, PhoneNumberRow } from "../assistants/view";
 import type { Logger } from "../../platform/log";
-import type { VapiClient } from "../../integrations/vapi";
 import { liveAddress, markActive } from "../provisioning/activation";
+import type { Services } from "../../services";
 
 /**
  * The envelope of every Vapi server message. Only `type` is checked here: a body without it is not a server
@@ -95,12 +95,7 @@ export function callFieldsOf(message: VapiServerMessage, log: Logger, now = Date
   };
 }
 
-export interface WebhookDeps {
-  db: Db;
-  log: Logger;
-  vapi: VapiClient;
-  stopTracker: (trackerKey: string, reason: "active") => Promise<void>;
-}
+export type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
 /**
  * What a call tells about the number it was made on, and only that number: a call on a number still
