@@ -36,7 +36,7 @@ const limitBody = (maxSize: number) =>
     },
   });
 
-export interface AppOptions {
+interface AppOptions {
   /** Routes only the dev entry serves (dev/index.ts: the sandbox's consent page); outside the typed client and the document. */
   devRoutes?: Hono<AppEnv>;
 }

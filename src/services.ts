@@ -43,7 +43,7 @@ export interface Services {
   readonly alerts: AlertOptions;
 }
 
-export interface ServicesScope {
+interface ServicesScope {
   env: Env;
   settings: Settings;
   log: Logger;

@@ -24,7 +24,7 @@ const EVENT_ID = /^[a-v0-9]{5,1024}$/;
 type Json = Record<string, unknown>;
 
 /** The account an access token belongs to; its primary calendar's id is its email. */
-export interface CalendarCaller {
+interface CalendarCaller {
   email: string;
   timeZone: string;
   scopes: string[];

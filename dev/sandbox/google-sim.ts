@@ -22,8 +22,8 @@ const ACCESS = "google_access_token";
 const KEY = "google_signing_key";
 const CONSENT = "google_consent";
 
-export const GOOGLE_SANDBOX_CLIENT = { clientId: "sandbox-google-client-id", clientSecret: "sandbox-google-client-secret" } as const;
-export const GOOGLE_SANDBOX_USER = { email: "calendar-owner@example.com", timeZone: "America/Chicago" } as const;
+const GOOGLE_SANDBOX_CLIENT = { clientId: "sandbox-google-client-id", clientSecret: "sandbox-google-client-secret" } as const;
+const GOOGLE_SANDBOX_USER = { email: "calendar-owner@example.com", timeZone: "America/Chicago" } as const;
 
 const CODE_TTL_MS = 10 * 60 * 1000;
 const ACCESS_TTL_SECONDS = 3599;

@@ -7,7 +7,7 @@ const NUMBER = "twilio_number";
 const TAKEN = "twilio_taken";
 
 /** Always present, so `npm run dev` works with no setup. */
-export const TWILIO_DEMO_ACCOUNT = {
+const TWILIO_DEMO_ACCOUNT = {
   accountSid: `AC${"0".repeat(32)}`,
   authToken: "sandbox-twilio-auth-token",
   type: "Full",
@@ -54,7 +54,7 @@ interface SimNumber {
   updatedAt: number;
 }
 
-export interface TwilioSandboxCredentials {
+interface TwilioSandboxCredentials {
   accountSid: string;
   authToken?: string;
   apiKeySid?: string;

@@ -47,8 +47,8 @@ export interface SandboxFault {
 }
 
 /** JSON as the sandbox hands it to tests over RPC. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type JsonObject = { [key: string]: JsonValue };
 
 export interface SandboxRequestRecord {
   id: number;

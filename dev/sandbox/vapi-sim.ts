@@ -4,7 +4,7 @@ import type { SandboxStore } from "./store";
 import { checkTwilioImport } from "./twilio-sim";
 
 /** The simulated account's organisation id, as Vapi returns it in `orgId`. */
-export const SANDBOX_VAPI_ORG_ID = "5b0b1f7e-0000-4000-8000-5a4db0c0ffee";
+const SANDBOX_VAPI_ORG_ID = "5b0b1f7e-0000-4000-8000-5a4db0c0ffee";
 
 const ASSISTANT = "vapi_assistant";
 const PHONE_NUMBER = "vapi_phone_number";

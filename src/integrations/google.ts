@@ -10,7 +10,7 @@ export const GOOGLE_CALENDAR_SCOPES = [
   "https://www.googleapis.com/auth/calendar.freebusy",
 ] as const;
 
-export const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
+const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
 
 export interface GoogleUrls {
   oauthUrl: string;
@@ -20,13 +20,13 @@ export interface GoogleUrls {
   apiUrl: string;
 }
 
-export interface GoogleOAuthClient {
+interface GoogleOAuthClient {
   clientId: string;
   clientSecret: string;
   redirectUri: string;
 }
 
-export interface GoogleTokens {
+interface GoogleTokens {
   accessToken: string;
   /** Seconds from now. */
   expiresIn: number;
@@ -38,14 +38,14 @@ export interface GoogleTokens {
   tokenType: string;
 }
 
-export interface GoogleIdentity {
+interface GoogleIdentity {
   /** Stable and never reused: the account's key (an email may change or be reused). */
   sub: string;
   email: string | null;
   emailVerified: boolean;
 }
 
-export interface FreeBusyQuery {
+interface FreeBusyQuery {
   timeMin: string;
   timeMax: string;
   timeZone: string;
@@ -53,17 +53,17 @@ export interface FreeBusyQuery {
 }
 
 /** A calendar with `errors` has no busy data: its availability is unknown, never free. */
-export interface FreeBusyCalendar {
+interface FreeBusyCalendar {
   busy: { start: string; end: string }[];
   errors: { domain: string; reason: string }[];
 }
 
-export interface GoogleEventTime {
+interface GoogleEventTime {
   dateTime: string;
   timeZone: string;
 }
 
-export interface GoogleEventInput {
+interface GoogleEventInput {
   /** base32hex (a–v, 0–9), 5–1024 characters, unique per calendar: a retry with the same id answers 409 duplicate. */
   id: string;
   summary: string;
@@ -86,9 +86,9 @@ const eventSchema = z.looseObject({
   created: z.string().optional(),
   extendedProperties: z.looseObject({ private: z.record(z.string(), z.string()).optional() }).optional(),
 });
-export type GoogleEvent = z.infer<typeof eventSchema>;
+type GoogleEvent = z.infer<typeof eventSchema>;
 
-export interface GoogleCalendar {
+interface GoogleCalendar {
   id: string;
   timeZone: string | null;
   summary: string | null;
@@ -191,13 +191,13 @@ function readApiError(body: unknown): { reason: string | null; status: string | 
 }
 
 /** Only Google's error code and description: never the request (which carries codes and tokens). */
-export function describeGoogleOAuthError(status: number, body: unknown): string {
+function describeGoogleOAuthError(status: number, body: unknown): string {
   const oauth = readOAuthError(body);
   if (oauth) return oauth.description ? `${oauth.error}: ${oauth.description}` : oauth.error;
   return `HTTP ${status}`;
 }
 
-export function describeGoogleApiError(status: number, body: unknown): string {
+function describeGoogleApiError(status: number, body: unknown): string {
   const api = readApiError(body);
   if (!api) return typeof body === "string" && body.trim() ? `HTTP ${status}: ${body.trim().slice(0, 200)}` : `HTTP ${status}`;
   const reason = api.reason ? ` ${api.reason}` : "";

@@ -3,7 +3,7 @@ import type { Logger } from "../platform/log";
 /** `alerts` is the operators' webhook (ALERT_WEBHOOK_URL), not a vendor API, but it goes through the same transport. */
 export type UpstreamService = "vapi" | "twilio" | "google" | "alerts";
 
-export type UpstreamFailure = "timeout" | "network" | "http" | "invalid_response";
+type UpstreamFailure = "timeout" | "network" | "http" | "invalid_response";
 
 /** Anything that went wrong talking to Vapi, Twilio or Google, with what the upstream said. */
 export class UpstreamError extends Error {
@@ -60,7 +60,7 @@ export interface UpstreamTransport {
   onCall?: (service: UpstreamService) => void;
 }
 
-export interface UpstreamRequest {
+interface UpstreamRequest {
   service: UpstreamService;
   method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   url: string;

@@ -9,7 +9,7 @@ import { sandboxFetch } from "./sandbox";
 import { createTwilioClient, type TwilioClient, type TwilioCredentials } from "./twilio";
 import { createVapiClient, type VapiClient } from "./vapi";
 
-export interface Upstreams {
+interface Upstreams {
   vapi: VapiClient;
 }
 
@@ -58,7 +58,7 @@ export function createAlertWebhook(env: Env, settings: Settings, log: Logger, co
   return createAlertWebhookClient(transportFor("alerts", env, settings, log, cost), settings.ALERT_WEBHOOK_URL);
 }
 
-export function transportFor(service: UpstreamService, env: Env, settings: Settings, log: Logger, cost?: RequestCost): UpstreamTransport {
+function transportFor(service: UpstreamService, env: Env, settings: Settings, log: Logger, cost?: RequestCost): UpstreamTransport {
   return {
     fetch: upstreamFetch(service, env, settings),
     timeoutMs: settings.UPSTREAM_TIMEOUT_MS,

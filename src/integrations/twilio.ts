@@ -9,21 +9,21 @@ export interface TwilioCredentials {
   apiKeySecret?: string;
 }
 
-export interface TwilioAccount {
+interface TwilioAccount {
   sid: string;
   friendlyName: string | null;
   status: string | null;
   type: string | null;
 }
 
-export interface TwilioIncomingNumber {
+interface TwilioIncomingNumber {
   sid: string;
   phoneNumber: string;
   friendlyName: string | null;
   capabilities?: { voice?: boolean };
 }
 
-export interface TwilioAvailableNumber {
+interface TwilioAvailableNumber {
   phoneNumber: string;
   friendlyName: string | null;
   locality: string | null;
@@ -72,7 +72,7 @@ function readErrorBody(status: number, body: unknown): { code: number | null; me
   return { code: null, message: `[HTTP ${status}] Failed to execute request` };
 }
 
-export function describeTwilioError(status: number, body: unknown): string {
+function describeTwilioError(status: number, body: unknown): string {
   const { code, message } = readErrorBody(status, body);
   return code === null ? message : `Twilio error ${code}: ${message}`;
 }

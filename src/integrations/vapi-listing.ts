@@ -1,9 +1,9 @@
 import type { VapiListFilter } from "./vapi";
 
-export const VAPI_PAGE_SIZE = 1000;
+const VAPI_PAGE_SIZE = 1000;
 const MAX_PAGES = 50;
 
-export interface VapiListing<T> {
+interface VapiListing<T> {
   items: T[];
   /**
    * False when the walk could not prove it saw every item (too many pages, or a whole page created in one

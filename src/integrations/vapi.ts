@@ -43,7 +43,7 @@ export interface VapiAssistantInput {
 }
 
 /** CreateVapiPhoneNumberDTO / CreateTwilioPhoneNumberDTO fields Switchboard sends. */
-export type VapiPhoneNumberInput =
+type VapiPhoneNumberInput =
   | { provider: "vapi"; name?: string; numberDesiredAreaCode?: string; assistantId?: string; server?: VapiServer }
   | {
       provider: "twilio";
@@ -59,7 +59,7 @@ export type VapiPhoneNumberInput =
     };
 
 /** UpdateVapiPhoneNumberDTO: `assistantId: null` detaches the assistant. */
-export interface VapiPhoneNumberPatch {
+interface VapiPhoneNumberPatch {
   name?: string;
   assistantId?: string | null;
   server?: VapiServer;

@@ -12,8 +12,8 @@ import { createServices } from "../services";
 import { repairInterruptedCreations, repairInterruptedDeletions } from "../features/assistants/repair";
 
 /** Cron expressions of wrangler.toml, by job. */
-export const CRON_SWEEP = "*/5 * * * *";
-export const CRON_DAILY = "17 3 * * *";
+const CRON_SWEEP = "*/5 * * * *";
+const CRON_DAILY = "17 3 * * *";
 
 /**
  * Dispatches a Cron Trigger to its jobs. Each job logs its own outcome, and a failing job is logged without

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, t
 import { ApiError } from "./errors";
 import type { Settings } from "./settings";
 
-export const ROLES = ["member", "owner", "platform_admin"] as const;
+const ROLES = ["member", "owner", "platform_admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling, from a verified token. `orgId` is null only for platform admins without an organisation. */

@@ -8,7 +8,7 @@ import type { Settings } from "./settings";
 import type { Services } from "../services";
 
 /** What every request carries, set by the app's middleware. */
-export interface AppVariables {
+interface AppVariables {
   requestId: string;
   settings: Settings;
   db: Db;

@@ -27,10 +27,6 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found in your organization.`);
 
-export const badRequest = (code: string, message: string, details?: unknown) => new ApiError(400, code, message, details);
-
-export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
-
 /** A field-by-field list of validation problems, as `details` of a 400. */
 export interface FieldIssue {
   path: string;

@@ -3,18 +3,18 @@ import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { ApiError } from "./errors";
 
-export interface StoredResponse {
+interface StoredResponse {
   status: number;
   body: unknown;
 }
 
-export interface IdempotentResult extends StoredResponse {
+interface IdempotentResult extends StoredResponse {
   replayed: boolean;
 }
 
 /** A request still `processing` after this long is taken to have crashed, and may be run again. */
 const ABANDONED_AFTER_MS = 5 * 60_000;
-export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
+const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
 
 /**
  * Runs `operation` once per (scope, key): a retry with the same body gets the first response again, a retry

@@ -2,7 +2,7 @@
  * Structured logs: one JSON object per line, searchable in Workers Logs by `event`, `request_id`, `org_id`.
  * Never pass secrets (tokens, credentials) in `fields`.
  */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
   debug(event: string, fields?: Record<string, unknown>): void;

@@ -3,7 +3,7 @@ import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 
 /** The window of the COSTLY_RATE_LIMITER binding (wrangler.toml `simple.period`). */
-export const RATE_LIMIT_PERIOD_SECONDS = 60;
+const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 /**
  * Limits a costly route per organisation (each route its own bucket) with the Workers Rate Limiting binding.

@@ -1,6 +1,6 @@
 /** Wall-clock time in IANA time zones, with DST handled by asking Intl rather than assuming offsets. */
 
-export interface ZonedParts {
+interface ZonedParts {
   year: number;
   month: number;
   day: number;

@@ -4,7 +4,7 @@ import { phoneNumberEvents, phoneNumbers } from "../../db/schema";
 import { toBase64Url, fromBase64Url } from "../../platform/crypto";
 import type { PhoneNumberEvent } from "../numbers/pool";
 
-export interface HistoryQuery {
+interface HistoryQuery {
   orgId?: string;
   phoneNumberId?: string;
   limit: number;
@@ -65,7 +65,7 @@ export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryP
 
 const CURSOR_PREFIX = "ev1:";
 
-export const encodeHistoryCursor = (eventId: number) => toBase64Url(new TextEncoder().encode(`${CURSOR_PREFIX}${eventId}`));
+const encodeHistoryCursor = (eventId: number) => toBase64Url(new TextEncoder().encode(`${CURSOR_PREFIX}${eventId}`));
 
 /** The event id inside a cursor, or null when the text is not a cursor this API gave out. */
 export function decodeHistoryCursor(cursor: string): number | null {

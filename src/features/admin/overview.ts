@@ -16,7 +16,7 @@ import {
 
 const DAY_MS = 86_400_000;
 
-export interface ProviderCounts {
+interface ProviderCounts {
   total: number;
   assigned: number;
   unassigned: number;
@@ -39,7 +39,7 @@ export interface ProvisioningNumber {
   next_check_at: string | null;
 }
 
-export interface TwilioOrgStatus {
+interface TwilioOrgStatus {
   org_id: string;
   configured: boolean;
   auto_purchase: boolean;
@@ -69,7 +69,7 @@ export interface PoolOverview {
   alerts: AlertView[];
 }
 
-export interface OverviewSettings {
+interface OverviewSettings {
   VAPI_FREE_NUMBER_LIMIT: number;
   POLL_MAX_ATTEMPTS: number;
   UNUSED_NUMBER_DAYS: number;
@@ -207,7 +207,7 @@ function providerCounts(rows: PoolStatsRow[]): Record<"vapi" | "twilio", Provide
 
 const money = (amount: number) => Math.round(amount * 100) / 100;
 
-export function startOfMonth(nowMs: number): string {
+function startOfMonth(nowMs: number): string {
   const now = new Date(nowMs);
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
 }

@@ -8,11 +8,11 @@ import { authErrors } from "../../platform/openapi";
 import { platformAdmin, security, tags } from "./access";
 
 /** How often the stream reads D1 (trackers, webhooks and refreshes write progress there). */
-export const PROVISIONING_EVENTS_POLL_MS = 1000;
+const PROVISIONING_EVENTS_POLL_MS = 1000;
 /** A comment line after this long without a write, so proxies and browsers keep the connection. */
-export const PROVISIONING_EVENTS_KEEPALIVE_MS = 15_000;
+const PROVISIONING_EVENTS_KEEPALIVE_MS = 15_000;
 /** A stream ends after this long; clients reconnect (the dashboard does). */
-export const PROVISIONING_EVENTS_MAX_MS = 10 * 60_000;
+const PROVISIONING_EVENTS_MAX_MS = 10 * 60_000;
 
 const events = createRoute({
   method: "get",

@@ -16,9 +16,9 @@ export const ALERT_KINDS = [
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-export type AlertRow = typeof alerts.$inferSelect;
+type AlertRow = typeof alerts.$inferSelect;
 
-export interface NewAlert {
+interface NewAlert {
   kind: AlertKind;
   subject: string;
   message: string;
@@ -26,7 +26,7 @@ export interface NewAlert {
 }
 
 /** Where new alerts are posted (ALERT_WEBHOOK_URL), as `{"text": …}`. */
-export interface AlertNotifier {
+interface AlertNotifier {
   post(text: string): Promise<void>;
 }
 
@@ -84,7 +84,7 @@ export async function resolveAlertById(db: Db, id: number, at = new Date().toISO
 export const openAlertsQuery = (db: Db, limit = 100) =>
   db.select().from(alerts).where(eq(alerts.status, "open")).orderBy(desc(alerts.id)).limit(limit);
 
-export const alertText = (alert: Pick<AlertRow, "kind" | "subject" | "message">) =>
+const alertText = (alert: Pick<AlertRow, "kind" | "subject" | "message">) =>
   `[Switchboard] ${alert.kind} (${alert.subject}): ${alert.message}`;
 
 /**

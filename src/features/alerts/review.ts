@@ -4,20 +4,20 @@ import { raiseAlert, resolveAlert, type AlertKind } from "./alerts";
 import { HOLDS_FREE_SLOT, poolStatsQuery, toPoolStats, type PoolStats } from "../numbers/pool";
 import type { Services } from "../../services";
 
-export type AlertReviewDeps = Pick<Services, "db" | "log" | "settings"> & Partial<Pick<Services, "alerts">>;
+type AlertReviewDeps = Pick<Services, "db" | "log" | "settings"> & Partial<Pick<Services, "alerts">>;
 
-export interface AlertChange {
+interface AlertChange {
   kind: string;
   subject: string;
 }
 
-export interface AlertReview {
+interface AlertReview {
   raised: AlertChange[];
   resolved: AlertChange[];
 }
 
 /** Free numbers held at or above this share of the limit raise `pool_near_limit`. */
-export const NEAR_LIMIT_SHARE = 0.8;
+const NEAR_LIMIT_SHARE = 0.8;
 
 /**
  * The 5-minute review: resolves every alert whose condition has cleared (one batch of guarded UPDATEs), then
@@ -72,13 +72,13 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
   return review;
 }
 
-export function isNearLimit(stats: Pick<PoolStats, "free_numbers" | "limit">): boolean {
+function isNearLimit(stats: Pick<PoolStats, "free_numbers" | "limit">): boolean {
   // A limit of 0 means no free numbers at all (Twilio only): nothing to be near.
   return stats.limit > 0 && stats.free_numbers >= stats.limit * NEAR_LIMIT_SHARE;
 }
 
 /** Raises `pool_near_limit` at ≥ 80 % of the free-number limit, resolves it below (one statement either way). */
-export async function checkPoolNearLimit(
+async function checkPoolNearLimit(
   deps: AlertReviewDeps,
   stats: Pick<PoolStats, "free_numbers" | "limit">,
   at = new Date().toISOString(),

@@ -27,14 +27,14 @@ import { eventIfChanged } from "../numbers/events";
 /** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
 export type AssistantDeps = NumberDeps;
 
-export interface CreateAssistantInput {
+interface CreateAssistantInput {
   name?: string;
   business_data: BusinessData;
   languages: Language[];
   area_code?: string;
 }
 
-export interface UpdateAssistantInput {
+interface UpdateAssistantInput {
   name?: string | null;
   business_data?: Partial<BusinessData>;
   languages?: Language[];

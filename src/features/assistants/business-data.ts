@@ -27,7 +27,7 @@ export const areaCode = z
   .regex(/^[2-9]\d{2}$/, "must be a 3-digit US area code such as 415")
   .openapi({ example: "415" });
 
-export function isTimeZone(value: string): boolean {
+function isTimeZone(value: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: value });
     return true;
@@ -42,7 +42,7 @@ const openingRanges = z
   .array(z.strictObject({ open: clock, close: clock }).refine((r) => r.open < r.close, "open must be before close"))
   .max(4);
 
-export const businessHoursSchema = z
+const businessHoursSchema = z
   .strictObject(
     {
       mon: openingRanges.optional(),

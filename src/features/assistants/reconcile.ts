@@ -7,7 +7,7 @@ import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
 
 /** A Vapi assistant younger than this may belong to a creation still under way. */
-export const ASSISTANT_SETTLING_MS = 60 * 60_000;
+const ASSISTANT_SETTLING_MS = 60 * 60_000;
 /**
  * More Vapi assistants of ours unknown to D1 than this (and than a quarter of them) looks like another
  * deployment's account (a wrong VAPI_API_KEY), not strays: those are then left alone.
@@ -16,11 +16,11 @@ const MAX_UNKNOWN_WITHOUT_REVIEW = 5;
 /** D1 binds at most 100 parameters per statement. */
 const IDS_PER_QUERY = 90;
 
-export type AssistantReconcileDeps = Pick<Services, "db" | "log" | "vapi">;
+type AssistantReconcileDeps = Pick<Services, "db" | "log" | "vapi">;
 
-export type StrayReason = "duplicate" | "no_active_assistant";
+type StrayReason = "duplicate" | "no_active_assistant";
 
-export interface AssistantReconcileReport {
+interface AssistantReconcileReport {
   vapi_assistants: number;
   deleted: { vapi_assistant_id: string; switchboard_assistant_id: string; reason: StrayReason }[];
   failures: number;

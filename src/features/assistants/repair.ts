@@ -7,7 +7,7 @@ import { finishDeletion, findVapiAssistantsFor } from "./assistants";
 import { UpstreamError } from "../../integrations/http";
 
 /** A creation still `creating` after this long was interrupted (a crash, or a failed compensation). */
-export const STALE_CREATION_MS = 10 * 60_000;
+const STALE_CREATION_MS = 10 * 60_000;
 
 /**
  * Finishes what an interrupted `POST /api/assistants` left: deletes any Vapi assistant made for the row, then,
@@ -49,7 +49,7 @@ export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: 
 }
 
 /** A deletion still `deleting` after this long was interrupted between its claim and its end. */
-export const STALE_DELETION_MS = 10 * 60_000;
+const STALE_DELETION_MS = 10 * 60_000;
 
 /**
  * Finishes what an interrupted `DELETE /api/assistants/:id` left: the Vapi assistant is deleted (already gone is

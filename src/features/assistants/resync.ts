@@ -4,7 +4,7 @@ import { UpstreamError } from "../../integrations/http";
 import { vapiConfig, type AssistantDeps } from "./assistants";
 import { webhookServer } from "../numbers/acquisition";
 
-export interface ResyncResult {
+interface ResyncResult {
   updated: number;
   failed: { assistant_id: string; error: string }[];
   /** Pass back as `cursor` for the next page; null when every assistant was done. */

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { SUPPORTED_LANGUAGES } from "./vapi-config";
 import { areaCode, businessDataSchema, e164, text } from "./business-data";
 
-export const languagesSchema = z
+const languagesSchema = z
   .array(z.enum(SUPPORTED_LANGUAGES))
   .min(1, "give at least one language")
   .max(5, "at most 5 languages")

@@ -83,16 +83,16 @@ const DAY_NAMES = {
   sun: "Sunday",
 } as const;
 
-export const OPENAI_MODEL = "gpt-4o-mini";
+const OPENAI_MODEL = "gpt-4o-mini";
 /** Vapi limits an assistant's name to 40 characters. */
-export const VAPI_NAME_MAX = 40;
+const VAPI_NAME_MAX = 40;
 
 export interface EmergencyContact {
   name: string;
   phone: string;
 }
 
-export interface AssistantConfigInput {
+interface AssistantConfigInput {
   assistantId: string;
   orgId: string;
   name: string;
@@ -136,7 +136,7 @@ export function buildVapiAssistant(input: AssistantConfigInput): VapiAssistantIn
  * A function tool's argument schema: the subset of JSON Schema Vapi's `JsonSchema` accepts that Switchboard uses.
  * The same object is sent to Vapi and checks the arguments of every call (features/webhooks/tool-calls.ts).
  */
-export interface ToolParameter {
+interface ToolParameter {
   type: "string" | "integer";
   description: string;
   /** A regular expression the whole string must match. */
@@ -147,7 +147,7 @@ export interface ToolParameters {
   properties: Record<string, ToolParameter>;
   required: string[];
 }
-export interface FunctionToolDefinition {
+interface FunctionToolDefinition {
   name: string;
   description: string;
   parameters: ToolParameters;
@@ -194,7 +194,7 @@ export function functionToolDefinitions(business: BusinessData): FunctionToolDef
 }
 
 /** The calendar tools (answered by /webhooks/vapi) and, with an emergency contact, the transfer. */
-export function assistantTools(
+function assistantTools(
   server: VapiServer,
   business: BusinessData,
   contact: EmergencyContact | null,
@@ -226,7 +226,7 @@ function transferDescription(business: BusinessData, contact: EmergencyContact):
   return `Transfer to ${contact.name} for ${emergencies}, or when the caller insists on speaking with a person.`.slice(0, 1000);
 }
 
-export function systemPrompt(business: BusinessData, languages: Language[], contact: EmergencyContact | null = null): string {
+function systemPrompt(business: BusinessData, languages: Language[], contact: EmergencyContact | null = null): string {
   const lines = [
     `You are the friendly, professional phone receptionist of ${business.business_name}${business.industry ? `, a ${business.industry} business` : ""}.`,
   ];

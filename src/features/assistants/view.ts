@@ -4,7 +4,7 @@ import type { BusinessData } from "./business-data";
 export type AssistantRow = typeof assistants.$inferSelect;
 export type PhoneNumberRow = typeof phoneNumbers.$inferSelect;
 
-export type PhoneStatus = "active" | "provisioning" | "stuck" | "none";
+type PhoneStatus = "active" | "provisioning" | "stuck" | "none";
 
 /** The assistant object of the API contract: flat fields the frontend's pages read directly. */
 export interface AssistantView {
@@ -25,7 +25,7 @@ export interface AssistantView {
   updated_at: string;
 }
 
-export function phoneStatusOf(number: PhoneNumberRow | null | undefined): PhoneStatus {
+function phoneStatusOf(number: PhoneNumberRow | null | undefined): PhoneStatus {
   switch (number?.status) {
     case "active":
       return "active";

@@ -21,14 +21,14 @@ export type CalendarConnectionRow = typeof calendarConnections.$inferSelect;
 export type CalendarDeps = Pick<Services, "db" | "log" | "settings" | "box" | "google">;
 
 /** Access tokens are refreshed this long before they expire. */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
+const REFRESH_MARGIN_MS = 5 * 60_000;
 /** How long one refresher holds the per-organisation lock. */
 const REFRESH_LOCK_MS = 30_000;
 
 const tokenContext = (orgId: string) => `google:${orgId}`;
 
 /** The settings the Google connection needs that are not set: the first thing to check when it won't connect. */
-export function missingCalendarSettings(settings: Settings): string[] {
+function missingCalendarSettings(settings: Settings): string[] {
   const needed = {
     GOOGLE_CLIENT_ID: settings.GOOGLE_CLIENT_ID,
     GOOGLE_CLIENT_SECRET: settings.GOOGLE_CLIENT_SECRET,
@@ -61,7 +61,7 @@ export async function startGoogleAuthorization(deps: CalendarDeps, orgId: string
   return google.authorizationUrl({ state: token, codeChallenge: await pkceChallenge(codeVerifier), scopes: GOOGLE_CALENDAR_SCOPES });
 }
 
-export type CallbackOutcome = { connected: true; orgId: string } | { connected: false; error: string; orgId: string | null };
+type CallbackOutcome = { connected: true; orgId: string } | { connected: false; error: string; orgId: string | null };
 
 /**
  * Google's redirect back: every failure becomes an error code for the settings page, never a bare error.
@@ -202,7 +202,7 @@ export async function disconnectCalendar(deps: CalendarDeps, orgId: string): Pro
   return { revoked };
 }
 
-export type CalendarUnavailableReason = "not_connected" | "reconnect_required" | "not_configured" | "google_unavailable";
+type CalendarUnavailableReason = "not_connected" | "reconnect_required" | "not_configured" | "google_unavailable";
 
 /** The calendar cannot be used right now; `reason` picks what the assistant says. */
 export class CalendarUnavailable extends Error {
@@ -247,7 +247,7 @@ export async function withAccessToken<T>(
  * One refresh at a time per organisation (a guarded UPDATE takes a short lock); `invalid_grant` turns the
  * connection to `reconnect_required` with an alert; transient failures never disconnect.
  */
-export async function accessTokenFor(
+async function accessTokenFor(
   deps: CalendarDeps,
   orgId: string,
   nowMs = Date.now(),
@@ -319,7 +319,7 @@ async function refreshWithLock(
 }
 
 /** Google says the grant is dead (revoked, expired, password change…): the owner must reconnect. */
-export async function markReconnectRequired(deps: Pick<CalendarDeps, "db" | "log">, orgId: string, reason: string): Promise<void> {
+async function markReconnectRequired(deps: Pick<CalendarDeps, "db" | "log">, orgId: string, reason: string): Promise<void> {
   await deps.db
     .update(calendarConnections)
     .set({

@@ -2,7 +2,7 @@ import { CompactEncrypt, compactDecrypt, errors as joseErrors, jwtVerify, SignJW
 import { toBase64Url } from "../../platform/crypto";
 
 /** What the OAuth `state` carries across the round trip to Google: who asked, and the PKCE verifier. */
-export interface OAuthState {
+interface OAuthState {
   /** Single-use: recorded when the callback consumes it, so a replay is refused. */
   id: string;
   orgId: string;
@@ -11,7 +11,7 @@ export interface OAuthState {
   expiresAt: number;
 }
 
-export type OAuthStateProblem = "invalid_state" | "state_expired";
+type OAuthStateProblem = "invalid_state" | "state_expired";
 
 export class OAuthStateError extends Error {
   constructor(readonly problem: OAuthStateProblem) {
@@ -21,7 +21,7 @@ export class OAuthStateError extends Error {
 }
 
 const AUDIENCE = "switchboard:google-oauth-state";
-export const STATE_TTL_SECONDS = 600;
+const STATE_TTL_SECONDS = 600;
 
 /** Signing and encryption keys derived from ENCRYPTION_KEY (HKDF), so no extra secret is needed. */
 async function stateKeys(encryptionKeyBase64: string): Promise<{ sign: Uint8Array; encrypt: Uint8Array }> {

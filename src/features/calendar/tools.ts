@@ -372,14 +372,7 @@ async function busyTimes(
 }
 
 /** Start times on the step grid inside opening hours, each at or after `notBefore`. */
-export function openingSlots(
-  business: BusinessData,
-  timeZone: string,
-  first: string,
-  last: string,
-  minutes: number,
-  notBefore: number,
-): Slot[] {
+function openingSlots(business: BusinessData, timeZone: string, first: string, last: string, minutes: number, notBefore: number): Slot[] {
   const hours = business.hours ?? DEFAULT_HOURS;
   const slots: Slot[] = [];
   for (let day = first, guard = 0; day <= last && guard <= MAX_RANGE_DAYS; day = nextDate(day), guard++) {
@@ -419,7 +412,7 @@ function describeRange(first: string, last: string, timeZone: string): string {
 }
 
 /** base32hex of SHA-256(call id, tool call id): the same tool call always names the same event. */
-export async function bookingEventId(context: Pick<ToolCallContext, "callId" | "toolCallId" | "assistant">): Promise<string> {
+async function bookingEventId(context: Pick<ToolCallContext, "callId" | "toolCallId" | "assistant">): Promise<string> {
   const seed = `${context.assistant.orgId}:${context.callId ?? "no-call"}:${context.toolCallId}`;
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
   const alphabet = "0123456789abcdefghijklmnopqrstuv";

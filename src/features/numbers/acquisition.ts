@@ -38,7 +38,7 @@ export interface NumberTarget {
   areaCode: string | null;
 }
 
-export interface AssignmentTarget extends NumberTarget {
+interface AssignmentTarget extends NumberTarget {
   assistantId: string;
   vapiAssistantId: string;
 }
@@ -87,7 +87,7 @@ export interface Attachment {
  * Why Vapi would not make a free number. Vapi documents no code for either cause, so a refusal is the limit
  * unless Vapi's words name the area code that was asked for ("No phone numbers are available for area code …").
  */
-export interface FreeNumberRefusal {
+interface FreeNumberRefusal {
   refused: "limit" | "area_code";
   areaCode: string | null;
   vapiMessage: string;
@@ -230,7 +230,7 @@ export async function makeFreeNumber(
  * (the limit, or the area code that has no numbers) and the refusal is returned. Any other failure drops the
  * slot too, after deleting the number if Vapi may have made it.
  */
-export async function createReservedNumber(
+async function createReservedNumber(
   deps: NumberDeps,
   reservationId: string,
   options: { vapiAssistantId: string | null; areaCode: string | null },
@@ -284,7 +284,7 @@ function refusalAlert(refusal: FreeNumberRefusal, status: number | undefined) {
 }
 
 /** Vapi has nothing in the asked area code, and no other source had a number: say so, and what to try. */
-export const areaCodeUnavailable = (areaCode: string) =>
+const areaCodeUnavailable = (areaCode: string) =>
   new ApiError(
     409,
     "area_code_unavailable",
@@ -319,7 +319,7 @@ export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Pr
  * No number from any source. The message says which way the free numbers ran out: the account holds the
  * configured limit, or Vapi refused one below it (`refusal`).
  */
-export async function poolExhausted(deps: NumberDeps, orgId: string, refusal?: FreeNumberRefusal): Promise<ApiError> {
+async function poolExhausted(deps: NumberDeps, orgId: string, refusal?: FreeNumberRefusal): Promise<ApiError> {
   const limit = deps.settings.VAPI_FREE_NUMBER_LIMIT;
   const freeNumbers = refusal ? "Vapi refused a new free number" : `all ${limit} free Vapi numbers are in use`;
   await raiseAlert(deps.db, deps.log, {

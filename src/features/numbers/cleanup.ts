@@ -11,15 +11,15 @@ const DAY_MS = 86_400_000;
 /** Numbers handled per run; the rest wait for the next day (or the next manual run). */
 const BATCH_LIMIT = 100;
 
-export type CleanupDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "twilioForOrg">;
+type CleanupDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "twilioForOrg">;
 
-export type CleanupAction = "delete_in_vapi" | "release_at_twilio" | "return_to_twilio_list";
+type CleanupAction = "delete_in_vapi" | "release_at_twilio" | "return_to_twilio_list";
 
 /**
  * `would_*` in a dry run; `kept` when the number was assigned (or changed) after it was selected;
  * `release_pending` when it is released in D1 but Vapi or Twilio failed: the next run finishes it.
  */
-export type CleanupOutcome = "would_release" | "would_retry" | "released" | "kept" | "release_pending";
+type CleanupOutcome = "would_release" | "would_retry" | "released" | "kept" | "release_pending";
 
 export interface CleanupEntry {
   phone_number_id: string;
@@ -44,7 +44,7 @@ export interface CleanupReport {
   numbers: CleanupEntry[];
 }
 
-export interface CleanupWork {
+interface CleanupWork {
   cutoff: string;
   /** Active numbers unassigned since before the cutoff. */
   unused: PhoneNumberRow[];
@@ -124,7 +124,7 @@ export async function applyCleanup(deps: CleanupDeps, work: CleanupWork, nowMs: 
 }
 
 /** Marks the row released (not yet finished: `released_at` stays null) and records it, if it is still unused. */
-export async function claimForRelease(db: Db, row: PhoneNumberRow, cutoff: string, at: string): Promise<boolean> {
+async function claimForRelease(db: Db, row: PhoneNumberRow, cutoff: string, at: string): Promise<boolean> {
   const [claimed] = await db.batch([
     db
       .update(phoneNumbers)

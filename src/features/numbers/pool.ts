@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { phoneNumberEvents, phoneNumbers, type PHONE_NUMBER_EVENTS } from "../../db/schema";
 import type { PhoneNumberRow } from "../assistants/view";
@@ -251,8 +251,3 @@ export const toUnassignedNumber = (r: PhoneNumberRow): UnassignedNumber => ({
   org_id: r.orgId,
   since: r.unassignedAt ?? r.createdAt,
 });
-
-export async function numbersByIds(db: Db, ids: string[]): Promise<PhoneNumberRow[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(phoneNumbers).where(inArray(phoneNumbers.id, ids));
-}

@@ -12,15 +12,15 @@ import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
 
 /** Anything younger may be a creation, import or assignment still under way: left for the next run. */
-export const SETTLING_MS = 10 * 60_000;
+const SETTLING_MS = 10 * 60_000;
 /** Row ids are UUIDs: a hand-made number named "sb-something" is not one of ours. */
 const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** More numbers than this missing at once (and more than a quarter of them) looks like the wrong account, not loss. */
 const MAX_VANISHED_WITHOUT_REVIEW = 5;
 
-export type ReconcileDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "alerts" | "stopTracker" | "startTracking">;
+type ReconcileDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "alerts" | "stopTracker" | "startTracking">;
 
-export interface ReconcileReport {
+interface ReconcileReport {
   vapi_numbers: number;
   adopted: { phone_number_id: string; vapi_phone_number_id: string; number: string | null; status: string; org_id: string | null }[];
   vanished: { phone_number_id: string; vapi_phone_number_id: string; assistant_id: string | null }[];

@@ -7,7 +7,7 @@ import { applyVapiState, markFailed, type CheckOutcome } from "../provisioning/a
 import { upstreamFailure } from "../../platform/upstream-failure";
 import type { Services } from "../../services";
 
-export type RefreshDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
+type RefreshDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
 /** Checks one number in Vapi right now and applies the answer, as a tracker's check would. */
 export async function refreshNumber(deps: RefreshDeps, numberId: string): Promise<{ outcome: CheckOutcome; number: PhoneNumberRow }> {

@@ -8,9 +8,9 @@ import { eventIfChanged } from "./events";
 import { upstreamFailure } from "../../platform/upstream-failure";
 import type { Services } from "../../services";
 
-export type RepairDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
+type RepairDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
-export interface RepairResult {
+interface RepairResult {
   /** False when the row already said exactly this (nothing was written). */
   changed: boolean;
   previous: { status: PhoneNumberRow["status"]; number: string | null };

@@ -1,7 +1,7 @@
 import type { Settings } from "../../platform/settings";
 import type { PhoneNumberRow } from "../assistants/view";
 
-export interface VapiStateInput {
+interface VapiStateInput {
   vapiPhoneNumberId: string;
   /** Where calls reach it (digits or a SIP URI) once Vapi shows it live; null while it activates. */
   address: string | null;
@@ -38,10 +38,10 @@ export function vapiStateFields(settings: Pick<Settings, "POLL_INTERVAL_SECONDS"
   };
 }
 
-export type VapiStateFields = ReturnType<typeof vapiStateFields>;
+type VapiStateFields = ReturnType<typeof vapiStateFields>;
 
 /** Who holds a new number: the part of its row that Vapi's state does not decide. */
-export type NumberHolder = Pick<
+type NumberHolder = Pick<
   PhoneNumberRow,
   "id" | "provider" | "source" | "orgId" | "assistantId" | "twilioSid" | "unassignedAt" | "createdAt"
 >;

@@ -23,7 +23,7 @@ import type { Services } from "../../services";
 
 type TwilioNumberRow = typeof twilioNumbers.$inferSelect;
 
-export interface OrgNumberExtras {
+interface OrgNumberExtras {
   box: SecretBox;
   twilioFor: (credentials: TwilioCredentials) => TwilioClient;
 }

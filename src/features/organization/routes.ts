@@ -19,7 +19,7 @@ const secret = (name: string) =>
     .max(128)
     .regex(/^[\x21-\x7e]+$/, `${name} must be printable ASCII without spaces: copy it again from the Twilio console`);
 
-export const twilioConfigSchema = z
+const twilioConfigSchema = z
   .strictObject({
     account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio Account SID: AC followed by 32 hex characters"),
     auth_token: secret("auth_token").optional(),

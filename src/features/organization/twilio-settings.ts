@@ -10,7 +10,7 @@ import type { Services } from "../../services";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
-export type TwilioConfigDeps = Pick<Services, "db" | "log" | "box" | "twilioFor">;
+type TwilioConfigDeps = Pick<Services, "db" | "log" | "box" | "twilioFor">;
 
 export interface TwilioConfigInput {
   account_sid: string;
@@ -22,7 +22,7 @@ export interface TwilioConfigInput {
   area_code?: string;
 }
 
-export interface TwilioNumberView {
+interface TwilioNumberView {
   number: string;
   origin: "imported" | "purchased";
   state: "available" | "assigned" | "importing";
@@ -31,7 +31,7 @@ export interface TwilioNumberView {
   assistant_name: string | null;
 }
 
-export interface TwilioConfigView {
+interface TwilioConfigView {
   configured: boolean;
   account_sid: string | null;
   credential_type: "auth_token" | "api_key" | null;
@@ -44,9 +44,9 @@ export interface TwilioConfigView {
 const credentialsContext = (orgId: string) => `twilio:${orgId}`;
 
 /** "AC…a1b2": enough to recognise the account, not enough to use it. */
-export const maskSid = (sid: string) => `${sid.slice(0, 2)}…${sid.slice(-4)}`;
+const maskSid = (sid: string) => `${sid.slice(0, 2)}…${sid.slice(-4)}`;
 
-export function credentialsFromInput(input: TwilioConfigInput): TwilioCredentials {
+function credentialsFromInput(input: TwilioConfigInput): TwilioCredentials {
   return input.api_key_sid
     ? { accountSid: input.account_sid, apiKeySid: input.api_key_sid, apiKeySecret: input.api_key_secret }
     : { accountSid: input.account_sid, authToken: input.auth_token };
@@ -206,7 +206,7 @@ function saveConfigBatch(
  * Which of `numbers` another organisation holds: on its Twilio list (listed, importing or in Vapi), or as a
  * number in the pool that is not released.
  */
-export async function numbersOfOtherOrganizations(db: Db, orgId: string, numbers: string[]): Promise<string[]> {
+async function numbersOfOtherOrganizations(db: Db, orgId: string, numbers: string[]): Promise<string[]> {
   if (numbers.length === 0) return [];
   const [listedElsewhere, inPoolElsewhere] = await db.batch([
     db

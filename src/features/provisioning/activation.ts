@@ -7,12 +7,12 @@ import type { PhoneNumberRow } from "../assistants/view";
 import type { Services } from "../../services";
 
 /** Where a number's live digits were learned: the tracker's poll, a call webhook, or an operator's refresh. */
-export type ActivationSource = "poll" | "webhook" | "refresh";
+type ActivationSource = "poll" | "webhook" | "refresh";
 
 /** Statuses in which a number may still turn out live (a call on a stuck number proves it works). */
 const AWAITING_ACTIVATION = ["provisioning", "stuck"] as const;
 
-export type ProvisioningDeps = Pick<Services, "db" | "log">;
+type ProvisioningDeps = Pick<Services, "db" | "log">;
 
 /** The tracker's key for a number: its assistant's (one tracker per assistant), else the number's own. */
 export const trackerKeyFor = (assistantId: string | null, numberId: string) => assistantId ?? `number:${numberId}`;

@@ -3,9 +3,9 @@ import { phoneNumbers } from "../../db/schema";
 import { markStuck, trackerKeyFor } from "./activation";
 import type { Services } from "../../services";
 
-export type SweepDeps = Pick<Services, "db" | "log" | "resumeTracker" | "stopTracker">;
+type SweepDeps = Pick<Services, "db" | "log" | "resumeTracker" | "stopTracker">;
 
-export interface SweepResult {
+interface SweepResult {
   checked: number;
   rearmed: number;
   stuck: number;

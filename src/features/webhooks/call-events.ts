@@ -32,8 +32,8 @@ const CALL_REACHED_NUMBER: ReadonlySet<string> = new Set(["ringing", "in-progres
  * A message's timestamp dates a number's last call only when it is sane: webhooks arrive within seconds of
  * their event, so one from more than a day ago or more than five minutes ahead (clock skew) is not believed.
  */
-export const TIMESTAMP_PAST_MS = 24 * 60 * 60_000;
-export const TIMESTAMP_FUTURE_MS = 5 * 60_000;
+const TIMESTAMP_PAST_MS = 24 * 60 * 60_000;
+const TIMESTAMP_FUTURE_MS = 5 * 60_000;
 
 const callFieldsSchema = z.looseObject({
   call: z
@@ -95,7 +95,7 @@ export function callFieldsOf(message: VapiServerMessage, log: Logger, now = Date
   };
 }
 
-export type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
+type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 
 /**
  * What a call tells about the number it was made on, and only that number: a call on a number still

@@ -13,7 +13,7 @@ export interface ToolCallContext {
 }
 
 /** Arguments that passed the tool's JSON schema: only its properties, each of its declared type. */
-export type ToolArguments = Record<string, string | number>;
+type ToolArguments = Record<string, string | number>;
 
 export type ArgumentProblem = "missing" | "invalid";
 

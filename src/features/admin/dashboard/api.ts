@@ -57,7 +57,7 @@ export interface TwilioOverview {
   organizations: TwilioOrganization[];
 }
 
-export interface TwilioOrganization {
+interface TwilioOrganization {
   org_id: string;
   configured: boolean;
   auto_purchase: boolean;
