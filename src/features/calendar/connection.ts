@@ -15,6 +15,7 @@ import {
 import { UpstreamError } from "../../integrations/http";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { Services } from "../../services";
+import { missingGoogleSettings } from "../../integrations/index";
 
 export type CalendarConnectionRow = typeof calendarConnections.$inferSelect;
 
@@ -29,15 +30,8 @@ const tokenContext = (orgId: string) => `google:${orgId}`;
 
 /** The settings the Google connection needs that are not set: the first thing to check when it won't connect. */
 function missingCalendarSettings(settings: Settings): string[] {
-  const needed = {
-    GOOGLE_CLIENT_ID: settings.GOOGLE_CLIENT_ID,
-    GOOGLE_CLIENT_SECRET: settings.GOOGLE_CLIENT_SECRET,
-    GOOGLE_REDIRECT_URI: settings.GOOGLE_REDIRECT_URI,
-    APP_URL: settings.APP_URL,
-  };
-  return Object.entries(needed)
-    .filter(([, value]) => !value)
-    .map(([name]) => name);
+  // The OAuth client's own list, and where the browser lands afterwards.
+  return [...missingGoogleSettings(settings), ...(settings.APP_URL ? [] : ["APP_URL"])];
 }
 
 function requireGoogle(deps: CalendarDeps): GoogleClient {

@@ -3,6 +3,10 @@ import type { Db } from "../../db/client";
 import { phoneNumberEvents } from "../../db/schema";
 import type { PhoneNumberEvent } from "./pool";
 
+/** Who an event names: given, or (`NUMBER_HOLDER`) the organisation and assistant the number's row holds then. */
+export const NUMBER_HOLDER = "the number's holder";
+type EventSubject = { orgId?: string | null; assistantId?: string | null } | typeof NUMBER_HOLDER;
+
 /**
  * A history event written only if the statement just before it in the same batch changed a row
  * (`WHERE changes() = 1`: D1 runs a batch's statements in order on one connection), so a guarded UPDATE that
@@ -12,15 +16,21 @@ export function eventIfChanged(
   db: Db,
   numberId: string,
   event: PhoneNumberEvent,
-  who: { orgId?: string | null; assistantId?: string | null },
+  who: EventSubject,
   at: string,
   detail: Record<string, unknown>,
 ) {
+  const values = sql`NULL, ${numberId}, ${event}`;
+  if (who === NUMBER_HOLDER) {
+    return db
+      .insert(phoneNumberEvents)
+      .select(
+        sql`SELECT ${values}, org_id, assistant_id, ${JSON.stringify(detail)}, ${at} FROM phone_numbers WHERE id = ${numberId} AND changes() = 1`,
+      );
+  }
   return db
     .insert(phoneNumberEvents)
-    .select(
-      sql`SELECT NULL, ${numberId}, ${event}, ${who.orgId ?? null}, ${who.assistantId ?? null}, ${JSON.stringify(detail)}, ${at} WHERE changes() = 1`,
-    );
+    .select(sql`SELECT ${values}, ${who.orgId ?? null}, ${who.assistantId ?? null}, ${JSON.stringify(detail)}, ${at} WHERE changes() = 1`);
 }
 
 /**

@@ -1,10 +1,11 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { phoneNumberEvents, phoneNumbers } from "../../db/schema";
+import { phoneNumbers } from "../../db/schema";
 import type { VapiPhoneNumber } from "../../integrations/vapi";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import type { Services } from "../../services";
+import { eventIfChanged, NUMBER_HOLDER } from "../numbers/events";
 
 /** Where a number's live digits were learned: the tracker's poll, a call webhook, or an operator's refresh. */
 type ActivationSource = "poll" | "webhook" | "refresh";
@@ -36,7 +37,7 @@ export async function markActive(deps: ProvisioningDeps, numberId: string, addre
       .set({ status: "active", number: address, activatedAt: at, nextCheckAt: null, updatedAt: at })
       .where(and(eq(phoneNumbers.id, numberId), inArray(phoneNumbers.status, AWAITING_ACTIVATION)))
       .returning(),
-    eventIfChanged(deps.db, numberId, "provisioned", at, { number: address, via }),
+    eventIfChanged(deps.db, numberId, "provisioned", NUMBER_HOLDER, at, { number: address, via }),
     resolveAlert(deps.db, "provisioning_stuck", numberId),
   ]);
   const row = (updated as PhoneNumberRow[])[0];
@@ -56,7 +57,7 @@ export async function markStuck(deps: ProvisioningDeps, numberId: string, attemp
       .set({ status: "stuck", provisioningAttempts: attempts, nextCheckAt: null, updatedAt: at })
       .where(and(eq(phoneNumbers.id, numberId), eq(phoneNumbers.status, "provisioning")))
       .returning({ id: phoneNumbers.id, number: phoneNumbers.number, assistantId: phoneNumbers.assistantId }),
-    eventIfChanged(deps.db, numberId, "stuck", at, { attempts }),
+    eventIfChanged(deps.db, numberId, "stuck", NUMBER_HOLDER, at, { attempts }),
   ]);
   const row = (updated as { assistantId: string | null }[])[0];
   if (!row) return false;
@@ -78,7 +79,7 @@ export async function markFailed(deps: ProvisioningDeps, numberId: string, reaso
       .set({ status: "failed", nextCheckAt: null, updatedAt: at })
       .where(and(eq(phoneNumbers.id, numberId), inArray(phoneNumbers.status, AWAITING_ACTIVATION)))
       .returning({ id: phoneNumbers.id, assistantId: phoneNumbers.assistantId }),
-    eventIfChanged(deps.db, numberId, "failed", at, { reason }),
+    eventIfChanged(deps.db, numberId, "failed", NUMBER_HOLDER, at, { reason }),
   ]);
   const row = (updated as { assistantId: string | null }[])[0];
   if (!row) return false;
@@ -118,12 +119,4 @@ export async function applyVapiState(
     return "active";
   }
   return "pending";
-}
-
-/** `INSERT … WHERE changes() = 1`: D1 runs a batch's statements in order on one connection. */
-function eventIfChanged(db: Db, numberId: string, event: "provisioned" | "stuck" | "failed", at: string, detail: Record<string, unknown>) {
-  return db.insert(phoneNumberEvents).select(
-    sql`SELECT NULL, ${numberId}, ${event}, org_id, assistant_id, ${JSON.stringify(detail)}, ${at}
-        FROM phone_numbers WHERE id = ${numberId} AND changes() = 1`,
-  );
 }
