@@ -65,14 +65,15 @@ const childEnv = {
  * it runs the production worker as wrangler.toml builds it (minified, no simulator) in live mode instead.
  */
 export class DevServer {
-  constructor({ name, vars, entry = "dev", startupTries = 240, requestTimeoutMs = 30_000, preferredPort = 8799 }) {
+  constructor({ name, vars, entry = "dev", state, startupTries = 240, requestTimeoutMs = 30_000, preferredPort = 8799 }) {
     this.name = name;
     this.vars = vars;
     this.entry = entry;
     this.startupTries = startupTries; // × 500 ms
     this.requestTimeoutMs = requestTimeoutMs;
     this.preferredPort = preferredPort;
-    this.state = mkdtempSync(join(tmpdir(), `switchboard-${name}-`));
+    // `state`: another server's directory, to run on its D1 (the bare baseline reads what the bench seeded).
+    this.state = state ?? mkdtempSync(join(tmpdir(), `switchboard-${name}-`));
     this.devLog = join(this.state, "wrangler-dev.log");
     this.child = null;
     this.queries = new Set(); // running `wrangler d1 execute` children
@@ -93,8 +94,9 @@ export class DevServer {
         .join(""),
     );
     // The dev entry: the production worker plus the upstream simulator.
-    const config = this.entry === "production" ? join(ROOT, "wrangler.toml") : await writeDevConfig();
-    const mode = this.entry === "production" ? "live" : "sandbox";
+    const config =
+      this.entry === "production" ? join(ROOT, "wrangler.toml") : this.entry === "bare" ? this.#bareConfig() : await writeDevConfig();
+    const mode = { production: "live", bare: "bare" }[this.entry] ?? "sandbox";
     const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
       cwd: ROOT,
       env: childEnv,
@@ -142,6 +144,28 @@ export class DevServer {
       await sleep(500);
     }
     throw new Error(`wrangler dev did not answer /health on ${this.base}`);
+  }
+
+  /** The baseline worker (bench/bare-worker.ts) on the same D1 binding and migrations as wrangler.toml. */
+  #bareConfig() {
+    const prod = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+    const value = (key) => prod.match(new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "m"))?.[1];
+    const config = {
+      name: "switchboard-bare",
+      main: join(ROOT, "bench", "bare-worker.ts"),
+      compatibility_date: value("compatibility_date"),
+      d1_databases: [
+        {
+          binding: "DB",
+          database_name: value("database_name"),
+          database_id: value("database_id"),
+          migrations_dir: join(ROOT, "migrations"),
+        },
+      ],
+    };
+    const path = join(this.state, "wrangler.bare.json");
+    writeFileSync(path, JSON.stringify(config));
+    return path;
   }
 
   /** SIGTERM (wrangler stops its workerd itself), then SIGKILL to whatever of its process group is left. */

@@ -174,12 +174,29 @@ async function main() {
   console.log(`unexpected failures: ${failures.length}`);
   for (const failure of failures.slice(0, 10)) console.log(`  ${failure.what}: ${failure.status} ${failure.body}`);
 
+  // The baseline: a bare Hono worker with the same token check, D1 query and log line, on the same D1.
+  await server.stop();
+  const bare = new DevServer({ name: "bench-bare", vars: {}, entry: "bare", state: server.state, startupTries: SETTINGS.startup_tries });
+  await bare.start();
+  const baseline = summarize(
+    await measure("GET /api/assistants (200), bare Hono", SETTINGS.list_requests, async () => {
+      const res = await bare.call("GET", "/api/assistants", { auth: listToken });
+      return expect("bare GET /api/assistants", res, 200) && res.json.assistants.length === SETTINGS.list_org_assistants ? res : null;
+    }),
+  );
+  await bare.stop();
+  const listRatio = rows[1].req_per_s / baseline.req_per_s;
+  console.log(
+    `\nGET /api/assistants (200): ${rows[1].req_per_s.toFixed(0)} req/s; bare Hono baseline ${baseline.req_per_s.toFixed(0)} req/s: ${listRatio.toFixed(2)}× (target ≥ 0.9×)`,
+  );
+
   const results = {
     timestamp: new Date().toISOString(),
     node: process.version,
     service_version: health.version,
     settings: { ...SETTINGS, vars: VARS, base: server.base },
     routes: rows,
+    list_baseline: { ...baseline, samples: undefined, ratio: listRatio },
     reuse_violations: violations,
     failures,
   };
