@@ -42,10 +42,21 @@ interface UpdateAssistantInput {
 
 const now = () => new Date().toISOString();
 
+/** What a list reads of each number: the columns the assistant object shows, not the whole row. */
+const numberForViewColumns = {
+  id: phoneNumbers.id,
+  number: phoneNumbers.number,
+  provider: phoneNumbers.provider,
+  status: phoneNumbers.status,
+  provisioningAttempts: phoneNumbers.provisioningAttempts,
+  provisioningStartedAt: phoneNumbers.provisioningStartedAt,
+  nextCheckAt: phoneNumbers.nextCheckAt,
+};
+
 /** The organisation's live assistants with their numbers: one D1 round trip, whatever the count. */
 export async function listAssistants(deps: AssistantDeps, orgId: string): Promise<AssistantView[]> {
   const rows = await deps.db
-    .select({ assistant: assistants, number: phoneNumbers })
+    .select({ assistant: assistants, number: numberForViewColumns })
     .from(assistants)
     .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
     .where(and(eq(assistants.orgId, orgId), eq(assistants.state, "active")))

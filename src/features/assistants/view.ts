@@ -25,7 +25,10 @@ export interface AssistantView {
   updated_at: string;
 }
 
-function phoneStatusOf(number: PhoneNumberRow | null | undefined): PhoneStatus {
+/** The columns of a number that the assistant object shows (a list reads only these). */
+export type NumberForView = Pick<PhoneNumberRow, "id" | "number" | "provider" | "status" | "provisioningAttempts" | "provisioningStartedAt" | "nextCheckAt">;
+
+function phoneStatusOf(number: NumberForView | null | undefined): PhoneStatus {
   switch (number?.status) {
     case "active":
       return "active";
@@ -39,7 +42,7 @@ function phoneStatusOf(number: PhoneNumberRow | null | undefined): PhoneStatus {
   }
 }
 
-export function toAssistantView(row: AssistantRow, number: PhoneNumberRow | null | undefined, maxAttempts: number): AssistantView {
+export function toAssistantView(row: AssistantRow, number: NumberForView | null | undefined, maxAttempts: number): AssistantView {
   const status = phoneStatusOf(number);
   const live = number && status !== "none" ? number : null;
   return {
