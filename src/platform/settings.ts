@@ -23,7 +23,7 @@ const base64Key = z.string().refine((v) => {
   }
 }, "must be base64 of exactly 32 bytes (generate one with `openssl rand -base64 32`)");
 
-/** Every setting of DESIGN.md, with its default. Empty strings count as unset. */
+/** Every setting (README, "Settings"), with its default. Empty strings count as unset. */
 const settingsSchema = z
   .object({
     UPSTREAM_MODE: z.enum(["sandbox", "live"]).default("live"),

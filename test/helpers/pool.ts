@@ -1,5 +1,14 @@
 import { env } from "cloudflare:workers";
 import { sandbox } from "./api";
+import type { Db } from "../../src/db/client";
+import {
+  poolStatsQuery,
+  toPoolStats,
+  toUnassignedNumber,
+  unassignedQuery,
+  type PoolStats,
+  type UnassignedNumber,
+} from "../../src/features/numbers/pool";
 
 const TABLES = ["assistants", "phone_numbers", "phone_number_events", "alerts", "idempotency_keys"];
 
@@ -95,4 +104,14 @@ export async function checkPoolInvariants(limit = 10): Promise<void> {
   if ((free?.n ?? 0) > limit) throw new Error(`${free?.n} free numbers over the limit of ${limit}`);
   const creating = await env.DB.prepare("SELECT count(*) AS n FROM assistants WHERE state = 'creating'").first<{ n: number }>();
   if ((creating?.n ?? 0) > 0) throw new Error(`${creating?.n} assistants left half-made`);
+}
+
+/** The pool at a glance, as the admin overview computes it (one D1 round trip). */
+export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
+  return toPoolStats(await poolStatsQuery(db), freeNumberLimit);
+}
+
+/** Active numbers waiting for an assistant, the longest-waiting first, as the admin overview lists them. */
+export async function listUnassigned(db: Db): Promise<UnassignedNumber[]> {
+  return (await unassignedQuery(db)).map(toUnassignedNumber);
 }

@@ -26,7 +26,10 @@ export interface AssistantView {
 }
 
 /** The columns of a number that the assistant object shows (a list reads only these). */
-export type NumberForView = Pick<PhoneNumberRow, "id" | "number" | "provider" | "status" | "provisioningAttempts" | "provisioningStartedAt" | "nextCheckAt">;
+export type NumberForView = Pick<
+  PhoneNumberRow,
+  "id" | "number" | "provider" | "status" | "provisioningAttempts" | "provisioningStartedAt" | "nextCheckAt"
+>;
 
 function phoneStatusOf(number: NumberForView | null | undefined): PhoneStatus {
   switch (number?.status) {

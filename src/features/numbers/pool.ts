@@ -191,14 +191,10 @@ export function poolStateOf(row: Pick<PoolStatsRow, "status" | "assigned">): "as
 }
 
 /**
- * The pool at a glance (one D1 round trip). Every number not released is exactly one of assigned (active, with
+ * The pool at a glance, from `poolStatsQuery` (batched with the overview's other reads). Every number not released is exactly one of assigned (active, with
  * an assistant), unassigned (active, without), provisioning, or stuck (stuck or failed), so the four add up
  * to `total`. `percent_used` is free Vapi numbers held against the account's limit.
  */
-export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
-  return toPoolStats(await poolStatsQuery(db), freeNumberLimit);
-}
-
 export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number): PoolStats {
   const stats: PoolStats = {
     total: 0,
@@ -231,10 +227,6 @@ export interface UnassignedNumber {
 }
 
 /** Active numbers waiting for an assistant, the longest-waiting first. */
-export async function listUnassigned(db: Db): Promise<UnassignedNumber[]> {
-  return (await unassignedQuery(db)).map(toUnassignedNumber);
-}
-
 export function unassignedQuery(db: Db) {
   return db
     .select()

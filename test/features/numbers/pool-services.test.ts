@@ -2,12 +2,11 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createAssistant, deleteAssistant } from "../../../src/features/assistants/assistants";
-import { getPoolStats, listUnassigned } from "../../../src/features/numbers/pool";
 import { preProvision } from "../../../src/features/numbers/pre-provision";
 import { ApiError } from "../../../src/platform/errors";
 import { sampleBusiness, sandbox } from "../../helpers/api";
 import { failingBatches, serviceDeps } from "../../helpers/deps";
-import { checkPoolInvariants, numberRows, resetState, seedNumber, seedNumbers } from "../../helpers/pool";
+import { checkPoolInvariants, getPoolStats, listUnassigned, numberRows, resetState, seedNumber, seedNumbers } from "../../helpers/pool";
 
 const input = { business_data: sampleBusiness, languages: ["en" as const] };
 
