@@ -67,13 +67,7 @@ export async function runIdempotent(
             .returning({ key: idempotencyKeys.key })
         : [];
       if (retaken.length === 0) {
-        throw new ApiError(
-          409,
-          "idempotency_request_in_progress",
-          "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
-          undefined,
-          { "Retry-After": "2" },
-        );
+        throw requestInProgress();
       }
     }
     // A key that vanished between the two statements was just forgotten by a failed run: proceed.
@@ -99,3 +93,15 @@ export async function pruneIdempotencyKeys(db: Db, nowMs = Date.now()): Promise<
   const removed = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key });
   return removed.length;
 }
+
+/** A request with this Idempotency-Key is still running: the caller retries shortly and gets its outcome. */
+export const requestInProgress = () =>
+  new ApiError(
+    409,
+    "idempotency_request_in_progress",
+    "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
+    undefined,
+    {
+      "Retry-After": "2",
+    },
+  );

@@ -12,6 +12,7 @@ import { listAllFromVapi } from "../../integrations/vapi-listing";
 import {
   attachHeld,
   detachInVapi,
+  detachNumberInVapi,
   holdNumber,
   releaseHold,
   startTrackingIfProvisioning,
@@ -20,9 +21,9 @@ import {
   type HeldNumber,
   type NumberDeps,
 } from "../numbers/acquisition";
-import { claimPoolNumber, reserveFreeNumber, slotFrom, unassignNumber, type AcquireRequest } from "../numbers/pool";
+import { claimPoolNumber, letGoOfNumber, reserveFreeNumber, slotFrom, type AcquireRequest } from "../numbers/pool";
 import type { BatchItem } from "drizzle-orm/batch";
-import { eventIfChanged } from "../numbers/events";
+import { requestInProgress } from "../../platform/idempotency";
 
 /** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
 export type AssistantDeps = NumberDeps;
@@ -189,13 +190,7 @@ async function existingCreation(deps: AssistantDeps, orgId: string, id: string):
     .limit(1);
   if (row?.assistant.state === "active") return toAssistantView(row.assistant, row.number, deps.settings.POLL_MAX_ATTEMPTS);
   if (row?.assistant.state === "creating") {
-    throw new ApiError(
-      409,
-      "idempotency_request_in_progress",
-      "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
-      undefined,
-      { "Retry-After": "2" },
-    );
+    throw requestInProgress();
   }
   throw new ApiError(
     409,
@@ -216,22 +211,12 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
   if (!assistant.vapiAssistantId) throw notFound(`Assistant ${id}`);
   const request = acquireRequest(deps, { ...assistant, areaCode: areaCode ?? assistant.areaCode });
   // A failed (blocked) number is let go, once, in the batch that takes the next one.
-  const letGo = number
-    ? [
-        unassignNumber(deps.db, number.id, request.now, id).returning({ id: phoneNumbers.id }),
-        eventIfChanged(deps.db, number.id, "unassigned", { orgId, assistantId: id }, request.now, { reason: "replaced" }),
-      ]
-    : [];
+  const letGo = number ? letGoOfNumber(deps.db, number.id, { orgId, assistantId: id }, request.now, "replaced") : [];
   const results = await deps.db.batch([...letGo, claimPoolNumber(deps.db, request), reserveFreeNumber(deps.db, request)] as unknown as [
     BatchItem<"sqlite">,
   ]);
   const [claimed, reserved] = (results as unknown[]).slice(-2) as [PhoneNumberRow[], { id: string }[]];
-  if (number?.vapiPhoneNumberId && (results[0] as { id: string }[]).length > 0) {
-    // In Vapi too it answers for the assistant no more (best effort, as for a deleted assistant's number).
-    await deps.vapi
-      .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
-      .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
-  }
+  if (number && (results[0] as { id: string }[]).length > 0) await detachNumberInVapi(deps, number);
   const slot = slotFrom(claimed, reserved);
   const target = { assistantId: id, orgId, areaCode: request.areaCode, vapiAssistantId: assistant.vapiAssistantId };
 
@@ -257,7 +242,10 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
     const active = (updated as AssistantRow[])[0];
     if (!active) {
       // Deleted while the number was attached: it stays in the pool, pointing at nobody.
-      await returnToPool(deps, attachment.number, id);
+      await detachNumberInVapi(deps, attachment.number);
+      await deps.db.batch(
+        letGoOfNumber(deps.db, attachment.number.id, { orgId: attachment.number.orgId, assistantId: id }, now(), "assistant_deleted"),
+      );
       throw notFound(`Assistant ${id}`);
     }
     await startTrackingIfProvisioning(deps, attachment.number);
@@ -281,19 +269,6 @@ const alreadyHasNumber = (id: string, number: Pick<PhoneNumberRow, "number" | "s
 async function refuseIfAnswered(deps: AssistantDeps, orgId: string, id: string): Promise<void> {
   const { number } = await findAssistant(deps.db, orgId, id);
   if (number && number.status !== "failed") throw alreadyHasNumber(id, number);
-}
-
-async function returnToPool(deps: AssistantDeps, number: PhoneNumberRow, assistantId: string): Promise<void> {
-  if (number.vapiPhoneNumberId) {
-    await deps.vapi
-      .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
-      .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
-  }
-  const at = now();
-  await deps.db.batch([
-    unassignNumber(deps.db, number.id, at, assistantId),
-    eventIfChanged(deps.db, number.id, "unassigned", { orgId: number.orgId, assistantId }, at, { reason: "assistant_deleted" }),
-  ]);
 }
 
 /** True when the assistant is no longer active: a change that failed upstream lost a race to its deletion. */
@@ -366,7 +341,7 @@ export async function findVapiAssistantsFor(vapi: VapiClient, row: Pick<Assistan
 }
 
 /** Deletes a Vapi assistant; already gone is fine, and so is a delete whose answers were lost but which happened. */
-async function deleteVapiAssistant(vapi: VapiClient, vapiId: string): Promise<void> {
+export async function deleteVapiAssistant(vapi: VapiClient, vapiId: string): Promise<void> {
   try {
     await vapi.deleteAssistant(vapiId);
   } catch (error) {
@@ -469,11 +444,7 @@ export async function finishDeletion(
   assistant: Pick<AssistantRow, "id" | "orgId">,
 ): Promise<string | null> {
   const [number] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.assistantId, assistant.id)).limit(1);
-  if (number?.vapiPhoneNumberId) {
-    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null }).catch((error) => {
-      deps.log.warn("number_detach_failed", { phone_number_id: number.id, error });
-    });
-  }
+  if (number) await detachNumberInVapi(deps, number);
   const at = now();
   const markDeleted = deps.db
     .update(assistants)
@@ -485,10 +456,7 @@ export async function finishDeletion(
   }
   await deps.db.batch([
     markDeleted,
-    unassignNumber(deps.db, number.id, at, assistant.id),
-    eventIfChanged(deps.db, number.id, "unassigned", { orgId: assistant.orgId, assistantId: assistant.id }, at, {
-      reason: "assistant_deleted",
-    }),
+    ...letGoOfNumber(deps.db, number.id, { orgId: assistant.orgId, assistantId: assistant.id }, at, "assistant_deleted"),
   ]);
   return number.id;
 }

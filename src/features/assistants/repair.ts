@@ -3,8 +3,7 @@ import type { Db } from "../../db/client";
 import { assistants, phoneNumbers } from "../../db/schema";
 import type { Logger } from "../../platform/log";
 import type { VapiClient } from "../../integrations/vapi";
-import { finishDeletion, findVapiAssistantsFor } from "./assistants";
-import { UpstreamError } from "../../integrations/http";
+import { deleteVapiAssistant, finishDeletion, findVapiAssistantsFor } from "./assistants";
 
 /** A creation still `creating` after this long was interrupted (a crash, or a failed compensation). */
 const STALE_CREATION_MS = 10 * 60_000;
@@ -26,11 +25,7 @@ export async function repairInterruptedCreations(db: Db, vapi: VapiClient, log: 
   for (const row of stale) {
     try {
       const vapiIds = row.vapiAssistantId ? [row.vapiAssistantId] : await findVapiAssistantsFor(vapi, row);
-      for (const id of vapiIds) {
-        await vapi.deleteAssistant(id).catch((error) => {
-          if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
-        });
-      }
+      for (const id of vapiIds) await deleteVapiAssistant(vapi, id);
       await db.batch([
         db.delete(assistants).where(and(eq(assistants.id, row.id), eq(assistants.state, "creating"))),
         db
@@ -66,11 +61,7 @@ export async function repairInterruptedDeletions(db: Db, vapi: VapiClient, log: 
   let repaired = 0;
   for (const row of stale) {
     try {
-      if (row.vapiAssistantId) {
-        await vapi.deleteAssistant(row.vapiAssistantId).catch((error) => {
-          if (!(error instanceof UpstreamError && error.isNotFound)) throw error;
-        });
-      }
+      if (row.vapiAssistantId) await deleteVapiAssistant(vapi, row.vapiAssistantId);
       const numberId = await finishDeletion({ db, vapi, log }, row);
       log.warn("interrupted_deletion_repaired", { org_id: row.orgId, assistant_id: row.id, phone_number_id: numberId });
       repaired++;

@@ -303,6 +303,20 @@ export async function deleteOrphanByName(deps: NumberDeps, name: string): Promis
   }
 }
 
+/**
+ * A number let go of answers for nobody in Vapi any more. Best effort: a number still pointing at an assistant
+ * that is gone is harmless, re-pointed on reuse and repaired by the daily reconciliation.
+ */
+export async function detachNumberInVapi(
+  deps: Pick<NumberDeps, "vapi" | "log">,
+  number: Pick<PhoneNumberRow, "id" | "vapiPhoneNumberId">,
+): Promise<void> {
+  if (!number.vapiPhoneNumberId) return;
+  await deps.vapi
+    .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
+    .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
+}
+
 /** Undoes an attachment's Vapi side: the number no longer points at the assistant (new ones are deleted). */
 export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Promise<void> {
   const vapiId = attachment.number.vapiPhoneNumberId;

@@ -2,6 +2,7 @@ import { and, count, eq, getTableColumns, isNull, ne, or, sql } from "drizzle-or
 import type { Db } from "../../db/client";
 import { phoneNumberEvents, phoneNumbers, type PHONE_NUMBER_EVENTS } from "../../db/schema";
 import type { PhoneNumberRow } from "../assistants/view";
+import { eventIfChanged } from "./events";
 
 /** Statuses of a free Vapi number that still occupies one of the account's free slots. */
 export const HOLDS_FREE_SLOT = ["provisioning", "active", "stuck", "failed"] as const;
@@ -122,6 +123,24 @@ export function dropReservation(db: Db, reservationId: string) {
 }
 
 /** Unassigns the number of an assistant that goes away; the number returns to the pool it came from. */
+/**
+ * Returns a number its assistant gives up (deleted, or replaced after Vapi blocked the number): unassigned only
+ * while that assistant still holds it, and its `unassigned` event only if this batch unassigned it, so racing
+ * requests record it once. The first statement returns the number's id when it acted.
+ */
+export function letGoOfNumber(
+  db: Db,
+  numberId: string,
+  who: { orgId: string | null; assistantId: string },
+  at: string,
+  reason: "assistant_deleted" | "replaced",
+) {
+  return [
+    unassignNumber(db, numberId, at, who.assistantId).returning({ id: phoneNumbers.id }),
+    eventIfChanged(db, numberId, "unassigned", who, at, { reason }),
+  ] as const;
+}
+
 /** With `fromAssistantId`, only while the number is still that assistant's (a racing request may have freed it). */
 export function unassignNumber(db: Db, numberId: string, now: string, fromAssistantId?: string) {
   return db
