@@ -6,6 +6,9 @@ const timestamp = (name: string) => text(name);
 
 export const ASSISTANT_STATES = ["creating", "active", "deleting", "deleted"] as const;
 
+/** Made by Switchboard, or found in the Vapi account and adopted (the import, or the daily reconciliation). */
+export const ORIGINS = ["switchboard", "adopted"] as const;
+
 /**
  * An AI receptionist of one organisation. `state` is `creating` from the first write until Vapi has the
  * assistant, so a crash in between leaves a row the sweep can finish or remove; `deleting` while one DELETE
@@ -25,6 +28,8 @@ export const assistants = sqliteTable(
     vapiAssistantId: text("vapi_assistant_id"),
     state: text("state", { enum: ASSISTANT_STATES }).notNull(),
     phoneSource: text("phone_source", { enum: ["pool", "new", "twilio"] }),
+    /** `adopted`: a Vapi assistant made before Switchboard, taken over by the import (its prompt is Vapi's until changed here). */
+    origin: text("origin", { enum: ORIGINS }).notNull().default("switchboard"),
     emergencyContactName: text("emergency_contact_name"),
     emergencyContactPhone: text("emergency_contact_phone"),
     createdAt: timestamp("created_at").notNull(),
@@ -48,6 +53,7 @@ export const phoneNumbers = sqliteTable(
     id: text("id").primaryKey(),
     provider: text("provider", { enum: ["vapi", "twilio"] }).notNull(),
     source: text("source", { enum: ["vapi_free", "twilio_imported", "twilio_purchased"] }).notNull(),
+    origin: text("origin", { enum: ORIGINS }).notNull().default("switchboard"),
     vapiPhoneNumberId: text("vapi_phone_number_id"),
     number: text("number"),
     areaCode: text("area_code"),
@@ -121,6 +127,21 @@ export const alerts = sqliteTable(
   },
   (t) => [uniqueIndex("alerts_open_kind_subject").on(t.kind, t.subject).where(sql`status = 'open'`)],
 );
+
+/**
+ * What Switchboard knows of the Vapi account beyond its own rows (one row, id `vapi`): the free Vapi numbers the
+ * account holds that no row counts (made outside Switchboard), so the free-number limit follows the account; and
+ * the last import's report.
+ */
+export const vapiAccount = sqliteTable("vapi_account", {
+  id: text("id").primaryKey(),
+  outsideFreeNumbers: integer("outside_free_numbers").notNull().default(0),
+  /** When Vapi was listed for that count: numbers Vapi made after it are "new" to the next run. */
+  countedAt: timestamp("counted_at"),
+  lastImport: text("last_import", { mode: "json" }).$type<Record<string, unknown>>(),
+  lastImportAt: timestamp("last_import_at"),
+  updatedAt: timestamp("updated_at").notNull(),
+});
 
 /** Replays of `Idempotency-Key` requests, scoped by organisation. */
 export const idempotencyKeys = sqliteTable("idempotency_keys", {

@@ -59,6 +59,11 @@ const settingsSchema = z
       .enum(["true", "false"], { message: 'must be "true" or "false"' })
       .default("true")
       .transform((v) => v === "true"),
+    /** The daily reconciliation adopts unassigned numbers made outside Switchboard into the pool. */
+    ADOPT_UNASSIGNED_NUMBERS: z
+      .enum(["true", "false"], { message: 'must be "true" or "false"' })
+      .default("false")
+      .transform((v) => v === "true"),
     TWILIO_NUMBER_MONTHLY_COST: z.coerce.number().min(0).default(1.15),
     UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
     /** Tool calls are answered within this, whatever Google does (Vapi gives up after 20 s). */

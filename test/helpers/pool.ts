@@ -1,3 +1,4 @@
+import { outsideFreeNumbersOf, readVapiAccount } from "../../src/features/numbers/account";
 import { env } from "cloudflare:workers";
 import { sandbox } from "./api";
 import type { Db } from "../../src/db/client";
@@ -10,7 +11,7 @@ import {
   type UnassignedNumber,
 } from "../../src/features/numbers/pool";
 
-const TABLES = ["assistants", "phone_numbers", "phone_number_events", "alerts", "idempotency_keys"];
+const TABLES = ["assistants", "phone_numbers", "phone_number_events", "alerts", "idempotency_keys", "vapi_account"];
 
 /** An empty record and an empty simulated Vapi account. */
 export async function resetState(): Promise<void> {
@@ -108,7 +109,8 @@ export async function checkPoolInvariants(limit = 10): Promise<void> {
 
 /** The pool at a glance, as the admin overview computes it (one D1 round trip). */
 export async function getPoolStats(db: Db, freeNumberLimit: number): Promise<PoolStats> {
-  return toPoolStats(await poolStatsQuery(db), freeNumberLimit);
+  const [rows, account] = await db.batch([poolStatsQuery(db), readVapiAccount(db)]);
+  return toPoolStats(rows, freeNumberLimit, outsideFreeNumbersOf(account));
 }
 
 /** Active numbers waiting for an assistant, the longest-waiting first, as the admin overview lists them. */

@@ -3,12 +3,16 @@ import { asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, phoneNumbers } from "../../db/schema";
 import { openAlertsQuery, toAlertView, type AlertView } from "../alerts/alerts";
+import { outsideFreeNumbersOf, readVapiAccount } from "../numbers/account";
+import { lastImportOf, type ImportSummary } from "../vapi-import/report";
 import {
+  numberOriginOf,
   poolStateOf,
   poolStatsQuery,
   toPoolStats,
   toUnassignedNumber,
   unassignedQuery,
+  type NumberOrigin,
   type PoolStats,
   type PoolStatsRow,
   type UnassignedNumber,
@@ -27,6 +31,7 @@ interface ProviderCounts {
 export interface ProvisioningNumber {
   phone_number_id: string;
   status: "provisioning" | "stuck" | "failed";
+  origin: NumberOrigin;
   vapi_phone_number_id: string | null;
   area_code: string | null;
   org_id: string | null;
@@ -67,6 +72,8 @@ export interface PoolOverview {
     organizations: TwilioOrgStatus[];
   };
   alerts: AlertView[];
+  /** The last import of the Vapi account (`POST /api/admin/vapi/import`), dry run or not; null before the first. */
+  last_import: { at: string; dry_run: boolean; summary: ImportSummary } | null;
 }
 
 interface OverviewSettings {
@@ -90,8 +97,9 @@ interface TwilioOrgRow {
 
 /** Everything the dashboard shows about the pool, read in one D1 round trip. */
 export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs = Date.now()): Promise<PoolOverview> {
-  const [statsRows, unassignedRows, provisioningRows, twilioRows, alertRows] = await db.batch([
+  const [statsRows, account, unassignedRows, provisioningRows, twilioRows, alertRows] = await db.batch([
     poolStatsQuery(db),
+    readVapiAccount(db),
     unassignedQuery(db),
     provisioningQuery(db),
     db.all<TwilioOrgRow>(twilioByOrgQuery(startOfMonth(nowMs))),
@@ -101,7 +109,10 @@ export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs 
   const organizations = twilioRows.map((row) => toTwilioOrgStatus(row, price));
   const boughtThisMonth = organizations.reduce((sum, org) => sum + org.bought_this_month, 0);
   return {
-    stats: { ...toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT), providers: providerCounts(statsRows) },
+    stats: {
+      ...toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT, outsideFreeNumbersOf(account)),
+      providers: providerCounts(statsRows),
+    },
     unassigned: unassignedRows.map((row) => {
       const view = toUnassignedNumber(row);
       return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
@@ -114,6 +125,7 @@ export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs 
       organizations,
     },
     alerts: alertRows.map(toAlertView),
+    last_import: lastImportOf(account),
   };
 }
 
@@ -124,6 +136,7 @@ export function toProvisioningNumber(
   return {
     phone_number_id: number.id,
     status: number.status as ProvisioningNumber["status"],
+    origin: numberOriginOf(number),
     vapi_phone_number_id: number.vapiPhoneNumberId,
     area_code: number.areaCode,
     org_id: number.orgId,

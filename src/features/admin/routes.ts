@@ -10,6 +10,7 @@ import { platformAdmin, security, tags } from "./access";
 import { numbersAdminRouter } from "./number-routes";
 import { poolAdminRouter } from "./pool-routes";
 import { provisioningEventsRouter } from "./provisioning-events";
+import { vapiImportRouter } from "../vapi-import/routes";
 import { adminPhoneNumberSchema, toAdminPhoneNumber } from "./schemas";
 
 const purchase = createRoute({
@@ -47,4 +48,5 @@ export const adminRouter = createRouter()
   .route("/", numbersAdminRouter)
   .route("/", alertsAdminRouter)
   .route("/", assistantsAdminRouter)
-  .route("/", twilioAdminRouter);
+  .route("/", twilioAdminRouter)
+  .route("/", vapiImportRouter);

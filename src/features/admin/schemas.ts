@@ -4,6 +4,7 @@ import { ALERT_KINDS } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { areaCode, e164 } from "../assistants/business-data";
 import { wholeNumber } from "../../platform/openapi";
+import { NUMBER_ORIGINS, numberOriginOf } from "../numbers/pool";
 
 /** A number as operators see it: everything but secrets. */
 export const adminPhoneNumberSchema = z
@@ -13,6 +14,7 @@ export const adminPhoneNumberSchema = z
     status: z.enum(["provisioning", "active", "stuck", "failed", "released"]),
     provider: z.enum(["vapi", "twilio"]),
     source: z.enum(["vapi_free", "twilio_imported", "twilio_purchased"]),
+    origin: z.enum(NUMBER_ORIGINS),
     org_id: z.string().nullable(),
     assistant_id: z.string().nullable(),
     vapi_phone_number_id: z.string().nullable(),
@@ -43,6 +45,7 @@ export function toAdminPhoneNumber(row: PhoneNumberRow): AdminPhoneNumber {
     status: row.status,
     provider: row.provider,
     source: row.source,
+    origin: numberOriginOf(row),
     org_id: row.orgId,
     assistant_id: row.assistantId,
     vapi_phone_number_id: row.vapiPhoneNumberId,
@@ -82,6 +85,10 @@ export const alertSchema = z
   })
   .openapi("Alert");
 
+const numberOrigin = z.enum(NUMBER_ORIGINS).openapi({
+  description: "`made_here` by Switchboard, `adopted` from the Vapi account, `org_twilio`: an organization's own Twilio number",
+});
+
 const providerCounts = z.object({ total: count, assigned: count, unassigned: count, provisioning: count, stuck: count });
 
 export const poolOverviewSchema = z
@@ -93,9 +100,14 @@ export const poolOverviewSchema = z
       unassigned: count,
       provisioning: count,
       stuck: count.openapi({ description: "Stuck or failed" }),
-      free_numbers: count.openapi({ description: "Free Vapi numbers held (they count against the limit)" }),
+      free_numbers: count.openapi({ description: "Free Vapi numbers the account holds, whoever made them (they count against the limit)" }),
+      free_numbers_outside: count.openapi({
+        description:
+          "Of those, numbers made outside Switchboard and not adopted, as last counted by the import or the daily reconciliation",
+      }),
       percent_used: z.number().openapi({ description: "free_numbers against limit, in percent (one decimal)" }),
       by_provider: z.object({ vapi: count, twilio: count }),
+      by_origin: z.object({ made_here: count, adopted: count, org_twilio: count }),
       providers: z.object({ vapi: providerCounts, twilio: providerCounts }),
     }),
     unassigned: z.array(
@@ -103,6 +115,7 @@ export const poolOverviewSchema = z
         id: z.string(),
         number: z.string().nullable(),
         provider: z.enum(["vapi", "twilio"]),
+        origin: numberOrigin,
         area_code: z.string().nullable(),
         org_id: z.string().nullable().openapi({ description: "Null: the shared pool; set: only that organization's assistants get it" }),
         since: timestamp,
@@ -113,6 +126,7 @@ export const poolOverviewSchema = z
       z.object({
         phone_number_id: z.string(),
         status: z.enum(["provisioning", "stuck", "failed"]),
+        origin: numberOrigin,
         vapi_phone_number_id: z.string().nullable(),
         area_code: z.string().nullable(),
         org_id: z.string().nullable(),
@@ -147,6 +161,10 @@ export const poolOverviewSchema = z
       ),
     }),
     alerts: z.array(alertSchema).openapi({ description: "Open alerts, newest first" }),
+    last_import: z
+      .object({ at: timestamp, dry_run: z.boolean(), summary: z.record(z.string(), z.number()) })
+      .nullable()
+      .openapi({ description: "The last `POST /api/admin/vapi/import` (its whole report: `GET /api/admin/vapi/import`)" }),
   })
   .openapi("PoolOverview");
 

@@ -1,7 +1,8 @@
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { alerts, phoneNumbers } from "../../db/schema";
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import { alerts } from "../../db/schema";
 import { raiseAlert, resolveAlert, type AlertKind } from "./alerts";
-import { HOLDS_FREE_SLOT, poolStatsQuery, toPoolStats, type PoolStats } from "../numbers/pool";
+import { FREE_NUMBERS_HELD, poolStatsQuery, toPoolStats, type PoolStats } from "../numbers/pool";
+import { outsideFreeNumbersOf, readVapiAccount } from "../numbers/account";
 import type { Services } from "../../services";
 
 type AlertReviewDeps = Pick<Services, "db" | "log" | "settings"> & Partial<Pick<Services, "alerts">>;
@@ -34,12 +35,13 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
       .where(and(eq(alerts.kind, kind), eq(alerts.status, "open"), cleared))
       .returning({ kind: alerts.kind, subject: alerts.subject });
 
-  const [statsRows, ...cleared] = await db.batch([
+  const [statsRows, account, ...cleared] = await db.batch([
     poolStatsQuery(db),
+    readVapiAccount(db),
     // Room for a new free number, or an unassigned shared number, means the next request gets one.
     resolveWhen(
       "pool_exhausted",
-      sql`((SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND ${inArray(phoneNumbers.status, [...HOLDS_FREE_SLOT])}) < ${limit}
+      sql`(${FREE_NUMBERS_HELD} < ${limit}
            OR EXISTS (SELECT 1 FROM phone_numbers WHERE status = 'active' AND assistant_id IS NULL AND org_id IS NULL))`,
     ),
     // A free number made after the refusal: Vapi accepts numbers again.
@@ -65,7 +67,7 @@ export async function reviewAlerts(deps: AlertReviewDeps, at = new Date().toISOS
     resolveWhen("provisioning_failed", sql`NOT EXISTS (SELECT 1 FROM phone_numbers p WHERE p.id = alerts.subject AND p.status = 'failed')`),
   ]);
   const review: AlertReview = { raised: [], resolved: cleared.flat() };
-  const nearLimit = await checkPoolNearLimit(deps, toPoolStats(statsRows, limit), at);
+  const nearLimit = await checkPoolNearLimit(deps, toPoolStats(statsRows, limit, outsideFreeNumbersOf(account)), at);
   if (nearLimit === "raised") review.raised.push({ kind: "pool_near_limit", subject: "pool" });
   if (nearLimit === "resolved") review.resolved.push({ kind: "pool_near_limit", subject: "pool" });
   if (review.raised.length + review.resolved.length > 0) deps.log.info("alerts_reviewed", { ...review });
@@ -107,7 +109,8 @@ async function checkPoolNearLimit(
 /** After a change to the pool (pre-provision, cleanup): the near-limit alert follows at once, not at the next cron. */
 export async function recheckPoolNearLimit(deps: AlertReviewDeps): Promise<void> {
   try {
-    await checkPoolNearLimit(deps, toPoolStats(await poolStatsQuery(deps.db), deps.settings.VAPI_FREE_NUMBER_LIMIT));
+    const [statsRows, account] = await deps.db.batch([poolStatsQuery(deps.db), readVapiAccount(deps.db)]);
+    await checkPoolNearLimit(deps, toPoolStats(statsRows, deps.settings.VAPI_FREE_NUMBER_LIMIT, outsideFreeNumbersOf(account)));
   } catch (error) {
     deps.log.error("pool_alert_check_failed", { error });
   }

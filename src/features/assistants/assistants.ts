@@ -106,6 +106,7 @@ export async function createAssistant(
     vapiAssistantId: null,
     state: "creating",
     phoneSource: null,
+    origin: "switchboard",
     emergencyContactName: null,
     emergencyContactPhone: null,
     createdAt,
@@ -381,8 +382,10 @@ export async function updateAssistant(deps: AssistantDeps, orgId: string, id: st
 
   if (assistant.vapiAssistantId) {
     const { metadata: _metadata, ...config } = vapiConfig(deps, next);
+    // An adopted assistant keeps the configuration it came with until its business data or languages change here.
+    const keepsItsOwn = assistant.origin === "adopted" && input.business_data === undefined && input.languages === undefined;
     try {
-      await deps.vapi.updateAssistant(assistant.vapiAssistantId, config);
+      await deps.vapi.updateAssistant(assistant.vapiAssistantId, keepsItsOwn ? { name: config.name } : config);
     } catch (error) {
       if (await deletedSince(deps.db, orgId, id)) throw notFound(`Assistant ${id}`);
       throw upstreamFailure(error, "update the assistant");

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { assistants } from "../../db/schema";
 import { ApiError, notFound } from "../../platform/errors";
+import type { VapiAssistantInput } from "../../integrations/vapi";
 import type { EmergencyContact } from "./vapi-config";
 import { deletedSince, emergencyContactOf, findAssistant, vapiConfig, type AssistantDeps } from "./assistants";
 import type { AssistantRow } from "./view";
@@ -29,9 +30,11 @@ export async function setEmergencyContact(
     emergencyContactPhone: contact?.phone ?? null,
     updatedAt: new Date().toISOString(),
   };
+  let models: { next: VapiModel; previous: VapiModel } | null = null;
   if (assistant.vapiAssistantId) {
     try {
-      await deps.vapi.updateAssistant(assistant.vapiAssistantId, { model: vapiConfig(deps, next).model });
+      models = await modelsFor(deps, assistant, next);
+      await deps.vapi.updateAssistant(assistant.vapiAssistantId, { model: models.next });
     } catch (error) {
       if (await deletedSince(deps.db, orgId, id)) throw notFound(`Assistant ${id}`);
       throw upstreamFailure(error, contact ? "set the emergency transfer" : "remove the emergency transfer");
@@ -50,9 +53,9 @@ export async function setEmergencyContact(
       .returning({ id: assistants.id });
   } catch (error) {
     deps.log.error("emergency_contact_record_failed", { org_id: orgId, assistant_id: id, error });
-    if (assistant.vapiAssistantId) {
+    if (assistant.vapiAssistantId && models) {
       await deps.vapi
-        .updateAssistant(assistant.vapiAssistantId, { model: vapiConfig(deps, assistant).model })
+        .updateAssistant(assistant.vapiAssistantId, { model: models.previous })
         .catch((revertError) => deps.log.error("emergency_contact_revert_failed", { org_id: orgId, assistant_id: id, error: revertError }));
     }
     throw new ApiError(503, "storage_unavailable", "The emergency contact could not be saved; nothing was changed. Try again in a moment.");
@@ -61,4 +64,24 @@ export async function setEmergencyContact(
   if (saved.length === 0) throw notFound(`Assistant ${id}`);
   deps.log.info(contact ? "emergency_contact_set" : "emergency_contact_removed", { org_id: orgId, assistant_id: id });
   return contact;
+}
+
+type VapiModel = NonNullable<VapiAssistantInput["model"]>;
+
+/**
+ * The model Vapi gets with the new contact, and the one to put back if D1 then fails. An adopted assistant keeps
+ * its own prompt and tools (read from Vapi): only its transfer tool becomes Switchboard's.
+ */
+async function modelsFor(
+  deps: AssistantDeps,
+  assistant: AssistantRow,
+  next: AssistantRow,
+): Promise<{ next: VapiModel; previous: VapiModel }> {
+  const ours = vapiConfig(deps, next).model!;
+  if (assistant.origin !== "adopted") return { next: ours, previous: vapiConfig(deps, assistant).model! };
+  const current = (await deps.vapi.getAssistant(assistant.vapiAssistantId!)).model as (VapiModel & Record<string, unknown>) | undefined;
+  if (!current) return { next: ours, previous: ours };
+  const transfer = (ours.tools ?? []).filter((tool) => tool.type === "transferCall");
+  const kept = (current.tools ?? []).filter((tool) => tool.type !== "transferCall");
+  return { next: { ...current, tools: [...kept, ...transfer] }, previous: current };
 }

@@ -42,8 +42,11 @@ export async function resyncAssistants(
   for (const { assistant, vapiNumberId } of page) {
     if (!assistant.vapiAssistantId) continue;
     try {
-      const { metadata: _metadata, ...config } = vapiConfig(deps, assistant);
-      await deps.vapi.updateAssistant(assistant.vapiAssistantId, config);
+      // An adopted assistant keeps the configuration it came with: only its number is pointed at Switchboard again.
+      if (assistant.origin !== "adopted") {
+        const { metadata: _metadata, ...config } = vapiConfig(deps, assistant);
+        await deps.vapi.updateAssistant(assistant.vapiAssistantId, config);
+      }
       if (vapiNumberId) await deps.vapi.updatePhoneNumber(vapiNumberId, { server: webhookServer(deps) });
       result.updated++;
     } catch (error) {

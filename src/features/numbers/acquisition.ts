@@ -1,3 +1,4 @@
+import { noteAccountFull } from "./account";
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
@@ -251,6 +252,11 @@ async function createReservedNumber(
     );
     if (error instanceof UpstreamError && error.isRefusal) {
       const refusal = refusalOf(error.message, options.areaCode);
+      if (refusal.refused === "limit") {
+        await noteAccountFull(deps.db, deps.settings.VAPI_FREE_NUMBER_LIMIT, new Date().toISOString()).catch((e) =>
+          deps.log.error("vapi_account_count_failed", { error: e }),
+        );
+      }
       await raiseAlert(deps.db, deps.log, refusalAlert(refusal, error.status));
       return refusal;
     }

@@ -71,15 +71,24 @@ function mayTakeNumber(request: AcquireRequest) {
 }
 
 /**
+ * Free Vapi numbers the account holds: the rows that occupy a slot, plus those made outside Switchboard as last
+ * counted (`vapi_account`). The one measure the reservation, the alerts and the overview compare to the limit.
+ */
+export const FREE_NUMBERS_HELD = sql`((SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND status IN ('provisioning', 'active', 'stuck', 'failed'))
+  + coalesce((SELECT outside_free_numbers FROM vapi_account WHERE id = 'vapi'), 0))`;
+
+/**
  * Reserves a slot for a new free Vapi number, only if the assistant got no number from the claim before it (in
- * the same batch) and the account holds fewer free numbers than the limit, provisioning ones included, so
- * parallel requests cannot overshoot it.
+ * the same batch) and the account holds fewer free numbers than the limit, provisioning ones and those made
+ * outside Switchboard included, so parallel requests cannot overshoot it and Vapi is not asked for a number it
+ * has no room for.
  */
 export function reserveFreeNumber(db: Db, request: AcquireRequest) {
   const row: Partial<Record<keyof PhoneNumberRow, string | number | null>> = {
     id: request.reservationId,
     provider: "vapi",
     source: "vapi_free",
+    origin: "switchboard",
     status: "provisioning",
     areaCode: request.areaCode,
     assistantId: request.assistantId,
@@ -98,7 +107,7 @@ export function reserveFreeNumber(db: Db, request: AcquireRequest) {
     .select(
       sql`SELECT ${values}
           WHERE ${mayTakeNumber(request)}
-            AND (SELECT count(*) FROM phone_numbers WHERE source = 'vapi_free' AND status IN ('provisioning', 'active', 'stuck', 'failed')) < ${request.freeNumberLimit}`,
+            AND ${FREE_NUMBERS_HELD} < ${request.freeNumberLimit}`,
     )
     .returning({ id: phoneNumbers.id });
 }
@@ -173,6 +182,15 @@ export function recordEvent(
 export const vapiNumberName = (rowId: string) => `sb-${rowId}`;
 export const rowIdFromVapiName = (name: string | undefined) => (name?.startsWith("sb-") ? name.slice(3) : null);
 
+/** Where a number came from, as operators read it: made by Switchboard, adopted from the Vapi account, or an organisation's own Twilio number. */
+export const NUMBER_ORIGINS = ["made_here", "adopted", "org_twilio"] as const;
+export type NumberOrigin = (typeof NUMBER_ORIGINS)[number];
+
+export function numberOriginOf(row: Pick<PhoneNumberRow, "origin" | "source">): NumberOrigin {
+  if (row.origin === "adopted") return "adopted";
+  return row.source === "twilio_imported" ? "org_twilio" : "made_here";
+}
+
 export interface PoolStats {
   total: number;
   limit: number;
@@ -180,9 +198,13 @@ export interface PoolStats {
   unassigned: number;
   provisioning: number;
   stuck: number;
+  /** Free Vapi numbers the account holds: Switchboard's rows plus `free_numbers_outside`. */
   free_numbers: number;
+  /** Free Vapi numbers made outside Switchboard and not adopted, as last counted (the import, the daily reconciliation). */
+  free_numbers_outside: number;
   percent_used: number;
   by_provider: Record<"vapi" | "twilio", number>;
+  by_origin: Record<NumberOrigin, number>;
 }
 
 /** Non-released numbers counted by provider, status, assigned and free (the rows `toPoolStats` folds). */
@@ -193,11 +215,13 @@ export function poolStatsQuery(db: Db) {
       status: phoneNumbers.status,
       assigned: sql<number>`${phoneNumbers.assistantId} IS NOT NULL`,
       free: sql<number>`${phoneNumbers.source} = 'vapi_free'`,
+      origin: phoneNumbers.origin,
+      source: phoneNumbers.source,
       n: count(),
     })
     .from(phoneNumbers)
     .where(ne(phoneNumbers.status, "released"))
-    .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, sql`4`);
+    .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, phoneNumbers.origin, phoneNumbers.source);
 }
 
 export type PoolStatsRow = Awaited<ReturnType<typeof poolStatsQuery>>[number];
@@ -214,7 +238,7 @@ export function poolStateOf(row: Pick<PoolStatsRow, "status" | "assigned">): "as
  * an assistant), unassigned (active, without), provisioning, or stuck (stuck or failed), so the four add up
  * to `total`. `percent_used` is free Vapi numbers held against the account's limit.
  */
-export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number): PoolStats {
+export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number, outsideFreeNumbers = 0): PoolStats {
   const stats: PoolStats = {
     total: 0,
     limit: freeNumberLimit,
@@ -222,13 +246,16 @@ export function toPoolStats(rows: PoolStatsRow[], freeNumberLimit: number): Pool
     unassigned: 0,
     provisioning: 0,
     stuck: 0,
-    free_numbers: 0,
+    free_numbers: outsideFreeNumbers,
+    free_numbers_outside: outsideFreeNumbers,
     percent_used: 0,
     by_provider: { vapi: 0, twilio: 0 },
+    by_origin: { made_here: 0, adopted: 0, org_twilio: 0 },
   };
   for (const row of rows) {
     stats.total += row.n;
     stats.by_provider[row.provider] += row.n;
+    stats.by_origin[numberOriginOf(row)] += row.n;
     if (row.free && (HOLDS_FREE_SLOT as readonly string[]).includes(row.status)) stats.free_numbers += row.n;
     stats[poolStateOf(row)] += row.n;
   }
@@ -240,6 +267,7 @@ export interface UnassignedNumber {
   id: string;
   number: string | null;
   provider: "vapi" | "twilio";
+  origin: NumberOrigin;
   area_code: string | null;
   org_id: string | null;
   since: string;
@@ -258,6 +286,7 @@ export const toUnassignedNumber = (r: PhoneNumberRow): UnassignedNumber => ({
   id: r.id,
   number: r.number,
   provider: r.provider,
+  origin: numberOriginOf(r),
   area_code: r.areaCode,
   org_id: r.orgId,
   since: r.unassignedAt ?? r.createdAt,

@@ -10,6 +10,8 @@ import { rowIdFromVapiName } from "./pool";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
+import { readVapiAccount, saveOutsideFreeNumbers, type VapiAccountRow } from "./account";
+import { adoptFromVapi, type AdoptedOwner } from "./adoption";
 
 /** Anything younger may be a creation, import or assignment still under way: left for the next run. */
 const SETTLING_MS = 10 * 60_000;
@@ -18,7 +20,7 @@ const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** More numbers than this missing at once (and more than a quarter of them) looks like the wrong account, not loss. */
 const MAX_VANISHED_WITHOUT_REVIEW = 5;
 
-type ReconcileDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "alerts" | "stopTracker" | "startTracking">;
+type ReconcileDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "alerts" | "stopTracker" | "startTracking" | "webhookUrl">;
 
 interface ReconcileReport {
   vapi_numbers: number;
@@ -28,6 +30,16 @@ interface ReconcileReport {
   skipped: { vapi_phone_number_id: string; reason: string }[];
   /** Second Vapi numbers made for one row (a create resent after an answer that was lost): deleted. */
   duplicates_deleted: { phone_number_id: string; vapi_phone_number_id: string }[];
+  /** Numbers made outside Switchboard since the last run (all of them on the first). */
+  made_outside: {
+    vapi_phone_number_id: string;
+    number: string | null;
+    provider: string;
+    vapi_assistant_id: string | null;
+    adopted: boolean;
+  }[];
+  /** Free Vapi numbers the account holds that no row counts (null when the listing could not prove it was whole). */
+  free_numbers_outside: number | null;
   failures: number;
 }
 
@@ -44,10 +56,14 @@ interface RowWithAssistant {
  */
 export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()): Promise<ReconcileReport> {
   const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter));
-  const rows: RowWithAssistant[] = await deps.db
-    .select({ row: phoneNumbers, vapiAssistantId: assistants.vapiAssistantId })
-    .from(phoneNumbers)
-    .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId));
+  const [rows, account]: [RowWithAssistant[], VapiAccountRow[]] = await deps.db.batch([
+    deps.db
+      .select({ row: phoneNumbers, vapiAssistantId: assistants.vapiAssistantId })
+      .from(phoneNumbers)
+      .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId)),
+    readVapiAccount(deps.db),
+  ]);
+  const lastCountedAt = account[0]?.countedAt ?? null;
   const settled = new Date(nowMs - SETTLING_MS).toISOString();
   const at = new Date(nowMs).toISOString();
   const report: ReconcileReport = {
@@ -57,22 +73,34 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     assistant_repaired: [],
     skipped: [],
     duplicates_deleted: [],
+    made_outside: [],
+    free_numbers_outside: null,
     failures: 0,
   };
+  /** Free numbers Vapi holds that no row counts: made outside, or a row released while Vapi still has it. */
+  let heldOutside = 0;
+  const outside: VapiPhoneNumber[] = [];
 
   const byVapiId = new Map(rows.filter((r) => r.row.vapiPhoneNumberId).map((r) => [r.row.vapiPhoneNumberId!, r]));
   const rowsById = new Map(rows.map((r) => [r.row.id, r.row]));
   for (const vapiNumber of listing.items) {
     try {
       const known = byVapiId.get(vapiNumber.id);
+      const free = vapiNumber.provider === "vapi";
       if (known) {
+        if (known.row.status === "released" && free) heldOutside++;
         if (known.row.status !== "released" && known.row.updatedAt < settled) await repairAssistant(deps, known, vapiNumber, report);
         continue;
       }
       const rowId = rowIdFromVapiName(vapiNumber.name);
-      if (!rowId || !ROW_ID.test(rowId)) continue; // not made by Switchboard: never touched
-      if (vapiNumber.createdAt >= settled) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "recent" });
-      else if (rowsById.get(rowId)?.vapiPhoneNumberId) await deleteDuplicate(deps, vapiNumber, rowId, report);
+      if (!rowId || !ROW_ID.test(rowId)) {
+        outside.push(vapiNumber); // not made by Switchboard: counted, reported, adopted only if told to
+        continue;
+      }
+      if (vapiNumber.createdAt >= settled) {
+        if (free && !rowsById.has(rowId)) heldOutside++;
+        report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "recent" });
+      } else if (rowsById.get(rowId)?.vapiPhoneNumberId) await deleteDuplicate(deps, vapiNumber, rowId, report);
       else if (rowsById.has(rowId)) report.skipped.push({ vapi_phone_number_id: vapiNumber.id, reason: "its row is still being made" });
       else await adoptOrphan(deps, vapiNumber, rowId, at, report);
     } catch (error) {
@@ -81,6 +109,11 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     }
   }
 
+  heldOutside += await followNumbersMadeOutside(deps, outside, lastCountedAt, settled, at, report);
+  if (listing.complete) {
+    report.free_numbers_outside = heldOutside;
+    await saveOutsideFreeNumbers(deps.db, heldOutside, newestCreatedAt(listing.items) ?? lastCountedAt ?? at, at);
+  }
   await releaseVanished(deps, rows, listing, settled, at, report);
   deps.log.info("reconcile_numbers_done", {
     vapi_numbers: report.vapi_numbers,
@@ -88,9 +121,88 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     vanished: report.vanished.length,
     assistant_repaired: report.assistant_repaired.length,
     skipped: report.skipped.length,
+    made_outside: report.made_outside.length,
+    free_numbers_outside: report.free_numbers_outside,
     failures: report.failures,
   });
   return report;
+}
+
+/**
+ * Numbers made outside Switchboard: those new since the last run are reported; with ADOPT_UNASSIGNED_NUMBERS,
+ * each unassigned one (settled, not blocked) joins the pool as the import would adopt it. Returns how many free
+ * ones stay outside, counting against the limit.
+ */
+async function followNumbersMadeOutside(
+  deps: ReconcileDeps,
+  outside: VapiPhoneNumber[],
+  lastCountedAt: string | null,
+  settled: string,
+  at: string,
+  report: ReconcileReport,
+): Promise<number> {
+  let heldOutside = 0;
+  for (const vapiNumber of outside) {
+    let adopted = false;
+    const adoptable =
+      deps.settings.ADOPT_UNASSIGNED_NUMBERS &&
+      !vapiNumber.assistantId &&
+      vapiNumber.status !== "blocked" &&
+      (vapiNumber.provider === "vapi" || vapiNumber.provider === "twilio") &&
+      vapiNumber.createdAt < settled;
+    if (adoptable) {
+      try {
+        const outcome = await adoptFromVapi(deps, {
+          vapiNumber,
+          owner: await listedOwnerOf(deps, vapiNumber),
+          assistant: null,
+          pointServer: deps.webhookUrl.startsWith("http"),
+          at,
+        });
+        adopted = outcome.adopted;
+      } catch (error) {
+        report.failures++;
+        deps.log.error("reconcile_number_failed", { vapi_phone_number_id: vapiNumber.id, error });
+      }
+    }
+    if (!adopted && vapiNumber.provider === "vapi") heldOutside++;
+    if (adopted || lastCountedAt === null || vapiNumber.createdAt > lastCountedAt) {
+      report.made_outside.push({
+        vapi_phone_number_id: vapiNumber.id,
+        number: vapiNumber.number ?? null,
+        provider: vapiNumber.provider,
+        vapi_assistant_id: vapiNumber.assistantId ?? null,
+        adopted,
+      });
+    }
+  }
+  if (report.made_outside.length > 0) {
+    deps.log.warn("vapi_numbers_made_outside", {
+      count: report.made_outside.length,
+      adopted: report.made_outside.filter((n) => n.adopted).length,
+      since: lastCountedAt,
+      vapi_phone_number_ids: report.made_outside.slice(0, 20).map((n) => n.vapi_phone_number_id),
+    });
+  }
+  return heldOutside;
+}
+
+/** Vapi's own clock: a number it makes later is newer than every one listed now. */
+export function newestCreatedAt(items: { createdAt: string }[]): string | null {
+  return items.reduce<string | null>((newest, item) => (newest === null || item.createdAt > newest ? item.createdAt : newest), null);
+}
+
+/** An organisation's listed Twilio number joins that organisation's pool; anything else the shared one. */
+async function listedOwnerOf(deps: ReconcileDeps, vapiNumber: VapiPhoneNumber): Promise<AdoptedOwner> {
+  if (vapiNumber.provider !== "twilio" || !vapiNumber.number) return { orgId: null, twilioNumber: null };
+  const [listed] = await deps.db
+    .select()
+    .from(twilioNumbers)
+    .where(and(eq(twilioNumbers.number, vapiNumber.number), eq(twilioNumbers.state, "listed")))
+    .limit(1);
+  return listed
+    ? { orgId: listed.orgId, twilioNumber: { id: listed.id, origin: listed.origin, twilioSid: listed.twilioSid } }
+    : { orgId: null, twilioNumber: null };
 }
 
 /** Points the Vapi number at the assistant D1 gives it (or at none). */

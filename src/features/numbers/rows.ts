@@ -44,11 +44,13 @@ type VapiStateFields = ReturnType<typeof vapiStateFields>;
 type NumberHolder = Pick<
   PhoneNumberRow,
   "id" | "provider" | "source" | "orgId" | "assistantId" | "twilioSid" | "unassignedAt" | "createdAt"
->;
+> &
+  Partial<Pick<PhoneNumberRow, "origin">>;
 
 /** A number's row as first recorded: who holds it, and what Vapi says of it. */
 export function newPhoneNumberRow(holder: NumberHolder, fields: VapiStateFields): PhoneNumberRow {
   return {
+    origin: "switchboard",
     ...holder,
     ...fields,
     provisioningAttempts: 0,

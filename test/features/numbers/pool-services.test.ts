@@ -54,8 +54,10 @@ describe("pool service API", () => {
       provisioning: 0,
       stuck: 1,
       free_numbers: 4,
+      free_numbers_outside: 0,
       percent_used: 40,
       by_provider: { vapi: 4, twilio: 1 },
+      by_origin: { made_here: 4, adopted: 0, org_twilio: 1 },
     });
     expect(stats.assigned + stats.unassigned + stats.provisioning + stats.stuck).toBe(stats.total);
   });
