@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { call, json, sampleBusiness, sandbox, tableCounts } from "../../helpers/api";
 import { asOrg, newOrg } from "../../helpers/assertions";
+import { faultFor, inject, type FaultKind } from "../../helpers/faults";
 import { adminToken, opsDeps, resetTwilio } from "../../helpers/operations";
 import { checkPoolInvariants, resetState } from "../../helpers/pool";
 
@@ -244,5 +245,55 @@ describe("POST /api/admin/vapi/import", () => {
     const last = await json(await call("GET", "/api/admin/vapi/import", { token: await adminToken() }));
     expect(last.report.summary.numbers_adopted).toBe(3);
     expect(last.report.numbers.map((n: any) => n.vapi_phone_number_id)).toContain(old.otherLine.id);
+  });
+});
+
+describe("faults in the middle of an import", () => {
+  const kinds: FaultKind[] = ["500", "timeout", "timeout_after_processing", "malformed_after_processing"];
+  it.each(kinds)(
+    "Vapi %s while pointing an assistant's number: nothing half-adopted, the others adopted, a second run finishes",
+    async (kind) => {
+      const old = await seedOldAccount();
+      const org = newOrg();
+      const body = { assistants: [{ vapi_assistant_id: old.bakery.id, org_id: org }] };
+      await inject(faultFor({ service: "vapi", method: "PATCH", pathPrefix: `/phone-number/${old.bakeryLine.id}` }, kind));
+
+      const first = await json(await runImport(body, "?dry_run=false"));
+      expect(first.summary).toMatchObject({ assistants_adopted: 0, numbers_adopted: 3, failed: 2, remaining: 2 });
+      const failed = first.assistants.find((a: any) => a.vapi_assistant_id === old.bakery.id);
+      expect(failed).toMatchObject({ outcome: "failed", error: expect.any(String) });
+      // Neither the assistant nor its number: not one without the other.
+      expect(await env.DB.prepare("SELECT count(*) AS n FROM assistants").first("n")).toBe(0);
+      expect(await numberRowByVapiId(old.bakeryLine.id)).toBeNull();
+      expect(await numberRowByVapiId(old.spare.id)).toMatchObject({ status: "active" });
+      await checkPoolInvariants();
+
+      await sandbox().clearFaults();
+      const second = await json(await runImport(body, "?dry_run=false"));
+      expect(second.summary).toMatchObject({ assistants_adopted: 1, numbers_adopted: 1, failed: 0, remaining: 0, already_managed: 3 });
+      expect(await numberRowByVapiId(old.bakeryLine.id)).toMatchObject({ status: "active", org_id: org, assistant_id: expect.any(String) });
+      await checkPoolInvariants();
+    },
+  );
+
+  it("Vapi failing to list answers 502 and changes nothing", async () => {
+    await seedOldAccount();
+    await inject(faultFor({ service: "vapi", method: "GET", pathPrefix: "/assistant" }, "500"));
+    const before = await tableCounts();
+    const res = await runImport({}, "?dry_run=false");
+    expect(res.status).toBe(502);
+    expect((await json(res)).error.code).toMatch(/^vapi_/);
+    expect(await vapiWrites()).toEqual([]);
+    expect(await tableCounts()).toEqual(before);
+  });
+
+  it("adopts at most max_changes a run; the next run goes on where it stopped", async () => {
+    const old = await seedOldAccount();
+    const first = await json(await runImport({}, "?dry_run=false&max_changes=2"));
+    expect(first.summary).toMatchObject({ numbers_adopted: 2, remaining: 1 });
+    expect(first.numbers.filter((n: any) => n.outcome === "deferred")).toHaveLength(1);
+    const second = await json(await runImport({}, "?dry_run=false&max_changes=2"));
+    expect(second.summary).toMatchObject({ numbers_adopted: 1, remaining: 0 });
+    expect(await numberRowByVapiId(old.twilio.id)).not.toBeNull();
   });
 });
