@@ -374,8 +374,10 @@ export function wrongTypedValues(doc: OpenApiDocument, schema: Schema, max = 3):
 }
 
 export const E164_PATTERN_HINT = "\\+[1-9]";
+/** A field holding digits (by its pattern or name); an id of a phone number (`vapi_phone_number_id`) is not one. */
 export const isPhoneField = (field: Field) =>
-  (field.resolved.pattern ?? "").includes(E164_PATTERN_HINT) || /(^|_)phone(_|$)|^phone_numbers$|^number$/.test(field.name);
+  (field.resolved.pattern ?? "").includes(E164_PATTERN_HINT) ||
+  (!/_id$/.test(field.name) && /(^|_)phone(_|$)|^phone_numbers$|^number$/.test(field.name));
 export const isAreaCodeField = (field: Field) => (field.resolved.pattern ?? "").includes("[2-9]\\d{2}") || /area_code/.test(field.name);
 /** A string field with no format of its own: names, descriptions, free text. */
 export const isFreeText = (doc: OpenApiDocument, field: Field) => {

@@ -50,7 +50,7 @@ const importBodySchema = z
     );
   })
   .openapi("VapiImportInput", {
-    example: { assistants: [{ vapi_assistant_id: "5f0e…", org_id: "org_123" }], numbers: [] },
+    example: { assistants: [{ vapi_assistant_id: "6a8c2e4f-1b3d-4f5a-9c7e-2d4b6f8a0c1e", org_id: "org_123" }], numbers: [] },
   });
 
 const outcome = z.enum(["would_adopt", "adopted", "not_adopted", "failed", "deferred", "unchanged"]);

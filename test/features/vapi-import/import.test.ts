@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { call, json, sampleBusiness, sandbox, tableCounts } from "../../helpers/api";
@@ -5,6 +6,7 @@ import { asOrg, newOrg } from "../../helpers/assertions";
 import { faultFor, inject, type FaultKind } from "../../helpers/faults";
 import { adminToken, opsDeps, resetTwilio } from "../../helpers/operations";
 import { checkPoolInvariants, resetState } from "../../helpers/pool";
+import { tracker, trackerAlarm } from "../../helpers/provisioning";
 
 const TWILIO_SID = `AC${"7".repeat(32)}`;
 const TWILIO_TOKEN = "7".repeat(32);
@@ -121,7 +123,13 @@ describe("POST /api/admin/vapi/import", () => {
     });
     expect(line!.number).toMatch(/^\+1512\d{7}$/);
     expect(await numberRowByVapiId(old.spare.id)).toMatchObject({ status: "active", assistant_id: null, org_id: null, area_code: "212" });
-    expect(await numberRowByVapiId(old.activating.id)).toMatchObject({ status: "provisioning", number: null, assistant_id: null });
+    const activating = await numberRowByVapiId(old.activating.id);
+    expect(activating).toMatchObject({ status: "provisioning", number: null, assistant_id: null });
+    // Tracked like one of ours: its tracker's next check finds it live once Vapi shows the digits.
+    expect(await trackerAlarm(activating!.tracker_key)).not.toBeNull();
+    await sandbox().advanceClock(31);
+    expect(await runDurableObjectAlarm(tracker(activating!.tracker_key))).toBe(true);
+    expect(await numberRowByVapiId(old.activating.id)).toMatchObject({ status: "active", number: expect.stringMatching(/^\+1/) });
     expect(await numberRowByVapiId(old.twilio.id)).toMatchObject({
       status: "active",
       provider: "twilio",
