@@ -11,6 +11,7 @@ const SHOTS = {
   desktop: "/tmp/switchboard-dashboard-desktop.png",
   provisioning: "/tmp/switchboard-dashboard-provisioning.png",
   phone: "/tmp/switchboard-dashboard-phone.png",
+  import: "/tmp/switchboard-dashboard-import.png",
 };
 const LIMIT = 5; // 2 seeded + 2 pre-provisioned by the test = 80 %: pool_near_limit opens, so an alert shows
 const serverOptions = {
@@ -151,6 +152,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     const rows = page.locator("#unassigned-table tbody tr");
     expect(await rows.count()).toBe(unassigned.length);
     expect(await rows.first().textContent()).toContain(unassigned[0].number);
+    expect(await rows.first().locator('td[data-label="Origin"]').textContent()).toBe("made here");
+    expect(await page.locator("#origins").textContent()).toBe(
+      "Where they came from: 2 made here, 0 adopted, 0 on an organisation's Twilio.",
+    );
+    expect(await page.locator("#import .empty").textContent()).toBe(
+      "No import yet: run POST /api/admin/vapi/import (a dry run by default).",
+    );
+    expect(await page.locator("#import-summary").isHidden()).toBe(true);
     expect(await page.locator("#history-table tbody tr").count()).toBeGreaterThanOrEqual(4); // 2 created, 2 provisioned, 1 assigned
     expect(await page.locator("#alerts-list li").count()).toBe(0);
 
@@ -170,6 +179,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     const cards = page.locator("#provisioning-list li");
     await eventually(() => cards.count()).toBe(2);
     expect(await cards.first().locator("progress").getAttribute("max")).toBeTruthy();
+    expect(await cards.first().locator(".meta").textContent()).toContain("origin: made here");
     // Numbers joining the stream reload the rest once (the counts), then only the stream moves the bars.
     await eventually(() => page.locator("#count-provisioning").textContent()).toBe("2");
     await page.screenshot({ path: SHOTS.provisioning, fullPage: true });
@@ -253,6 +263,118 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
   it("runs the cleanup dry run and shows its report", async () => {
     await page.getByRole("button", { name: "Cleanup dry run" }).click();
     await eventually(() => page.locator("#cleanup-report").textContent()).toMatch(/Dry run: 0 numbers would be released.*30 days/);
+  });
+
+  it("shows the Vapi import's last report in words, and where each number came from", async () => {
+    // A dry run against the sandbox's Vapi: every number and assistant there is Switchboard's own.
+    const dryRun = await api("POST", "/api/admin/vapi/import", {});
+    expect(dryRun.summary).toMatchObject({ numbers_listed: 4, assistants_listed: 1, numbers_to_adopt: 0, already_managed: 5 });
+    const reload = page.getByRole("button", { name: "Reload now" });
+    await reload.click();
+    const summary = page.locator("#import-summary");
+    await eventually(() => summary.textContent()).toMatch(
+      /^Dry run .+: listed 4 numbers and 1 assistant in Vapi; would adopt 0 numbers and 0 assistants; 0 left as they are; 5 already managed; 0 failed\. Nothing was changed: \?dry_run=false adopts\.$/,
+    );
+    expect(await summary.locator("time").getAttribute("datetime")).toBe((await pool()).last_import.at);
+    expect(await page.locator("#import .empty").isHidden()).toBe(true);
+    expect(await page.locator("#import-details").isHidden()).toBe(true); // nothing was left alone
+
+    // As a real import leaves it: one number adopted, one made outside and left, an assistant left, one failed.
+    const [first] = (await pool()).unassigned;
+    const at = new Date().toISOString();
+    const entry = { provider: "vapi", vapi_status: "active", org_id: null, phone_number_id: null };
+    const report = {
+      dry_run: false,
+      summary: {
+        numbers_listed: 6,
+        assistants_listed: 3,
+        numbers_to_adopt: 2,
+        assistants_to_adopt: 1,
+        numbers_adopted: 1,
+        assistants_adopted: 0,
+        left_alone: 2,
+        already_managed: 5,
+        failed: 1,
+        remaining: 2,
+      },
+      free_numbers: { limit: LIMIT, held_by_switchboard: 4, held_outside: 1, room: 0 },
+      numbers: [
+        {
+          ...entry,
+          vapi_phone_number_id: "vn-adopted",
+          number: first.number,
+          vapi_assistant_id: null,
+          action: "join_pool",
+          reason: "unassigned",
+          outcome: "adopted",
+        },
+        {
+          ...entry,
+          vapi_phone_number_id: "vn-left",
+          number: "+15125550100",
+          vapi_assistant_id: "va-other",
+          action: "leave",
+          reason: "assigned to <b>Other Co</b>, not adopted",
+          outcome: "unchanged",
+        },
+      ],
+      assistants: [
+        {
+          vapi_assistant_id: "va-other",
+          name: "Other Co",
+          action: "leave",
+          org_id: null,
+          vapi_phone_number_id: "vn-left",
+          reason: "not named in the request",
+          outcome: "unchanged",
+          assistant_id: null,
+        },
+        {
+          vapi_assistant_id: "va-bakery",
+          name: null,
+          action: "adopt",
+          org_id: "e2e-org",
+          vapi_phone_number_id: null,
+          reason: "named in the request",
+          outcome: "failed",
+          assistant_id: null,
+          error: "Vapi answered 500",
+        },
+      ],
+    };
+    const quoted = (value) => `'${String(value).replace(/'/g, "''")}'`;
+    await server.d1(
+      `UPDATE phone_numbers SET origin = 'adopted' WHERE id = ${quoted(first.id)};` +
+        `UPDATE vapi_account SET outside_free_numbers = 1, last_import = ${quoted(JSON.stringify(report))}, last_import_at = ${quoted(at)}, updated_at = ${quoted(at)} WHERE id = 'vapi'`,
+    );
+    await reload.click();
+    await eventually(() => summary.textContent()).toMatch(
+      /^Import .+: listed 6 numbers and 3 assistants in Vapi; adopted 1 number and 0 assistants; 2 left as they are; 5 already managed; 1 failed; 2 still to do \(run it again\)\.$/,
+    );
+    const row = page.locator("#unassigned-table tbody tr", { hasText: first.number });
+    expect(await row.locator('td[data-label="Origin"]').textContent()).toBe("adopted");
+    const { stats } = await pool();
+    expect(stats).toMatchObject({ free_numbers: 5, free_numbers_outside: 1, by_origin: { made_here: 3, adopted: 1, org_twilio: 0 } });
+    expect(await page.locator("#gauge-text").textContent()).toBe(
+      `5 of ${LIMIT} free numbers used (100%), incl. 1 made outside Switchboard`,
+    );
+    expect(await page.locator("#origins").textContent()).toBe(
+      "Where they came from: 3 made here, 1 adopted, 0 on an organisation's Twilio.",
+    );
+
+    // The full report (GET /api/admin/vapi/import): what was left alone or not done, each with its reason, as text.
+    const details = page.locator("#import-details");
+    await details.waitFor();
+    expect(await page.locator("#import-details-title").textContent()).toBe("What was left alone or not done, and why (3)");
+    await page.locator("#import-details-title").click();
+    expect(await page.locator("#import-entries li").allTextContents()).toEqual([
+      "Number +15125550100: left as it is: assigned to <b>Other Co</b>, not adopted",
+      "Assistant “Other Co”: left as it is: not named in the request",
+      "Assistant va-bakery: failed: named in the request (Vapi answered 500)",
+    ]);
+    expect(await page.locator("#import-entries b").count()).toBe(0); // a reason is text, never markup
+    await page.locator("#import").screenshot({ path: SHOTS.import });
+    expect(requests.filter((r) => r.path === "/api/admin/vapi/import").every((r) => r.method === "GET")).toBe(true);
   });
 
   /** A page of its own (a new context: no token yet), closed after `run`; its uncaught exceptions are problems. */

@@ -1,5 +1,7 @@
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { call, json } from "../../helpers/api";
+import { call, json, sandbox } from "../../helpers/api";
+import { adminToken } from "../../helpers/operations";
 import { resetState, seedNumber } from "../../helpers/pool";
 
 beforeEach(resetState);
@@ -26,6 +28,7 @@ describe("GET /admin (the operators' dashboard)", () => {
       "Provisioning",
       "Open alerts",
       "Unassigned numbers",
+      "Vapi import",
       "Twilio per organisation",
       "Recent history",
     ]) {
@@ -54,6 +57,49 @@ describe("GET /admin (the operators' dashboard)", () => {
 
     const again = await call("GET", "/admin", { token: null });
     expect(again.headers.get("Content-Security-Policy")).not.toContain(nonce); // a new nonce each time
+  });
+
+  it("has an Origin column for unassigned numbers and a Vapi import section that says how to run the first import", async () => {
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    const unassignedHead = /<table id="unassigned-table">[\s\S]*?<\/thead>/.exec(page)?.[0] ?? "";
+    expect(unassignedHead.match(/<th scope="col">([^<]+)<\/th>/g)?.map((th) => th.replace(/<[^>]+>/g, ""))).toEqual([
+      "Number",
+      "Provider",
+      "Origin",
+      "Area code",
+      "Pool",
+      "Unassigned since",
+      "Cleanup after",
+    ]);
+    const section = /<section id="import"[\s\S]*?<\/section>/.exec(page)?.[0] ?? "";
+    expect(section).toContain('<p class="empty">No import yet: run <code>POST /api/admin/vapi/import</code> (a dry run by default).</p>');
+    expect(section).toContain('<p id="import-summary" hidden=""></p>');
+    expect(section).toMatch(/<details id="import-details" hidden="">\s*<summary id="import-details-title">/);
+  });
+
+  it("reads origins and the last import from the admin API: the fields it shows are in the answers", async () => {
+    const made = await seedNumber();
+    const adopted = await seedNumber();
+    await env.DB.prepare("UPDATE phone_numbers SET origin = 'adopted' WHERE id = ?").bind(adopted.id).run();
+    await sandbox().seedVapiPhoneNumber({ areaCode: "212" }); // made outside Switchboard, in no row: the import would adopt it
+    const token = await adminToken();
+    const dryRun = await call("POST", "/api/admin/vapi/import", { token, body: {} });
+    expect(dryRun.status).toBe(200);
+
+    const pool = await json(await call("GET", "/api/admin/phone-pool", { token }));
+    const originOf = new Map(pool.unassigned.map((u: { id: string; origin: string }) => [u.id, u.origin]));
+    expect(originOf.get(made.id)).toBe("made_here");
+    expect(originOf.get(adopted.id)).toBe("adopted");
+    expect(pool.stats.by_origin).toEqual({ made_here: 1, adopted: 1, org_twilio: 0 });
+    expect(pool.stats).toMatchObject({ free_numbers_outside: 1, free_numbers: 3 });
+    expect(pool.last_import).toMatchObject({ dry_run: true, summary: { numbers_listed: 3, numbers_to_adopt: 1, already_managed: 2 } });
+    const stored = await json(await call("GET", "/api/admin/vapi/import", { token }));
+    expect(stored.at).toBe(pool.last_import.at);
+    expect(stored.report.numbers.map((n: { action: string }) => n.action)).toEqual(["join_pool"]);
+
+    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(await (await call("GET", "/admin", { token: null })).text())?.[1] ?? "";
+    for (const read of ['"/api/admin/vapi/import"', "last_import", "free_numbers_outside", "by_origin", ".origin"])
+      expect(script).toContain(read);
   });
 
   it("takes live provisioning progress from the admin event stream with fetch (the token in a header)", async () => {

@@ -6,7 +6,8 @@
 import type { z } from "@hono/zod-openapi";
 import type { errorSchema } from "../../../platform/openapi";
 import type { CheckOutcome } from "../../provisioning/activation";
-import type { ProvisioningNumber } from "../overview";
+import type { importReportSchema } from "../../vapi-import/routes";
+import type { PoolOverview, ProvisioningNumber } from "../overview";
 import type {
   AdminPhoneNumber,
   cleanupReportSchema,
@@ -19,9 +20,17 @@ import type * as Dashboard from "./api";
 
 type Fits<Actual extends Expected, Expected> = [Actual, Expected];
 
+type PoolAnswer = z.infer<typeof poolOverviewSchema>;
+type ImportReport = z.infer<typeof importReportSchema>;
+
 export type DashboardApiContract = [
   Fits<z.infer<typeof errorSchema>, Dashboard.ErrorBody>,
-  Fits<z.infer<typeof poolOverviewSchema>, Dashboard.PoolOverview>,
+  Fits<Omit<PoolAnswer, "last_import">, Omit<Dashboard.PoolOverview, "last_import">>,
+  // The pool's schema types `last_import.summary` as any counts: what the overview puts there is the import's summary.
+  Fits<PoolAnswer["last_import"], { at: string; dry_run: boolean; summary: unknown } | null>,
+  Fits<PoolOverview["last_import"], Dashboard.LastImport | null>,
+  Fits<ImportReport["summary"], Dashboard.ImportSummary>,
+  Fits<{ at: string | null; report: ImportReport | null }, Dashboard.StoredImport>, // GET /api/admin/vapi/import
   Fits<ProvisioningNumber[], Dashboard.ProvisioningNumber[]>, // the data of a provisioning event
   Fits<z.infer<typeof historyPageSchema>, Dashboard.HistoryPage>,
   Fits<{ outcome: CheckOutcome; phone_number: AdminPhoneNumber }, Dashboard.RefreshResult>,

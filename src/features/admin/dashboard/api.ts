@@ -16,7 +16,11 @@ export interface PoolOverview {
   provisioning: ProvisioningNumber[];
   twilio: TwilioOverview;
   alerts: Alert[];
+  last_import: LastImport | null;
 }
+
+/** Where a number came from: made by Switchboard, adopted from the Vapi account, an organisation's own Twilio number. */
+export type NumberOrigin = "made_here" | "adopted" | "org_twilio";
 
 export interface PoolStats {
   total: number;
@@ -26,12 +30,15 @@ export interface PoolStats {
   provisioning: number;
   stuck: number;
   free_numbers: number;
+  free_numbers_outside: number;
   percent_used: number;
+  by_origin: Record<NumberOrigin, number>;
 }
 
 export interface UnassignedNumber {
   number: string | null;
   provider: string;
+  origin: NumberOrigin;
   area_code: string | null;
   org_id: string | null;
   since: string;
@@ -42,6 +49,7 @@ export interface UnassignedNumber {
 export interface ProvisioningNumber {
   phone_number_id: string;
   status: "provisioning" | "stuck" | "failed";
+  origin: NumberOrigin;
   area_code: string | null;
   assistant_name: string | null;
   attempts: number;
@@ -78,6 +86,50 @@ export interface Alert {
   subject: string;
   message: string;
   created_at: string;
+}
+
+/** The pool's `last_import`: the last POST /api/admin/vapi/import, dry run or not. */
+export interface LastImport {
+  at: string;
+  dry_run: boolean;
+  summary: ImportSummary;
+}
+
+export interface ImportSummary {
+  numbers_listed: number;
+  assistants_listed: number;
+  numbers_adopted: number;
+  assistants_adopted: number;
+  numbers_to_adopt: number;
+  assistants_to_adopt: number;
+  left_alone: number;
+  already_managed: number;
+  failed: number;
+  remaining: number;
+}
+
+/** GET /api/admin/vapi/import: the last import's stored report (null before the first). */
+export interface StoredImport {
+  at: string | null;
+  report: { numbers: ImportNumberEntry[]; assistants: ImportAssistantEntry[] } | null;
+}
+
+export interface ImportNumberEntry {
+  vapi_phone_number_id: string;
+  number: string | null;
+  action: string;
+  reason: string;
+  outcome: string;
+  error?: string;
+}
+
+export interface ImportAssistantEntry {
+  vapi_assistant_id: string;
+  name: string | null;
+  action: string;
+  reason: string;
+  outcome: string;
+  error?: string;
 }
 
 /** GET /api/admin/phone-pool/history */

@@ -6,7 +6,8 @@
  * DOM's types (tsconfig.dashboard.json); api-contract.ts checks the admin API's answers fit what it reads (api.ts).
  * Everything it shows comes from the admin API and is put in the page with textContent, never as HTML.
  *
- * Two sources: a full reload (GET /api/admin/phone-pool and the history) every 30 s, and the provisioning
+ * Two sources: a full reload (GET /api/admin/phone-pool and the history, and GET /api/admin/vapi/import when the
+ * last import changed and left something alone or undone) every 30 s, and the provisioning
  * progress live from GET /api/admin/phone-pool/provisioning/events, read with fetch() (the browser's own SSE
  * client cannot send the Authorization header) and a small server-sent-events parser. While the stream is live
  * it alone draws the progress cards; when a number appears, leaves (it became active) or changes state, the rest
@@ -16,6 +17,7 @@
 /**
  * @import { Alert, CleanupReport, ErrorBody, HistoryEvent, HistoryPage, PoolOverview, PoolStats } from "./api"
  * @import { PreProvisionRequest, PreProvisionResult, ProvisioningNumber, RefreshResult, TwilioOverview, UnassignedNumber } from "./api"
+ * @import { ImportAssistantEntry, ImportNumberEntry, LastImport, NumberOrigin, StoredImport } from "./api"
  */
 
 (() => {
@@ -72,6 +74,7 @@
     dashboard: byId("dashboard", HTMLElement),
     gauge: byId("gauge", HTMLMeterElement),
     gaugeText: byId("gauge-text", HTMLElement),
+    origins: byId("origins", HTMLElement),
     updated: byId("updated", HTMLElement),
     reload: byId("reload", HTMLButtonElement),
     preForm: byId("pre-form", HTMLFormElement),
@@ -83,6 +86,11 @@
     provisioningList: byId("provisioning-list", HTMLUListElement),
     alertsList: byId("alerts-list", HTMLUListElement),
     unassignedTable: byId("unassigned-table", HTMLTableElement),
+    importNone: find(byId("import", HTMLElement), ".empty", HTMLElement),
+    importSummary: byId("import-summary", HTMLElement),
+    importDetails: byId("import-details", HTMLDetailsElement),
+    importDetailsTitle: byId("import-details-title", HTMLElement),
+    importEntries: byId("import-entries", HTMLUListElement),
     twilioSummary: byId("twilio-summary", HTMLElement),
     twilioTable: byId("twilio-table", HTMLTableElement),
     historyTable: byId("history-table", HTMLTableElement),
@@ -117,6 +125,16 @@
   /** @param {number} n */
   function money(n) {
     return `$${Number(n).toFixed(2)}`;
+  }
+  /** @param {number} n @param {string} word */
+  function count(n, word) {
+    return `${n} ${word}${n === 1 ? "" : "s"}`;
+  }
+  /** @type {Record<NumberOrigin, string>} */
+  const ORIGINS = { made_here: "made here", adopted: "adopted", org_twilio: "organisation's Twilio" };
+  /** @param {NumberOrigin} origin */
+  function originText(origin) {
+    return ORIGINS[origin] || origin;
   }
   /** @param {string} text */
   function say(text) {
@@ -204,6 +222,8 @@
   const preProvision = (body) => api("POST", "/api/admin/phone-pool/pre-provision", body);
   /** @returns {Promise<CleanupReport>} */
   const cleanupDryRun = () => api("POST", "/api/admin/phone-pool/cleanup?dry_run=true");
+  /** @returns {Promise<StoredImport>} */
+  const readImport = () => api("GET", "/api/admin/vapi/import");
 
   /** @param {unknown} error */
   function failed(error) {
@@ -272,9 +292,12 @@
   function renderPool(stats) {
     ui.gauge.value = Math.min(100, stats.percent_used);
     ui.gauge.textContent = `${stats.percent_used}%`;
-    const text = `${stats.free_numbers} of ${stats.limit} free numbers used (${stats.percent_used}%)`;
+    const outside = stats.free_numbers_outside > 0 ? `, incl. ${stats.free_numbers_outside} made outside Switchboard` : "";
+    const text = `${stats.free_numbers} of ${stats.limit} free numbers used (${stats.percent_used}%)${outside}`;
     if (ui.gaugeText.textContent !== text) ui.gaugeText.textContent = text;
     for (const [key, el] of counts) el.textContent = String(stats[key]);
+    const o = stats.by_origin;
+    ui.origins.textContent = `Where they came from: ${o.made_here} ${ORIGINS.made_here}, ${o.adopted} ${ORIGINS.adopted}, ${o.org_twilio} on an ${ORIGINS.org_twilio}.`;
   }
 
   /**
@@ -316,7 +339,12 @@
       const state = p.status === "provisioning" ? "Provisioning" : p.status === "stuck" ? "Stuck" : "Failed";
       const area = p.area_code ? ` · area ${p.area_code}` : "";
       card.title.textContent = `${state}${area}${p.assistant_name ? ` · for ${p.assistant_name}` : " · for the pool"}`;
-      card.meta.replaceChildren(`Number id ${p.phone_number_id} · started `, when(p.started_at), " · deadline ", when(p.deadline));
+      card.meta.replaceChildren(
+        `Number id ${p.phone_number_id} · origin: ${originText(p.origin)} · started `,
+        when(p.started_at),
+        " · deadline ",
+        when(p.deadline),
+      );
       card.bar.max = Math.max(1, p.max_attempts);
       card.bar.value = Math.min(p.attempts, card.bar.max);
       card.bar.textContent = `${p.attempts} of ${p.max_attempts}`;
@@ -359,6 +387,7 @@
       rows.map((u) => [
         u.number || "(no number yet)",
         u.provider,
+        originText(u.origin),
         u.area_code || "–",
         u.org_id ? `organisation ${u.org_id}` : "shared",
         when(u.since),
@@ -366,6 +395,61 @@
       ]),
     );
     showEmpty("unassigned", rows.length === 0);
+  }
+
+  let importShown = ""; // the `at` of the import shown: an older answer of its report is not drawn
+  /** @param {LastImport | null} imported */
+  function renderImport(imported) {
+    importShown = imported?.at ?? "";
+    ui.importDetails.hidden = true;
+    ui.importEntries.replaceChildren();
+    ui.importNone.hidden = Boolean(imported);
+    ui.importSummary.hidden = !imported;
+    if (!imported) return;
+    const s = imported.summary;
+    const dry = imported.dry_run;
+    const numbers = dry ? s.numbers_to_adopt : s.numbers_adopted;
+    const assistants = dry ? s.assistants_to_adopt : s.assistants_adopted;
+    const parts = [
+      `listed ${count(s.numbers_listed, "number")} and ${count(s.assistants_listed, "assistant")} in Vapi`,
+      `${dry ? "would adopt" : "adopted"} ${count(numbers, "number")} and ${count(assistants, "assistant")}`,
+      `${s.left_alone} left as they are`,
+      `${s.already_managed} already managed`,
+      `${s.failed} failed`,
+    ];
+    if (s.remaining > 0) parts.push(`${s.remaining} still to do (run it again)`);
+    const after = dry ? " Nothing was changed: ?dry_run=false adopts." : "";
+    ui.importSummary.replaceChildren(dry ? "Dry run " : "Import ", when(imported.at), `: ${parts.join("; ")}.${after}`);
+    if (s.left_alone + s.remaining > 0) {
+      readImport().then(renderImportEntries, (error) => {
+        delete last.import; // the next load tries again
+        failed(error);
+      });
+    }
+  }
+  /** @param {ImportNumberEntry | ImportAssistantEntry} e */
+  function notDone(e) {
+    return e.action === "leave" || ["failed", "not_adopted", "deferred"].includes(e.outcome);
+  }
+  /**
+   * One line of the report: what it is, what became of it, and why.
+   * @param {string} what
+   * @param {ImportNumberEntry | ImportAssistantEntry} e
+   */
+  function entryLine(what, e) {
+    const done = e.action === "leave" ? "left as it is" : e.outcome.replace(/_/g, " ");
+    return h("li", { text: `${what}: ${done}: ${e.reason}${e.error ? ` (${e.error})` : ""}` });
+  }
+  /** @param {StoredImport} stored */
+  function renderImportEntries(stored) {
+    if (!stored.report || stored.at !== importShown) return;
+    const lines = [
+      ...stored.report.numbers.filter(notDone).map((n) => entryLine(`Number ${n.number || n.vapi_phone_number_id}`, n)),
+      ...stored.report.assistants.filter(notDone).map((a) => entryLine(`Assistant ${a.name ? `“${a.name}”` : a.vapi_assistant_id}`, a)),
+    ];
+    ui.importEntries.replaceChildren(...lines);
+    ui.importDetailsTitle.textContent = `What was left alone or not done, and why (${lines.length})`;
+    ui.importDetails.hidden = lines.length === 0;
   }
 
   /** @param {TwilioOverview} twilio */
@@ -422,6 +506,7 @@
         if (!stream?.live) renderProvisioning(pool.provisioning); // the live stream's is newer
         if (changed("alerts", pool.alerts)) renderAlerts(pool.alerts);
         if (changed("unassigned", pool.unassigned)) renderUnassigned(pool.unassigned);
+        if (changed("import", pool.last_import)) renderImport(pool.last_import);
         if (changed("twilio", pool.twilio)) renderTwilio(pool.twilio);
         if (changed("history", history.events)) renderHistory(history.events);
         ui.updated.textContent = `Updated ${new Date().toLocaleTimeString()}; again every 30 s.`;

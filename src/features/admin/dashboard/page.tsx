@@ -112,6 +112,7 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
                 </div>
               ))}
             </dl>
+            <p id="origins" class="hint" />
             <p class="hint">
               <span id="updated" />{" "}
               <button id="reload" type="button">
@@ -161,8 +162,18 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
             <Table
               id="unassigned-table"
               caption="Unassigned numbers"
-              columns={["Number", "Provider", "Area code", "Pool", "Unassigned since", "Cleanup after"]}
+              columns={["Number", "Provider", "Origin", "Area code", "Pool", "Unassigned since", "Cleanup after"]}
             />
+          </Section>
+          <Section id="import" title="Vapi import">
+            <p class="empty">
+              No import yet: run <code>POST /api/admin/vapi/import</code> (a dry run by default).
+            </p>
+            <p id="import-summary" hidden />
+            <details id="import-details" hidden>
+              <summary id="import-details-title">What was left alone or not done, and why</summary>
+              <ul id="import-entries" class="plain" />
+            </details>
           </Section>
           <Section id="twilio" title="Twilio per organisation">
             <p id="twilio-summary" />

@@ -18,7 +18,7 @@ a{color:#0550ae}
 button{font:inherit;padding:.45rem .9rem;border-radius:6px;border:1px solid #1f6feb;background:#1f6feb;color:#fff;cursor:pointer;min-height:2.5rem}
 button[type=button]{background:#fff;color:#0550ae}
 button:disabled{opacity:.6;cursor:progress}
-button:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #fb8f44;outline-offset:2px}
+button:focus-visible,input:focus-visible,a:focus-visible,summary:focus-visible{outline:3px solid #fb8f44;outline-offset:2px}
 label{display:block;font-weight:600;margin:.5rem 0 .25rem}
 input{font:inherit;padding:.4rem .5rem;border:1px solid #8c959f;border-radius:6px;width:100%;max-width:24rem}
 fieldset{border:1px solid #d0d7de;border-radius:6px;margin:0 0 1rem;padding:.5rem 1rem 1rem}
@@ -38,6 +38,8 @@ meter{width:100%;max-width:32rem;height:1.5rem;display:block}
 progress{width:100%;height:1rem}
 .progress-text{margin:0 0 .5rem;font-size:.875rem}
 .plain{padding-left:1.25rem}
+code{font:.875em ui-monospace,monospace;background:#f4f6f8;padding:0 .2rem;border-radius:4px}
+summary{cursor:pointer;color:#0550ae;margin:.5rem 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#57606a}
