@@ -295,6 +295,25 @@ describe("faults in the middle of an import", () => {
     expect(await tableCounts()).toEqual(before);
   });
 
+  it("two real runs at once adopt each number and assistant once, and each says what it did", async () => {
+    const old = await seedOldAccount();
+    const body = { assistants: [{ vapi_assistant_id: old.bakery.id, org_id: newOrg() }] };
+    const reports = await Promise.all(
+      [runImport(body, "?dry_run=false"), runImport(body, "?dry_run=false")].map(async (r) => json(await r)),
+    );
+    const adopted = reports.map((r) => r.summary.numbers_adopted + r.summary.assistants_adopted);
+    expect(adopted[0]! + adopted[1]!).toBe(5);
+    for (const report of reports) {
+      for (const entry of [...report.numbers, ...report.assistants]) {
+        if (entry.outcome === "not_adopted") expect(entry.reason).toMatch(/concurrent run/);
+      }
+    }
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM phone_numbers").first("n")).toBe(4);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM assistants").first("n")).toBe(1);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM phone_number_events WHERE event = 'created'").first("n")).toBe(4);
+    await checkPoolInvariants();
+  });
+
   it("adopts at most max_changes a run; the next run goes on where it stopped", async () => {
     const old = await seedOldAccount();
     const first = await json(await runImport({}, "?dry_run=false&max_changes=2"));
