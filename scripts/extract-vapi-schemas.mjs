@@ -24,6 +24,8 @@ const ROOTS = [
   "UpdateVapiPhoneNumberDTO",
   "CreateTwilioPhoneNumberDTO",
   "UpdateTwilioPhoneNumberDTO",
+  // Not a request body: Switchboard's answer to an `assistant-request`, checked by the routing tests.
+  "ServerMessageResponseAssistantRequest",
 ];
 
 /** Nested schemas we resolve; a $ref to anything else becomes {} (accept anything). */

@@ -25,7 +25,8 @@ export type VapiSchemaName =
   | "CreateVapiPhoneNumberDTO"
   | "UpdateVapiPhoneNumberDTO"
   | "CreateTwilioPhoneNumberDTO"
-  | "UpdateTwilioPhoneNumberDTO";
+  | "UpdateTwilioPhoneNumberDTO"
+  | "ServerMessageResponseAssistantRequest";
 
 interface Schema {
   $ref?: string;

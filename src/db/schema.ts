@@ -73,6 +73,8 @@ export const phoneNumbers = sqliteTable(
     unassignedAt: timestamp("unassigned_at"),
     releasedAt: timestamp("released_at"),
     lastCallAt: timestamp("last_call_at"),
+    /** The number Switchboard last set as the number's `fallbackDestination` in Vapi (edge routing); null: none. */
+    vapiFallback: text("vapi_fallback"),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
@@ -165,6 +167,10 @@ export const organizations = sqliteTable("organizations", {
   twilioAutoPurchase: integer("twilio_auto_purchase", { mode: "boolean" }).notNull().default(false),
   twilioAreaCode: text("twilio_area_code"),
   twilioConfiguredAt: timestamp("twilio_configured_at"),
+  /** Where calls go when no assistant can take them (E.164): a person at the business. */
+  fallbackPhone: text("fallback_phone"),
+  /** Live calls the organisation may have at once (platform_admin sets it); null is no cap of its own. */
+  maxConcurrentCalls: integer("max_concurrent_calls"),
   createdAt: timestamp("created_at").notNull(),
   updatedAt: timestamp("updated_at").notNull(),
 });

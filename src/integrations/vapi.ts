@@ -85,6 +85,7 @@ const phoneNumberSchema = z.looseObject({
   name: z.string().optional(),
   numberDesiredAreaCode: z.string().optional(),
   assistantId: z.string().nullish(),
+  server: z.looseObject({ url: z.string().optional() }).nullish(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -36,7 +36,7 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
   if (controller.cron === CRON_SWEEP) {
     await runJob(log, "provisioning_sweep", () => sweepProvisioning(deps, now));
     await runJob(log, "interrupted_creations", () => repairInterruptedCreations(db, deps.vapi, log, now));
-    await runJob(log, "interrupted_deletions", () => repairInterruptedDeletions(db, deps.vapi, log, now));
+    await runJob(log, "interrupted_deletions", () => repairInterruptedDeletions(deps, now));
     await runJob(log, "alert_review", () => reviewAlerts(deps, new Date(now).toISOString()));
     const notifier = deps.alerts.notifier;
     if (notifier) await runJob(log, "alert_delivery", () => deliverPendingAlerts(db, log, notifier));

@@ -59,6 +59,8 @@ const settingsSchema = z
       .enum(["true", "false"], { message: 'must be "true" or "false"' })
       .default("true")
       .transform((v) => v === "true"),
+    /** `direct`: each number carries its assistant in Vapi; `edge`: numbers stay bare and Switchboard answers `assistant-request`. */
+    ROUTING_MODE: z.enum(["direct", "edge"]).default("direct"),
     /** The daily reconciliation adopts unassigned numbers made outside Switchboard into the pool. */
     ADOPT_UNASSIGNED_NUMBERS: z
       .enum(["true", "false"], { message: 'must be "true" or "false"' })

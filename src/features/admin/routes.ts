@@ -10,6 +10,7 @@ import { platformAdmin, security, tags } from "./access";
 import { numbersAdminRouter } from "./number-routes";
 import { poolAdminRouter } from "./pool-routes";
 import { provisioningEventsRouter } from "./provisioning-events";
+import { routingAdminRouter } from "../routing/routes";
 import { vapiImportRouter } from "../vapi-import/routes";
 import { adminPhoneNumberSchema, toAdminPhoneNumber } from "./schemas";
 
@@ -49,4 +50,5 @@ export const adminRouter = createRouter()
   .route("/", alertsAdminRouter)
   .route("/", assistantsAdminRouter)
   .route("/", twilioAdminRouter)
-  .route("/", vapiImportRouter);
+  .route("/", vapiImportRouter)
+  .route("/", routingAdminRouter);

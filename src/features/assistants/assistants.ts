@@ -443,7 +443,7 @@ export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: st
  * marks the row deleted and returns the number, with its history event only if this batch unassigned it.
  */
 export async function finishDeletion(
-  deps: Pick<AssistantDeps, "db" | "vapi" | "log">,
+  deps: Pick<AssistantDeps, "db" | "vapi" | "log" | "settings">,
   assistant: Pick<AssistantRow, "id" | "orgId">,
 ): Promise<string | null> {
   const [number] = await deps.db.select().from(phoneNumbers).where(eq(phoneNumbers.assistantId, assistant.id)).limit(1);

@@ -1,3 +1,4 @@
+import type { AssistantDeps } from "./assistants";
 import { and, eq, isNotNull, isNull, lt } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, phoneNumbers } from "../../db/schema";
@@ -51,7 +52,11 @@ const STALE_DELETION_MS = 10 * 60_000;
  * fine), then the number returned and the row marked deleted, as the request would have. The caller got no 204,
  * or got one and the rest was cut off; either way the assistant was on its way out.
  */
-export async function repairInterruptedDeletions(db: Db, vapi: VapiClient, log: Logger, nowMs = Date.now()): Promise<number> {
+export async function repairInterruptedDeletions(
+  deps: Pick<AssistantDeps, "db" | "vapi" | "log" | "settings">,
+  nowMs = Date.now(),
+): Promise<number> {
+  const { db, vapi, log } = deps;
   const cutoff = new Date(nowMs - STALE_DELETION_MS).toISOString();
   const stale = await db
     .select({ id: assistants.id, orgId: assistants.orgId, vapiAssistantId: assistants.vapiAssistantId })
@@ -62,7 +67,7 @@ export async function repairInterruptedDeletions(db: Db, vapi: VapiClient, log: 
   for (const row of stale) {
     try {
       if (row.vapiAssistantId) await deleteVapiAssistant(vapi, row.vapiAssistantId);
-      const numberId = await finishDeletion({ db, vapi, log }, row);
+      const numberId = await finishDeletion(deps, row);
       log.warn("interrupted_deletion_repaired", { org_id: row.orgId, assistant_id: row.id, phone_number_id: numberId });
       repaired++;
     } catch (error) {

@@ -1,4 +1,5 @@
 import { noteAccountFull } from "./account";
+import { assistantInVapi, routesAtEdge } from "../routing/mode";
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
@@ -156,14 +157,8 @@ export async function startTrackingIfProvisioning(deps: NumberDeps, number: Phon
 }
 
 async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<Attachment> {
-  try {
-    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId!, { assistantId: target.vapiAssistantId, server: webhookServer(deps) });
-  } catch (error) {
-    await returnClaim(deps.db, number.id, target.assistantId, now()).catch((e) =>
-      deps.log.error("claim_return_failed", { phone_number_id: number.id, assistant_id: target.assistantId, error: e }),
-    );
-    throw upstreamFailure(error, "assign the phone number");
-  }
+  // At the edge the number stays bare in Vapi: the next call's assistant-request finds the new assistant in D1.
+  if (!routesAtEdge(deps.settings)) await pointPoolNumber(deps, number, target);
   const at = now();
   return {
     source: "pool",
@@ -172,6 +167,17 @@ async function attachPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target
     finalize: [eventWhileAssigned(deps.db, number.id, "reused", target, at, { number: number.number })],
     undo: [returnClaim(deps.db, number.id, target.assistantId, at)],
   };
+}
+
+async function pointPoolNumber(deps: NumberDeps, number: PhoneNumberRow, target: AssignmentTarget): Promise<void> {
+  try {
+    await deps.vapi.updatePhoneNumber(number.vapiPhoneNumberId!, { assistantId: target.vapiAssistantId, server: webhookServer(deps) });
+  } catch (error) {
+    await returnClaim(deps.db, number.id, target.assistantId, now()).catch((e) =>
+      deps.log.error("claim_return_failed", { phone_number_id: number.id, assistant_id: target.assistantId, error: e }),
+    );
+    throw upstreamFailure(error, "assign the phone number");
+  }
 }
 
 /**
@@ -184,7 +190,7 @@ export async function makeFreeNumber(
   target: NumberTarget & { vapiAssistantId: string | null },
 ): Promise<Attachment | FreeNumberRefusal> {
   const vapiNumber = await createReservedNumber(deps, reservationId, {
-    vapiAssistantId: target.vapiAssistantId,
+    vapiAssistantId: assistantInVapi(deps.settings, target.vapiAssistantId),
     areaCode: target.areaCode,
   });
   if (isRefusal(vapiNumber)) return vapiNumber;
@@ -314,10 +320,10 @@ export async function deleteOrphanByName(deps: NumberDeps, name: string): Promis
  * that is gone is harmless, re-pointed on reuse and repaired by the daily reconciliation.
  */
 export async function detachNumberInVapi(
-  deps: Pick<NumberDeps, "vapi" | "log">,
+  deps: Pick<NumberDeps, "vapi" | "log" | "settings">,
   number: Pick<PhoneNumberRow, "id" | "vapiPhoneNumberId">,
 ): Promise<void> {
-  if (!number.vapiPhoneNumberId) return;
+  if (!number.vapiPhoneNumberId || routesAtEdge(deps.settings)) return;
   await deps.vapi
     .updatePhoneNumber(number.vapiPhoneNumberId, { assistantId: null })
     .catch((error) => deps.log.warn("number_detach_failed", { phone_number_id: number.id, error }));
@@ -329,7 +335,7 @@ export async function detachInVapi(deps: NumberDeps, attachment: Attachment): Pr
   if (!vapiId) return;
   try {
     if (attachment.createdInVapi) await deps.vapi.deletePhoneNumber(vapiId);
-    else await deps.vapi.updatePhoneNumber(vapiId, { assistantId: null });
+    else if (!routesAtEdge(deps.settings)) await deps.vapi.updatePhoneNumber(vapiId, { assistantId: null });
   } catch (error) {
     deps.log.error("vapi_detach_failed", { vapi_phone_number_id: vapiId, error });
   }

@@ -1,3 +1,4 @@
+import { assistantInVapi } from "../routing/mode";
 import { and, eq, ne } from "drizzle-orm";
 import { assistants, phoneNumbers, twilioNumbers } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
@@ -213,7 +214,7 @@ async function repairAssistant(
   report: ReconcileReport,
 ): Promise<void> {
   if (row.assistantId && !vapiAssistantId) return; // its assistant is still being created
-  const wanted = row.assistantId ? vapiAssistantId : null;
+  const wanted = row.assistantId ? assistantInVapi(deps.settings, vapiAssistantId) : null;
   const actual = vapiNumber.assistantId ?? null;
   if (wanted === actual) return;
   await deps.vapi.updatePhoneNumber(vapiNumber.id, { assistantId: wanted });

@@ -57,5 +57,6 @@ export function newPhoneNumberRow(holder: NumberHolder, fields: VapiStateFields)
     assignedAt: holder.assistantId ? fields.updatedAt : null,
     releasedAt: null,
     lastCallAt: null,
+    vapiFallback: null,
   };
 }

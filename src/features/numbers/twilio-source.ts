@@ -1,3 +1,4 @@
+import { assistantInVapi } from "../routing/mode";
 import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import { phoneNumbers, twilioNumbers } from "../../db/schema";
 import type { SecretBox } from "../../platform/crypto";
@@ -220,7 +221,7 @@ async function importIntoVapi(
         : { twilioAuthToken: credentials.authToken }),
       name: vapiNumberName(phoneNumberId),
       server: webhookServer(deps),
-      ...(target.vapiAssistantId ? { assistantId: target.vapiAssistantId } : {}),
+      ...(assistantInVapi(deps.settings, target.vapiAssistantId) ? { assistantId: target.vapiAssistantId! } : {}),
     });
   } catch (error) {
     // Vapi may have imported it before the answer was lost: remove that import, or the next one would double it.

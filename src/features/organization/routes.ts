@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { createRouter } from "../../platform/router";
+import { getFallbackLine, setFallbackLine } from "./fallback";
 import { deleteTwilioConfig, getTwilioConfig, saveTwilioConfig } from "./twilio-settings";
 import { areaCode, e164 } from "../assistants/business-data";
 import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
@@ -111,10 +112,57 @@ const remove = createRoute({
   responses: { 204: { description: "Forgotten" }, ...authErrors },
 });
 
+const fallbackView = z
+  .object({ phone: e164.nullable().openapi({ description: "The fallback line, or null when none is set" }) })
+  .openapi("FallbackLine");
+
+const putFallback = createRoute({
+  method: "put",
+  path: "/api/organization/fallback",
+  tags,
+  security,
+  middleware: [owner] as const,
+  summary: "Set the organization's fallback line: where a call goes when no assistant can take it",
+  description:
+    "Used for calls to the organization's numbers that have no assistant, when the organization is at its concurrent-call cap, and " +
+    "(in edge routing) as each number's `fallbackDestination` in Vapi when the assistant has no emergency contact.",
+  request: { body: jsonBody(z.strictObject({ phone: e164 }).openapi("FallbackLineInput")) },
+  responses: { 200: jsonResponse(fallbackView, "The saved line"), 400: errorResponse("Not an E.164 number"), ...authErrors },
+});
+
+const getFallback = createRoute({
+  method: "get",
+  path: "/api/organization/fallback",
+  tags,
+  security,
+  middleware: [owner] as const,
+  summary: "The organization's fallback line",
+  responses: { 200: jsonResponse(fallbackView, "The line, or null"), ...authErrors },
+});
+
+const deleteFallback = createRoute({
+  method: "delete",
+  path: "/api/organization/fallback",
+  tags,
+  security,
+  middleware: [owner] as const,
+  summary: "Remove the fallback line: calls no assistant can take hear that the number is not in service",
+  responses: { 204: { description: "Removed" }, ...authErrors },
+});
+
 export const organizationRouter = createRouter()
   .openapi(put, async (c) => c.json(await saveTwilioConfig(c.var.services, orgOf(c), c.req.valid("json")), 200))
   .openapi(get, async (c) => c.json(await getTwilioConfig(c.var.db, orgOf(c)), 200))
   .openapi(remove, async (c) => {
     await deleteTwilioConfig(c.var.db, c.var.log, orgOf(c));
+    return c.body(null, 204);
+  })
+  .openapi(putFallback, async (c) => {
+    const phone = await setFallbackLine(c.var.db, orgOf(c), c.req.valid("json").phone);
+    return c.json({ phone }, 200);
+  })
+  .openapi(getFallback, async (c) => c.json({ phone: await getFallbackLine(c.var.db, orgOf(c)) }, 200))
+  .openapi(deleteFallback, async (c) => {
+    await setFallbackLine(c.var.db, orgOf(c), null);
     return c.body(null, 204);
   });

@@ -8,6 +8,7 @@ import { callFieldsOf, observeCall, transferDestination, vapiServerMessageSchema
 import { answerToolCalls, type Tool } from "./tool-calls";
 import { errorResponse, jsonBody } from "../../platform/openapi";
 import { calendarTools } from "../calendar/tools";
+import { answerAssistantRequest } from "../routing/assistant-request";
 
 /**
  * Checks `X-Vapi-Secret` in constant time. Registered in the app before the body limit, so nothing of an
@@ -45,6 +46,8 @@ export const webhooksRouter = createRouter().openapi(vapiWebhook, async (c) => {
   const { message } = c.req.valid("json");
   const deps = c.var.services;
   const fields = callFieldsOf(message, deps.log);
+  // A caller is waiting (7.5 s at most): answered from one D1 read, whatever the message holds.
+  if (message.type === "assistant-request") return c.json(await answerAssistantRequest(deps, fields), 200);
   if (fields) await observeCall(deps, fields);
   switch (message.type) {
     case "tool-calls":
