@@ -6,7 +6,7 @@ import worker from "../src/index";
 import type { DevEnv } from "./env";
 import { sandboxRouter } from "./sandbox/routes";
 
-export { ProvisioningTracker } from "../src/index";
+export { CallCounter, ProvisioningTracker } from "../src/index";
 export { UpstreamSandbox } from "./sandbox/upstream-sandbox";
 
 const app = createApp({ devRoutes: sandboxRouter });

@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { runScheduled } from "./jobs/scheduled";
 
 export { ProvisioningTracker } from "./features/provisioning/tracker";
+export { CallCounter } from "./features/routing/call-counter";
 
 const app = createApp();
 

@@ -5,6 +5,7 @@ import { createOrgNumberSource } from "./features/numbers/twilio-source";
 import type { OrgNumberSource } from "./features/numbers/acquisition";
 import { loadTwilioCredentials } from "./features/organization/twilio-settings";
 import type { TrackerStatus, TrackingRequest } from "./features/provisioning/tracker";
+import { callCounterOf, type CallCounterClient } from "./features/routing/call-counter";
 import { trackerStarter, trackerStub } from "./features/provisioning/tracker";
 import { createAlertWebhook, createGoogle, createTwilio, createUpstreams, missingGoogleSettings } from "./integrations/index";
 import type { GoogleClient } from "./integrations/google";
@@ -40,6 +41,8 @@ export interface Services {
   startTracking(request: TrackingRequest): Promise<void>;
   resumeTracker(key: string, request: TrackingRequest): Promise<{ rearmed: boolean }>;
   stopTracker(key: string, reason: TrackerStatus): Promise<void>;
+  /** The account's live calls: admissions and call events (a Durable Object). */
+  readonly calls: CallCounterClient;
   readonly alerts: AlertOptions;
 }
 
@@ -104,6 +107,7 @@ export function createServices(scope: ServicesScope): Services {
     startTracking,
     resumeTracker: async (key, request) => ({ rearmed: (await trackerStub(env, key).start(request)).rearmed }),
     stopTracker: (key, reason) => trackerStub(env, key).stop(reason),
+    calls: callCounterOf(env),
     get alerts() {
       return alerts();
     },

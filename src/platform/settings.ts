@@ -61,6 +61,8 @@ const settingsSchema = z
       .transform((v) => v === "true"),
     /** `direct`: each number carries its assistant in Vapi; `edge`: numbers stay bare and Switchboard answers `assistant-request`. */
     ROUTING_MODE: z.enum(["direct", "edge"]).default("direct"),
+    /** Concurrent calls the Vapi account allows, shared between organisations (their caps come on top). */
+    VAPI_CONCURRENCY_LIMIT: positiveInt(10),
     /** The daily reconciliation adopts unassigned numbers made outside Switchboard into the pool. */
     ADOPT_UNASSIGNED_NUMBERS: z
       .enum(["true", "false"], { message: 'must be "true" or "false"' })

@@ -341,7 +341,8 @@ describe.each(bodyRoutes.map((ep) => [ep.key, ep] as const))("%s refuses bad bod
         f.resolved.enum ||
         f.resolved.format,
     );
-    if (!freeForm) expect(short.length, `${ep.key} has no bounded string field`).toBeGreaterThan(0);
+    // A body with no string at all (a number only) has nothing to bound.
+    if (!freeForm && stringFields(ep).length > 0) expect(short.length, `${ep.key} has no bounded string field`).toBeGreaterThan(0);
     for (const field of short) {
       const path = pathText(field.path);
       await expectRefused(

@@ -1,7 +1,8 @@
 import type { PhoneNumberRow } from "../assistants/view";
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { assistants, phoneNumbers } from "../../db/schema";
+import { assistants, organizations as organizationRows, phoneNumbers } from "../../db/schema";
+import type { LiveCalls } from "../routing/call-counter";
 import { openAlertsQuery, toAlertView, type AlertView } from "../alerts/alerts";
 import { outsideFreeNumbersOf, readVapiAccount } from "../numbers/account";
 import { lastImportOf, type ImportSummary } from "../vapi-import/report";
@@ -72,12 +73,21 @@ export interface PoolOverview {
     organizations: TwilioOrgStatus[];
   };
   alerts: AlertView[];
+  /** Live calls against the caps; `live` is null when the call counter could not be read. */
+  calls: {
+    routing_mode: "direct" | "edge";
+    live: number | null;
+    limit: number;
+    organizations: { org_id: string; live: number | null; max_concurrent_calls: number | null }[];
+  };
   /** The last import of the Vapi account (`POST /api/admin/vapi/import`), dry run or not; null before the first. */
   last_import: { at: string; dry_run: boolean; summary: ImportSummary } | null;
 }
 
 interface OverviewSettings {
   VAPI_FREE_NUMBER_LIMIT: number;
+  VAPI_CONCURRENCY_LIMIT: number;
+  ROUTING_MODE: "direct" | "edge";
   POLL_MAX_ATTEMPTS: number;
   UNUSED_NUMBER_DAYS: number;
   TWILIO_NUMBER_MONTHLY_COST: number;
@@ -96,14 +106,23 @@ interface TwilioOrgRow {
 }
 
 /** Everything the dashboard shows about the pool, read in one D1 round trip. */
-export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs = Date.now()): Promise<PoolOverview> {
-  const [statsRows, account, unassignedRows, provisioningRows, twilioRows, alertRows] = await db.batch([
+export async function getPoolOverview(
+  db: Db,
+  settings: OverviewSettings,
+  liveCalls: LiveCalls | null = null,
+  nowMs = Date.now(),
+): Promise<PoolOverview> {
+  const [statsRows, account, unassignedRows, provisioningRows, twilioRows, alertRows, caps] = await db.batch([
     poolStatsQuery(db),
     readVapiAccount(db),
     unassignedQuery(db),
     provisioningQuery(db),
     db.all<TwilioOrgRow>(twilioByOrgQuery(startOfMonth(nowMs))),
     openAlertsQuery(db),
+    db
+      .select({ orgId: organizationRows.id, cap: organizationRows.maxConcurrentCalls })
+      .from(organizationRows)
+      .where(isNotNull(organizationRows.maxConcurrentCalls)),
   ]);
   const price = settings.TWILIO_NUMBER_MONTHLY_COST;
   const organizations = twilioRows.map((row) => toTwilioOrgStatus(row, price));
@@ -126,6 +145,27 @@ export async function getPoolOverview(db: Db, settings: OverviewSettings, nowMs 
     },
     alerts: alertRows.map(toAlertView),
     last_import: lastImportOf(account),
+    calls: callsAgainstCaps(settings, liveCalls, caps),
+  };
+}
+
+function callsAgainstCaps(
+  settings: OverviewSettings,
+  liveCalls: LiveCalls | null,
+  caps: { orgId: string; cap: number | null }[],
+): PoolOverview["calls"] {
+  const capOf = new Map(caps.map((c) => [c.orgId, c.cap]));
+  const liveOf = new Map((liveCalls?.byOrg ?? []).map((o) => [o.orgId, o.live]));
+  const orgIds = [...new Set([...capOf.keys(), ...liveOf.keys()])].sort();
+  return {
+    routing_mode: settings.ROUTING_MODE,
+    live: liveCalls?.total ?? null,
+    limit: settings.VAPI_CONCURRENCY_LIMIT,
+    organizations: orgIds.map((id) => ({
+      org_id: id,
+      live: liveCalls ? (liveOf.get(id) ?? 0) : null,
+      max_concurrent_calls: capOf.get(id) ?? null,
+    })),
   };
 }
 

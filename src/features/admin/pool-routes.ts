@@ -82,7 +82,13 @@ const cleanup = createRoute({
 });
 
 export const poolAdminRouter = createRouter()
-  .openapi(overview, async (c) => c.json(await getPoolOverview(c.var.db, c.var.settings), 200))
+  .openapi(overview, async (c) => {
+    const live = await c.var.services.calls.live().catch((error) => {
+      c.var.log.warn("call_counter_unreadable", { error });
+      return null;
+    });
+    return c.json(await getPoolOverview(c.var.db, c.var.settings, live), 200);
+  })
   .openapi(history, async (c) => {
     const query = c.req.valid("query");
     const beforeId = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);

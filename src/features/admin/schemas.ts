@@ -161,6 +161,14 @@ export const poolOverviewSchema = z
       ),
     }),
     alerts: z.array(alertSchema).openapi({ description: "Open alerts, newest first" }),
+    calls: z
+      .object({
+        routing_mode: z.enum(["direct", "edge"]),
+        live: count.nullable().openapi({ description: "Live calls of the whole account (null: the counter could not be read)" }),
+        limit: count.openapi({ description: "VAPI_CONCURRENCY_LIMIT" }),
+        organizations: z.array(z.object({ org_id: z.string(), live: count.nullable(), max_concurrent_calls: count.nullable() })),
+      })
+      .openapi({ description: "Live calls per organization against their caps (enforced in edge routing, alerted in direct)" }),
     last_import: z
       .object({ at: timestamp, dry_run: z.boolean(), summary: z.record(z.string(), z.number()) })
       .nullable()

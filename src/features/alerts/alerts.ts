@@ -13,6 +13,7 @@ export const ALERT_KINDS = [
   "provisioning_failed",
   "calendar_reconnect_required",
   "orphan_adopted",
+  "calls_over_cap",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -2,6 +2,8 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { organizations } from "../../db/schema";
 
+/** The organisation's own routing settings: its fallback line and its concurrent-call cap. */
+
 /** The organisation's fallback line: where calls go when no assistant can take them. */
 export async function getFallbackLine(db: Db, orgId: string): Promise<string | null> {
   const [org] = await db.select({ phone: organizations.fallbackPhone }).from(organizations).where(eq(organizations.id, orgId)).limit(1);
@@ -16,4 +18,13 @@ export async function setFallbackLine(db: Db, orgId: string, phone: string | nul
     .values({ id: orgId, fallbackPhone: phone, createdAt: at, updatedAt: at })
     .onConflictDoUpdate({ target: organizations.id, set: { fallbackPhone: phone, updatedAt: at } });
   return phone;
+}
+
+/** The organisation's concurrent-call cap (null: none of its own); its row is made if it has none yet. */
+export async function setCallCap(db: Db, orgId: string, cap: number | null): Promise<void> {
+  const at = new Date().toISOString();
+  await db
+    .insert(organizations)
+    .values({ id: orgId, maxConcurrentCalls: cap, createdAt: at, updatedAt: at })
+    .onConflictDoUpdate({ target: organizations.id, set: { maxConcurrentCalls: cap, updatedAt: at } });
 }

@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { assistants, organizations, phoneNumbers } from "../../db/schema";
 import type { Logger } from "../../platform/log";
 import type { Services } from "../../services";
+import { routesAtEdge } from "./mode";
 import { observeCall, type CallFields } from "../webhooks/call-events";
 
 /** Spoken when a call reaches a number nobody answers for: never silence. */
@@ -74,7 +75,14 @@ export function logRouted(
   answer: AssistantRequestAnswer,
   reason: string,
 ) {
-  const outcome = "assistantId" in answer ? "assistant" : "destination" in answer ? "fallback_line" : "not_in_service";
+  const outcome =
+    "assistantId" in answer
+      ? "assistant"
+      : "destination" in answer
+        ? "fallback_line"
+        : answer.error === ALL_LINES_BUSY
+          ? "busy"
+          : "not_in_service";
   const event = {
     call_id: fields?.callId ?? null,
     vapi_phone_number_id: fields?.vapiNumberId ?? null,
@@ -88,7 +96,29 @@ export function logRouted(
   else log.warn("call_routed", event);
 }
 
-type RoutingDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker" | "settings">;
+type RoutingDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker" | "settings" | "calls" | "alerts">;
+
+/** Spoken when the organisation (or the account) has as many live calls as it may, and no fallback line. */
+export const ALL_LINES_BUSY = "Thank you for calling. All of our lines are busy right now. Please call again in a few minutes. Goodbye.";
+
+/**
+ * Whether the call would go over a cap: the counter admits it (and counts it live) or says which cap. If the
+ * counter cannot be reached the call goes through: a cap is fairness, a silent line is a lost customer.
+ */
+async function overCap(deps: RoutingDeps, callId: string, route: NumberRoute): Promise<"organization_cap" | "account_cap" | null> {
+  try {
+    const answer = await deps.calls.admit({
+      callId,
+      orgId: route.orgId,
+      orgCap: route.maxConcurrentCalls,
+      totalCap: deps.settings.VAPI_CONCURRENCY_LIMIT,
+    });
+    return answer.admitted ? null : answer.reason;
+  } catch (error) {
+    deps.log.error("call_admission_failed", { call_id: callId, org_id: route.orgId, error });
+    return null;
+  }
+}
 
 /** `assistant-request`, answered from D1 in every routing mode; a message that does not fit is still answered. */
 export async function answerAssistantRequest(deps: RoutingDeps, fields: CallFields | null): Promise<AssistantRequestAnswer> {
@@ -98,8 +128,19 @@ export async function answerAssistantRequest(deps: RoutingDeps, fields: CallFiel
     return answer;
   }
   const route = await readNumberRoute(deps.db, fields.vapiNumberId);
-  const answer = routeCall(route);
-  logRouted(deps.log, fields, route, answer, route ? (route.assistantId ? "its assistant" : "no assistant") : "not a Switchboard number");
+  let answer = routeCall(route);
+  let reason = route ? (route.assistantId ? "its assistant" : "no assistant") : "not a Switchboard number";
+  if ("assistantId" in answer && routesAtEdge(deps.settings) && fields.callId) {
+    const refusal = await overCap(deps, fields.callId, route!);
+    if (refusal) {
+      answer = route!.fallbackPhone ? fallbackAnswer(route) : { error: ALL_LINES_BUSY };
+      reason =
+        refusal === "organization_cap"
+          ? "the organization is at its concurrent-call cap"
+          : "the Vapi account is at its concurrent-call total";
+    }
+  }
+  logRouted(deps.log, fields, route, answer, reason);
   // A call reaching a number still provisioning proves it live (rare: the one extra read is taken only then).
   if (route && (route.status === "provisioning" || route.status === "stuck")) await observeCall(deps, fields);
   return answer;

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { assistants, phoneNumbers } from "../../db/schema";
+import { assistants, organizations, phoneNumbers } from "../../db/schema";
+import { countCall } from "../routing/caps";
 import { emergencyContactOf } from "../assistants/assistants";
 import type { AssistantRow, PhoneNumberRow } from "../assistants/view";
 import type { Logger } from "../../platform/log";
@@ -52,6 +53,8 @@ export interface CallFields {
   digits: string | null;
   /** When the message reports that the call reached the number: its time, within the sane range. */
   activityAt: string | null;
+  /** What the message says of the call's life: it is live (in progress), it ended, or nothing. */
+  callLife: "live" | "ended" | null;
 }
 
 /**
@@ -71,10 +74,12 @@ export function callFieldsOf(message: VapiServerMessage, log: Logger, now = Date
   }
   const { call, phoneNumber } = parsed.data;
   let reachedNumber = message.type === "end-of-call-report";
+  let callLife: CallFields["callLife"] = reachedNumber ? "ended" : null;
   if (message.type === "status-update") {
     const status = z.enum(CALL_STATUSES).safeParse(message.status);
     if (!status.success) return ignore("message.status", `must be one of ${CALL_STATUSES.join(", ")}`);
     reachedNumber = CALL_REACHED_NUMBER.has(status.data);
+    callLife = status.data === "in-progress" ? "live" : status.data === "ended" ? "ended" : null;
   }
   // The timestamp is read only to date a call; other messages' timestamps are not used, so not judged.
   const timestamp = message.timestamp;
@@ -92,10 +97,11 @@ export function callFieldsOf(message: VapiServerMessage, log: Logger, now = Date
     vapiAssistantId: call?.assistantId ?? null,
     digits: phoneNumber?.number ?? null,
     activityAt: reachedNumber ? new Date((timestamp as number | undefined) ?? now).toISOString() : null,
+    callLife,
   };
 }
 
-type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
+type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker" | "settings" | "calls" | "alerts">;
 
 /**
  * What a call tells about the number it was made on, and only that number: a call on a number still
@@ -106,13 +112,21 @@ type WebhookDeps = Pick<Services, "db" | "log" | "vapi" | "stopTracker">;
 export async function observeCall(deps: WebhookDeps, fields: CallFields): Promise<void> {
   if (!fields.vapiNumberId) return;
   const [found] = await deps.db
-    .select({ number: phoneNumbers, assistantVapiId: assistants.vapiAssistantId })
+    .select({
+      number: phoneNumbers,
+      assistantVapiId: assistants.vapiAssistantId,
+      orgId: sql<string | null>`coalesce(${assistants.orgId}, ${phoneNumbers.orgId})`,
+      maxConcurrentCalls: organizations.maxConcurrentCalls,
+    })
     .from(phoneNumbers)
     .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId))
+    .leftJoin(organizations, eq(organizations.id, sql`coalesce(${assistants.orgId}, ${phoneNumbers.orgId})`))
     .where(eq(phoneNumbers.vapiPhoneNumberId, fields.vapiNumberId))
     .limit(1);
   if (!found) return;
   const row = found.number;
+  // Every call on the number uses the account's concurrency, whichever assistant Vapi says took it.
+  await countCall(deps, fields, { orgId: found.orgId, maxConcurrentCalls: found.maxConcurrentCalls });
   if (fields.vapiAssistantId && fields.vapiAssistantId !== found.assistantVapiId) {
     deps.log.warn("webhook_call_not_of_number_assistant", {
       type: fields.type,
