@@ -44,6 +44,12 @@ export interface Services {
   /** The account's live calls: admissions and call events (a Durable Object). */
   readonly calls: CallCounterClient;
   readonly alerts: AlertOptions;
+  /**
+   * Runs `task` after the response (the request's or cron run's `waitUntil`), else awaits it. The task gets
+   * services of its own, so its D1 and upstream calls are not counted as the request's (`X-D1-Round-Trips`,
+   * `X-Upstream-Calls`). A failure is logged (`background_task_failed`), never thrown.
+   */
+  inBackground(task: (services: Services) => Promise<unknown>): Promise<void>;
 }
 
 interface ServicesScope {
@@ -83,6 +89,16 @@ export function createServices(scope: ServicesScope): Services {
   const orgNumbers = once(() => createOrgNumberSource({ box, twilioFor }));
   const alerts = once(() => ({ notifier: createAlertWebhook(env, settings, log, cost), waitUntil: scope.waitUntil }));
   const startTracking = trackerStarter(env);
+  const inBackground = async (task: (services: Services) => Promise<unknown>) => {
+    const run = Promise.resolve()
+      .then(() => task(createServices({ ...scope, cost: new RequestCost() })))
+      .then(
+        () => undefined,
+        (error) => log.error("background_task_failed", { error }),
+      );
+    if (scope.waitUntil) scope.waitUntil(run);
+    else await run;
+  };
   return {
     settings,
     log,
@@ -111,5 +127,6 @@ export function createServices(scope: ServicesScope): Services {
     get alerts() {
       return alerts();
     },
+    inBackground,
   };
 }

@@ -58,11 +58,22 @@ type VapiPhoneNumberInput =
       server?: VapiServer;
     };
 
-/** UpdateVapiPhoneNumberDTO: `assistantId: null` detaches the assistant. */
+/** `TransferDestinationNumber`, the form of `fallbackDestination` Switchboard sets. */
+export interface VapiFallbackDestination {
+  type: "number";
+  number: string;
+  message?: string;
+}
+
+/**
+ * UpdateVapiPhoneNumberDTO: `assistantId: null` detaches the assistant. `fallbackDestination` cannot be removed:
+ * the spec does not declare it nullable.
+ */
 interface VapiPhoneNumberPatch {
   name?: string;
   assistantId?: string | null;
   server?: VapiServer;
+  fallbackDestination?: VapiFallbackDestination;
 }
 
 const assistantSchema = z.looseObject({
@@ -86,6 +97,8 @@ const phoneNumberSchema = z.looseObject({
   numberDesiredAreaCode: z.string().optional(),
   assistantId: z.string().nullish(),
   server: z.looseObject({ url: z.string().optional() }).nullish(),
+  /** A `TransferDestinationNumber` has `number`; a `TransferDestinationSip` has `sipUri` instead. */
+  fallbackDestination: z.looseObject({ type: z.string().optional(), number: z.string().optional() }).nullish(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -5,6 +5,7 @@ import { loadSettings } from "../../src/platform/settings";
 import { createUpstreams } from "../../src/integrations/index";
 import type { AssistantDeps } from "../../src/features/assistants/assistants";
 import { NO_ORG_NUMBERS } from "../../src/features/numbers/acquisition";
+import { createServices } from "../../src/services";
 
 /** The services' dependencies as a request would build them, against the test D1 and the sandbox. */
 export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDeps {
@@ -19,6 +20,8 @@ export function serviceDeps(overrides: Partial<AssistantDeps> = {}): AssistantDe
     orgNumbers: NO_ORG_NUMBERS,
     // Services driven directly, without a request, start no trackers (the tests that need one start it).
     startTracking: async () => undefined,
+    // Background work (edge routing's fallback sync) runs on services of its own, awaited.
+    inBackground: (task) => createServices({ env, settings, log, publicUrl: "https://switchboard.test" }).inBackground(task),
     ...overrides,
   };
 }

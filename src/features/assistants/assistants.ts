@@ -24,9 +24,14 @@ import {
 import { claimPoolNumber, letGoOfNumber, reserveFreeNumber, slotFrom, type AcquireRequest } from "../numbers/pool";
 import type { BatchItem } from "drizzle-orm/batch";
 import { requestInProgress } from "../../platform/idempotency";
+import type { Services } from "../../services";
+import { followFallbacks } from "../routing/fallback";
 
-/** Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks. */
-export type AssistantDeps = NumberDeps;
+/**
+ * Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks, and
+ * `inBackground` follows a number's fallback in Vapi after the response (edge routing).
+ */
+export type AssistantDeps = NumberDeps & Pick<Services, "inBackground">;
 
 interface CreateAssistantInput {
   name?: string;
@@ -172,6 +177,7 @@ export async function createAssistant(
       phone_source: attachment.source,
     });
     await startTrackingIfProvisioning(deps, attachment.number);
+    await followFallbacks(deps, { numberIds: [attachment.number.id] });
     return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
     deps.log.error("assistant_record_failed", { org_id: orgId, assistant_id: id, vapi_assistant_id: vapiAssistantId, error });
@@ -250,6 +256,8 @@ export async function assignPhoneNumber(deps: AssistantDeps, orgId: string, id: 
       throw notFound(`Assistant ${id}`);
     }
     await startTrackingIfProvisioning(deps, attachment.number);
+    // The number let go of falls back to its organisation's line (or keeps its last one: see routing/fallback.ts).
+    await followFallbacks(deps, { numberIds: number ? [attachment.number.id, number.id] : [attachment.number.id] });
     return toAssistantView(active, attachment.number, deps.settings.POLL_MAX_ATTEMPTS);
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -434,6 +442,7 @@ export async function deleteAssistant(deps: AssistantDeps, orgId: string, id: st
   }
   const numberId = await finishDeletion(deps, claimed);
   deps.log.info("assistant_deleted", { org_id: orgId, assistant_id: id, phone_number_id: numberId });
+  if (numberId) await followFallbacks(deps, { numberIds: [numberId] });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { EmergencyContact } from "./vapi-config";
 import { deletedSince, emergencyContactOf, findAssistant, vapiConfig, type AssistantDeps } from "./assistants";
 import type { AssistantRow } from "./view";
 import { upstreamFailure } from "../../platform/upstream-failure";
+import { followFallbacks } from "../routing/fallback";
 
 export async function getEmergencyContact(deps: AssistantDeps, orgId: string, id: string): Promise<EmergencyContact | null> {
   const { assistant } = await findAssistant(deps.db, orgId, id);
@@ -23,7 +24,7 @@ export async function setEmergencyContact(
   id: string,
   contact: EmergencyContact | null,
 ): Promise<EmergencyContact | null> {
-  const { assistant } = await findAssistant(deps.db, orgId, id);
+  const { assistant, number } = await findAssistant(deps.db, orgId, id);
   const next: AssistantRow = {
     ...assistant,
     emergencyContactName: contact?.name ?? null,
@@ -63,6 +64,7 @@ export async function setEmergencyContact(
   // Deleted meanwhile: its Vapi assistant is gone with it, so there is nothing to put back.
   if (saved.length === 0) throw notFound(`Assistant ${id}`);
   deps.log.info(contact ? "emergency_contact_set" : "emergency_contact_removed", { org_id: orgId, assistant_id: id });
+  if (number) await followFallbacks(deps, { numberIds: [number.id] });
   return contact;
 }
 

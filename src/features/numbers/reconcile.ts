@@ -1,5 +1,6 @@
-import { assistantInVapi } from "../routing/mode";
-import { and, eq, ne } from "drizzle-orm";
+import { assistantInVapi, routesAtEdge } from "../routing/mode";
+import { syncAllFallbacks } from "../routing/fallback";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { assistants, phoneNumbers, twilioNumbers } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
 import type { VapiPhoneNumber } from "../../integrations/vapi";
@@ -41,6 +42,10 @@ interface ReconcileReport {
   }[];
   /** Free Vapi numbers the account holds that no row counts (null when the listing could not prove it was whole). */
   free_numbers_outside: number | null;
+  /** Edge routing: numbers whose `fallbackDestination` in Vapi is not the one Switchboard set (changed by hand). */
+  fallback_changed_in_vapi: { phone_number_id: string; vapi_phone_number_id: string; recorded: string | null; in_vapi: string | null }[];
+  /** Edge routing: the sync of every number's fallback that followed (null in direct routing). */
+  fallbacks: { updated: number; failed: number; not_cleared: number } | null;
   failures: number;
 }
 
@@ -76,6 +81,8 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     duplicates_deleted: [],
     made_outside: [],
     free_numbers_outside: null,
+    fallback_changed_in_vapi: [],
+    fallbacks: null,
     failures: 0,
   };
   /** Free numbers Vapi holds that no row counts: made outside, or a row released while Vapi still has it. */
@@ -90,7 +97,10 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
       const free = vapiNumber.provider === "vapi";
       if (known) {
         if (known.row.status === "released" && free) heldOutside++;
-        if (known.row.status !== "released" && known.row.updatedAt < settled) await repairAssistant(deps, known, vapiNumber, report);
+        if (known.row.status !== "released" && known.row.updatedAt < settled) {
+          await repairAssistant(deps, known, vapiNumber, report);
+          if (routesAtEdge(deps.settings)) await noteFallbackInVapi(deps, known.row, vapiNumber, report);
+        }
         continue;
       }
       const rowId = rowIdFromVapiName(vapiNumber.name);
@@ -116,6 +126,7 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     await saveOutsideFreeNumbers(deps.db, heldOutside, newestCreatedAt(listing.items) ?? lastCountedAt ?? at, at);
   }
   await releaseVanished(deps, rows, listing, settled, at, report);
+  if (routesAtEdge(deps.settings)) await repairFallbacks(deps, report);
   deps.log.info("reconcile_numbers_done", {
     vapi_numbers: report.vapi_numbers,
     adopted: report.adopted.length,
@@ -124,9 +135,39 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
     skipped: report.skipped.length,
     made_outside: report.made_outside.length,
     free_numbers_outside: report.free_numbers_outside,
+    fallback_changed_in_vapi: report.fallback_changed_in_vapi.length,
+    fallbacks_updated: report.fallbacks?.updated ?? null,
     failures: report.failures,
   });
   return report;
+}
+
+/**
+ * The fallback Vapi shows for a number, recorded when it is not the one Switchboard set (changed in Vapi's
+ * dashboard, or a sync that lost a race): `vapi_fallback` says what Vapi has, so the sync after puts D1's back.
+ */
+async function noteFallbackInVapi(deps: ReconcileDeps, row: PhoneNumberRow, vapiNumber: VapiPhoneNumber, report: ReconcileReport) {
+  const inVapi = vapiNumber.fallbackDestination?.number ?? null;
+  if (inVapi === row.vapiFallback) return;
+  await deps.db
+    .update(phoneNumbers)
+    .set({ vapiFallback: inVapi })
+    .where(and(eq(phoneNumbers.id, row.id), sql`${phoneNumbers.vapiFallback} is ${row.vapiFallback}`));
+  const change = { phone_number_id: row.id, vapi_phone_number_id: vapiNumber.id, recorded: row.vapiFallback, in_vapi: inVapi };
+  report.fallback_changed_in_vapi.push(change);
+  deps.log.warn("vapi_number_fallback_changed", change);
+}
+
+/** Edge routing: every number's `fallbackDestination` made what D1 wants (after the changes found above). */
+async function repairFallbacks(deps: ReconcileDeps, report: ReconcileReport): Promise<void> {
+  try {
+    const synced = await syncAllFallbacks(deps);
+    report.fallbacks = { updated: synced.updated, failed: synced.failed, not_cleared: synced.not_cleared.length };
+    report.failures += synced.failed;
+  } catch (error) {
+    report.failures++;
+    deps.log.error("reconcile_number_failed", { step: "fallbacks", error });
+  }
 }
 
 /**

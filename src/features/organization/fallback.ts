@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { organizations } from "../../db/schema";
+import type { Services } from "../../services";
+import { followFallbacks } from "../routing/fallback";
 
 /** The organisation's own routing settings: its fallback line and its concurrent-call cap. */
 
@@ -10,13 +12,21 @@ export async function getFallbackLine(db: Db, orgId: string): Promise<string | n
   return org?.phone ?? null;
 }
 
-/** Sets (or, with null, removes) the fallback line; the organisation's row is made if it has none yet. */
-export async function setFallbackLine(db: Db, orgId: string, phone: string | null): Promise<string | null> {
+/**
+ * Sets (or, with null, removes) the fallback line; the organisation's row is made if it has none yet. In edge
+ * routing its numbers' `fallbackDestination` in Vapi follow after the response.
+ */
+export async function setFallbackLine(
+  deps: Pick<Services, "db" | "settings" | "log" | "inBackground">,
+  orgId: string,
+  phone: string | null,
+): Promise<string | null> {
   const at = new Date().toISOString();
-  await db
+  await deps.db
     .insert(organizations)
     .values({ id: orgId, fallbackPhone: phone, createdAt: at, updatedAt: at })
     .onConflictDoUpdate({ target: organizations.id, set: { fallbackPhone: phone, updatedAt: at } });
+  await followFallbacks(deps, { orgId });
   return phone;
 }
 

@@ -158,11 +158,11 @@ export const organizationRouter = createRouter()
     return c.body(null, 204);
   })
   .openapi(putFallback, async (c) => {
-    const phone = await setFallbackLine(c.var.db, orgOf(c), c.req.valid("json").phone);
+    const phone = await setFallbackLine(c.var.services, orgOf(c), c.req.valid("json").phone);
     return c.json({ phone }, 200);
   })
   .openapi(getFallback, async (c) => c.json({ phone: await getFallbackLine(c.var.db, orgOf(c)) }, 200))
   .openapi(deleteFallback, async (c) => {
-    await setFallbackLine(c.var.db, orgOf(c), null);
+    await setFallbackLine(c.var.services, orgOf(c), null);
     return c.body(null, 204);
   });

@@ -8,7 +8,8 @@ import { observeCall, type CallFields } from "../webhooks/call-events";
 
 /** Spoken when a call reaches a number nobody answers for: never silence. */
 export const NOT_IN_SERVICE = "We're sorry, this number is not in service. Please check the number and call again. Goodbye.";
-const CONNECTING = "Please hold while I connect you.";
+/** Said before a transfer to the fallback line (the answer's `destination`, and each number's `fallbackDestination`). */
+export const CONNECTING = "Please hold while I connect you.";
 
 /** `ServerMessageResponseAssistantRequest`, the three forms Switchboard answers with. */
 export type AssistantRequestAnswer =
