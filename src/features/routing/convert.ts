@@ -3,6 +3,7 @@ import { assistants, phoneNumbers } from "../../db/schema";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
 import { webhookServer } from "../numbers/acquisition";
+import { syncFallbacks } from "./fallback";
 import { assistantInVapi } from "./mode";
 
 type ConvertDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "webhookUrl">;
@@ -27,6 +28,8 @@ export interface ConversionReport {
   failed: number;
   /** Still to change (failed or deferred past `max_changes`): run it again. */
   remaining: number;
+  /** Numbers made bare that got their `fallbackDestination` in this run (edge only). */
+  fallbacks_set: number;
   changes: NumberConversion[];
 }
 
@@ -58,6 +61,7 @@ export async function convertRouting(deps: ConvertDeps, options: { dryRun: boole
     changed: 0,
     failed: 0,
     remaining: 0,
+    fallbacks_set: 0,
     changes: [],
   };
   for (const row of rows) {
@@ -92,6 +96,12 @@ export async function convertRouting(deps: ConvertDeps, options: { dryRun: boole
     }
   }
   if (options.dryRun) report.remaining = report.changes.length;
+  // A bare number's call depends on Switchboard's answer: the numbers just made bare get the fallback behind it now.
+  const converted = report.changes.filter((c) => c.outcome === "changed").map((c) => c.phone_number_id);
+  // In chunks: D1 binds at most 100 parameters a statement.
+  for (let i = 0; i < converted.length; i += 90) {
+    report.fallbacks_set += (await syncFallbacks(deps, { numberIds: converted.slice(i, i + 90) })).updated;
+  }
   deps.log.info("routing_converted", {
     routing_mode: report.routing_mode,
     dry_run: report.dry_run,

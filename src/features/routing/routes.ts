@@ -15,6 +15,7 @@ const conversionSchema = z
     changed: z.number().int(),
     failed: z.number().int(),
     remaining: z.number().int().openapi({ description: "Still to change: call again while it is above 0" }),
+    fallbacks_set: z.number().int().openapi({ description: "Numbers made bare that got their fallbackDestination (edge)" }),
     changes: z.array(
       z.object({
         phone_number_id: z.string(),

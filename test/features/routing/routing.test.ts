@@ -150,8 +150,14 @@ describe("assistant-request, answered at the edge", () => {
 
 describe("POST /api/admin/routing/convert", () => {
   it("converts every number to edge and back, idempotent, and resumes after a Vapi fault halfway", async () => {
-    const a = await createIn("direct", newOrg());
+    const orgA = newOrg();
+    const a = await createIn("direct", orgA);
     const b = await createIn("direct", newOrg());
+    const contact = await send("direct", "PUT", `/api/assistants/${a.id}/emergency-contact`, {
+      token: await token({ org: orgA }),
+      body: { name: "Ann", phone: "+15125550111" },
+    });
+    expect(contact.status).toBe(200);
     await sandbox().advanceClock(31);
     const convert = async (mode: Mode, query = "") =>
       json(await send(mode, "POST", `/api/admin/routing/convert${query}`, { token: await adminToken() }));
@@ -173,6 +179,12 @@ describe("POST /api/admin/routing/convert", () => {
     await sandbox().clearFaults();
 
     expect(await convert("edge", "?dry_run=false")).toMatchObject({ changed: 1, failed: 0, remaining: 0, already_converted: 1 });
+    // A number made bare carries the fallback behind it at once: a's emergency contact (b has none, nor a line).
+    expect(halfway.fallbacks_set).toBe(1);
+    expect((await sandbox().vapiPhoneNumbers()).find((n) => n.id === aVapi)!.fallbackDestination).toMatchObject({
+      type: "number",
+      number: "+15125550111",
+    });
     expect(await assistantOf(bVapi)).toBeNull();
     expect(await convert("edge", "?dry_run=false")).toMatchObject({ changed: 0, already_converted: 2, changes: [] });
     expect(await answerOf(await assistantRequest("edge", bVapi))).toEqual({ assistantId: b.vapi_assistant_id });
