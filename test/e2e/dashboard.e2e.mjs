@@ -4,7 +4,8 @@
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assistantBody, DevServer, sleep, token } from "../../bench/lib.mjs";
+import { randomUUID } from "node:crypto";
+import { assistantBody, DevServer, SECRETS, sleep, token } from "../../bench/lib.mjs";
 
 const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium"; // Debian's chromium package
 const SHOTS = {
@@ -26,6 +27,7 @@ const serverOptions = {
   },
 };
 let server; // created in beforeAll, so a skipped run leaves no state directory behind
+let seededNumberId; // the number of e2e-org's assistant
 const admin = token("ops", { role: "platform_admin", prefix: "e2e" });
 const api = async (method, path, body) => {
   const res = await server.call(method, path, { auth: admin, body });
@@ -89,6 +91,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     await until("the seeded numbers to activate", async () => (await pool()).stats.unassigned === 2);
     const created = await server.call("POST", "/api/assistants", { auth: token("e2e-org", { prefix: "e2e" }), body: assistantBody(0) });
     if (created.status !== 201 || created.json.phone_source !== "pool") throw new Error(`seed create: ${created.status} ${created.text}`);
+    seededNumberId = created.json.phone_number_id;
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -162,10 +165,33 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     expect(await page.locator("#import-summary").isHidden()).toBe(true);
     expect(await page.locator("#history-table tbody tr").count()).toBeGreaterThanOrEqual(4); // 2 created, 2 provisioned, 1 assigned
     expect(await page.locator("#alerts-list li").count()).toBe(0);
+    expect(await page.locator("#calls-summary").textContent()).toBe("Live calls: 0 of 10 (account total) · routing: direct");
+    expect(await page.locator("#calls .empty").textContent()).toBe("No live calls and no caps.");
+    expect(await page.locator("#calls-table").isHidden()).toBe(true);
 
     await page.reload(); // asked once: the tab remembers the token
     await page.locator("#dashboard").waitFor();
     expect(await page.getByLabel(/Admin token/).isVisible()).toBe(false);
+  });
+
+  it("shows an organisation's live calls against its cap, at the cap highlighted (measured, not enforced, in direct)", async () => {
+    await api("PUT", "/api/admin/organizations/e2e-org/limits", { max_concurrent_calls: 1 });
+    const [[number]] = await server.d1(`SELECT vapi_phone_number_id FROM phone_numbers WHERE id = '${seededNumberId}'`);
+    const call = { id: randomUUID(), phoneNumberId: number.vapi_phone_number_id };
+    const hook = await server.call("POST", "/webhooks/vapi", {
+      headers: { "X-Vapi-Secret": SECRETS.VAPI_WEBHOOK_SECRET },
+      body: { message: { type: "status-update", status: "in-progress", call, timestamp: Date.now() } },
+    });
+    expect(hook.status, hook.text).toBe(200);
+    expect((await pool()).calls).toMatchObject({ live: 1, organizations: [{ org_id: "e2e-org", live: 1, max_concurrent_calls: 1 }] });
+
+    await page.getByRole("button", { name: "Reload now" }).click();
+    const row = page.locator("#calls-table tbody tr");
+    await eventually(() => row.count()).toBe(1);
+    expect(await page.locator("#calls-summary").textContent()).toBe("Live calls: 1 of 10 (account total) · routing: direct");
+    expect(await row.locator("td").allTextContents()).toEqual(["e2e-org", "1 (at or over its cap)", "1 (measured, not enforced)"]);
+    expect(await row.getAttribute("class")).toBe("at-cap");
+    expect(await page.locator("#calls .empty").isHidden()).toBe(true);
   });
 
   it("pre-provisions 2: their progress bars rise with the event stream, not with reloads, then they join the unassigned numbers", async () => {

@@ -24,6 +24,7 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(page).toMatch(/<meter id="gauge"/);
     for (const heading of [
       "Free numbers",
+      "Calls",
       "Actions",
       "Provisioning",
       "Open alerts",
@@ -99,6 +100,21 @@ describe("GET /admin (the operators' dashboard)", () => {
 
     const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(await (await call("GET", "/admin", { token: null })).text())?.[1] ?? "";
     for (const read of ['"/api/admin/vapi/import"', "last_import", "free_numbers_outside", "by_origin", ".origin"])
+      expect(script).toContain(read);
+  });
+
+  it("has a Calls section, filled from the pool's `calls` (live calls per organisation against their caps)", async () => {
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    const section = /<section id="calls"[\s\S]*?<\/section>/.exec(page)?.[0] ?? "";
+    expect(section).toContain('<p id="calls-summary"></p>');
+    expect(section).toContain('<p class="empty">No live calls and no caps.</p>');
+    const head = /<table id="calls-table">[\s\S]*?<\/thead>/.exec(section)?.[0] ?? "";
+    expect(head.match(/<th scope="col">([^<]+)<\/th>/g)?.map((th) => th.replace(/<[^>]+>/g, ""))).toEqual(["Organisation", "Live", "Cap"]);
+
+    const pool = await json(await call("GET", "/api/admin/phone-pool", { token: await adminToken() }));
+    expect(Object.keys(pool.calls).sort()).toEqual(["limit", "live", "organizations", "routing_mode"]);
+    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
+    for (const read of ["pool.calls", "routing_mode", "max_concurrent_calls", '"measured, not enforced"', '"enforced"', "at-cap"])
       expect(script).toContain(read);
   });
 

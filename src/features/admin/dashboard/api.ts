@@ -16,7 +16,16 @@ export interface PoolOverview {
   provisioning: ProvisioningNumber[];
   twilio: TwilioOverview;
   alerts: Alert[];
+  calls: CallsOverview;
   last_import: LastImport | null;
+}
+
+/** The pool's `calls`: live calls against the caps (`live` null: the call counter could not be read). */
+export interface CallsOverview {
+  routing_mode: "direct" | "edge";
+  live: number | null;
+  limit: number;
+  organizations: { org_id: string; live: number | null; max_concurrent_calls: number | null }[];
 }
 
 /** Where a number came from: made by Switchboard, adopted from the Vapi account, an organisation's own Twilio number. */

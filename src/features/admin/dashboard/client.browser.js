@@ -15,7 +15,7 @@
  * 30 s. A hidden tab holds no stream and does not reload.
  */
 /**
- * @import { Alert, CleanupReport, ErrorBody, HistoryEvent, HistoryPage, PoolOverview, PoolStats } from "./api"
+ * @import { Alert, CallsOverview, CleanupReport, ErrorBody, HistoryEvent, HistoryPage, PoolOverview, PoolStats } from "./api"
  * @import { PreProvisionRequest, PreProvisionResult, ProvisioningNumber, RefreshResult, TwilioOverview, UnassignedNumber } from "./api"
  * @import { ImportAssistantEntry, ImportNumberEntry, LastImport, NumberOrigin, StoredImport } from "./api"
  */
@@ -75,6 +75,8 @@
     gauge: byId("gauge", HTMLMeterElement),
     gaugeText: byId("gauge-text", HTMLElement),
     origins: byId("origins", HTMLElement),
+    callsSummary: byId("calls-summary", HTMLElement),
+    callsTable: byId("calls-table", HTMLTableElement),
     updated: byId("updated", HTMLElement),
     reload: byId("reload", HTMLButtonElement),
     preForm: byId("pre-form", HTMLFormElement),
@@ -281,11 +283,14 @@
    * Puts one row per item in the table's body; each cell is labelled with its column (a card on a phone).
    * @param {HTMLTableElement} table
    * @param {Child[][]} rows
+   * @param {(string | null)[]} [classes] a class per row
    */
-  function fillTable(table, rows) {
+  function fillTable(table, rows, classes = []) {
     const labels = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent);
     const body = find(table, "tbody", HTMLTableSectionElement);
-    body.replaceChildren(...rows.map((cells) => h("tr", null, ...cells.map((cell, i) => h("td", { "data-label": labels[i] }, cell)))));
+    body.replaceChildren(
+      ...rows.map((cells, r) => h("tr", { class: classes[r] }, ...cells.map((cell, i) => h("td", { "data-label": labels[i] }, cell)))),
+    );
   }
 
   /** @param {PoolStats} stats */
@@ -298,6 +303,26 @@
     for (const [key, el] of counts) el.textContent = String(stats[key]);
     const o = stats.by_origin;
     ui.origins.textContent = `Where they came from: ${o.made_here} ${ORIGINS.made_here}, ${o.adopted} ${ORIGINS.adopted}, ${o.org_twilio} on an ${ORIGINS.org_twilio}.`;
+  }
+
+  /** @param {number | null} n */
+  const orUnknown = (n) => (n === null ? "unknown" : String(n));
+  /** @param {CallsOverview} calls */
+  function renderCalls(calls) {
+    const how = calls.routing_mode === "edge" ? "enforced" : "measured, not enforced";
+    ui.callsSummary.textContent = `Live calls: ${orUnknown(calls.live)} of ${calls.limit} (account total) · routing: ${calls.routing_mode}`;
+    const orgs = calls.organizations;
+    const full = orgs.map((o) => o.live !== null && o.max_concurrent_calls !== null && o.live >= o.max_concurrent_calls);
+    fillTable(
+      ui.callsTable,
+      orgs.map((o, i) => [
+        o.org_id,
+        `${orUnknown(o.live)}${full[i] ? " (at or over its cap)" : ""}`,
+        o.max_concurrent_calls === null ? "none" : `${o.max_concurrent_calls} (${how})`,
+      ]),
+      full.map((f) => (f ? "at-cap" : null)),
+    );
+    showEmpty("calls", orgs.length === 0);
   }
 
   /**
@@ -504,6 +529,7 @@
         ui.forget.hidden = false;
         renderPool(pool.stats);
         if (!stream?.live) renderProvisioning(pool.provisioning); // the live stream's is newer
+        if (changed("calls", pool.calls)) renderCalls(pool.calls);
         if (changed("alerts", pool.alerts)) renderAlerts(pool.alerts);
         if (changed("unassigned", pool.unassigned)) renderUnassigned(pool.unassigned);
         if (changed("import", pool.last_import)) renderImport(pool.last_import);

@@ -120,6 +120,11 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
               </button>
             </p>
           </Section>
+          <Section id="calls" title="Calls">
+            <p id="calls-summary" />
+            <p class="empty">No live calls and no caps.</p>
+            <Table id="calls-table" caption="Live calls per organisation against their caps" columns={["Organisation", "Live", "Cap"]} />
+          </Section>
           <Section id="actions" title="Actions">
             <form id="pre-form">
               <fieldset>

@@ -43,6 +43,7 @@ summary{cursor:pointer;color:#0550ae;margin:.5rem 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#57606a}
+tr.at-cap td{background:#ffebe9;font-weight:600}
 [hidden]{display:none!important}
 @media (max-width:40rem){
   h1{font-size:1.25rem}
