@@ -18,9 +18,9 @@ async function callProduction(path: string) {
 }
 
 describe("the simulator lives in the dev entry only", () => {
-  it("the production entry exports the worker and the tracker, not the simulator's Durable Object", () => {
-    expect(Object.keys(productionEntry).sort()).toEqual(["ProvisioningTracker", "default"]);
-    expect(Object.keys(devEntry).sort()).toEqual(["ProvisioningTracker", "UpstreamSandbox", "default"]);
+  it("the production entry exports the worker and its Durable Objects, not the simulator's", () => {
+    expect(Object.keys(productionEntry).sort()).toEqual(["CallCounter", "ProvisioningTracker", "default"]);
+    expect(Object.keys(devEntry).sort()).toEqual(["CallCounter", "ProvisioningTracker", "UpstreamSandbox", "default"]);
   });
 
   it("the production app has no sandbox route; the dev entry's app serves the consent page", () => {
