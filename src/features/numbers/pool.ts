@@ -209,22 +209,21 @@ export interface PoolStats {
 
 /** Non-released numbers counted by provider, status, assigned and free (the rows `toPoolStats` folds). */
 export function poolStatsQuery(db: Db) {
-  return (
-    db
-      .select({
-        provider: phoneNumbers.provider,
-        status: phoneNumbers.status,
-        assigned: sql<number>`${phoneNumbers.assistantId} IS NOT NULL`,
-        free: sql<number>`${phoneNumbers.source} = 'vapi_free'`,
-        origin: phoneNumbers.origin,
-        source: phoneNumbers.source,
-        n: count(),
-      })
-      .from(phoneNumbers)
-      // Every status but released, spelled as IN so the index skips the released rows (they only grow).
-      .where(inArray(phoneNumbers.status, [...HOLDS_FREE_SLOT]))
-      .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, phoneNumbers.origin, phoneNumbers.source)
-  );
+  // Every status but released, spelled as IN so the index skips the released rows (they only grow).
+  const held = inArray(phoneNumbers.status, [...HOLDS_FREE_SLOT]);
+  return db
+    .select({
+      provider: phoneNumbers.provider,
+      status: phoneNumbers.status,
+      assigned: sql<number>`${phoneNumbers.assistantId} IS NOT NULL`,
+      free: sql<number>`${phoneNumbers.source} = 'vapi_free'`,
+      origin: phoneNumbers.origin,
+      source: phoneNumbers.source,
+      n: count(),
+    })
+    .from(phoneNumbers)
+    .where(held)
+    .groupBy(phoneNumbers.provider, phoneNumbers.status, sql`3`, phoneNumbers.origin, phoneNumbers.source);
 }
 
 export type PoolStatsRow = Awaited<ReturnType<typeof poolStatsQuery>>[number];
