@@ -17,24 +17,42 @@ export class RequestCost {
   }
 }
 
+/** One statement as D1 received it: its SQL text and bound values. */
+export interface ExecutedStatement {
+  sql: string;
+  params: unknown[];
+}
+
+let statementRecorder: ((statement: ExecutedStatement) => void) | null = null;
+
+/**
+ * Test hook: every statement executed through a counted `createDb` (alone or in a batch) is passed to `recorder`
+ * until it is replaced or cleared with null. The query-plan test uses it to check every query the code issues.
+ */
+export function recordStatements(recorder: ((statement: ExecutedStatement) => void) | null): void {
+  statementRecorder = recorder;
+}
+
 export function createDb(d1: D1Database, cost?: RequestCost) {
   return drizzle(cost ? countRoundTrips(d1, cost) : d1, { schema });
 }
 
 const EXECUTORS = new Set(["first", "all", "run", "raw"]);
 
-/** Wraps the binding so every executed statement or batch adds one round trip to `cost`. */
+/** Wraps the binding so every executed statement or batch adds one round trip to `cost` (and reaches the recorder). */
 function countRoundTrips(d1: D1Database, cost: RequestCost): D1Database {
   const originals = new WeakMap<object, D1PreparedStatement>();
-  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+  const executed = new WeakMap<object, ExecutedStatement>();
+  const wrap = (statement: D1PreparedStatement, sent: ExecutedStatement): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
       get(target, prop) {
-        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values), { sql: sent.sql, params: values });
         const value = Reflect.get(target, prop, target);
         if (typeof value !== "function") return value;
         if (typeof prop === "string" && EXECUTORS.has(prop)) {
           return (...args: unknown[]) => {
             cost.d1++;
+            statementRecorder?.(sent);
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -42,14 +60,19 @@ function countRoundTrips(d1: D1Database, cost: RequestCost): D1Database {
       },
     });
     originals.set(proxy, statement);
+    executed.set(proxy, sent);
     return proxy;
   };
   return new Proxy(d1, {
     get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query), { sql: query, params: [] });
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           cost.d1++;
+          for (const s of statements) {
+            const sent = executed.get(s);
+            if (sent) statementRecorder?.(sent);
+          }
           return target.batch(statements.map((s) => originals.get(s) ?? s));
         };
       }

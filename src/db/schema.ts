@@ -38,6 +38,8 @@ export const assistants = sqliteTable(
   },
   (t) => [
     index("assistants_org_state_created").on(t.orgId, t.state, t.createdAt),
+    // The sweeps: interrupted creations and deletions, found without reading the deleted rows.
+    index("assistants_state_created").on(t.state, t.createdAt),
     uniqueIndex("assistants_vapi_assistant_id").on(t.vapiAssistantId),
   ],
 );
@@ -82,6 +84,12 @@ export const phoneNumbers = sqliteTable(
     uniqueIndex("phone_numbers_assistant").on(t.assistantId),
     uniqueIndex("phone_numbers_vapi_id").on(t.vapiPhoneNumberId),
     index("phone_numbers_pool").on(t.status, t.assistantId, t.orgId, t.unassignedAt),
+    // The free-number count (its limit bounds it), free numbers made since an alert, an organisation's own
+    // numbers, a number by its E.164.
+    index("phone_numbers_source_status").on(t.source, t.status),
+    index("phone_numbers_source_created").on(t.source, t.createdAt),
+    index("phone_numbers_org").on(t.orgId, t.provider, t.status),
+    index("phone_numbers_number").on(t.number),
   ],
 );
 
@@ -127,7 +135,11 @@ export const alerts = sqliteTable(
     /** When the alert was posted to ALERT_WEBHOOK_URL (at most once per alert). */
     notifiedAt: timestamp("notified_at"),
   },
-  (t) => [uniqueIndex("alerts_open_kind_subject").on(t.kind, t.subject).where(sql`status = 'open'`)],
+  (t) => [
+    uniqueIndex("alerts_open_kind_subject").on(t.kind, t.subject).where(sql`status = 'open'`),
+    // The open alerts, newest first, without reading the resolved ones (the index ends in the rowid, `id`).
+    index("alerts_status").on(t.status),
+  ],
 );
 
 /**
@@ -146,14 +158,19 @@ export const vapiAccount = sqliteTable("vapi_account", {
 });
 
 /** Replays of `Idempotency-Key` requests, scoped by organisation. */
-export const idempotencyKeys = sqliteTable("idempotency_keys", {
-  key: text("key").primaryKey(),
-  requestHash: text("request_hash").notNull(),
-  state: text("state", { enum: ["processing", "done"] }).notNull(),
-  responseStatus: integer("response_status"),
-  responseBody: text("response_body"),
-  createdAt: timestamp("created_at").notNull(),
-});
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    key: text("key").primaryKey(),
+    requestHash: text("request_hash").notNull(),
+    state: text("state", { enum: ["processing", "done"] }).notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  // The daily prune of expired keys.
+  (t) => [index("idempotency_keys_created").on(t.createdAt)],
+);
 
 /**
  * An organisation's own settings. Twilio credentials are AES-GCM sealed (`enc:v1:…`, context `twilio:<org id>`),

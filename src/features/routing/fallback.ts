@@ -38,9 +38,17 @@ export interface FallbackSyncReport {
   next: string | null;
 }
 
+/**
+ * The rows that may be the organisation's numbers, found along indexes (its own numbers, and those of its
+ * assistants), so an organisation's sync reads its numbers rather than every row; `owningOrg` still decides.
+ */
+const numbersOf = (orgId: string) =>
+  sql`(SELECT id FROM phone_numbers WHERE org_id = ${orgId}
+    UNION SELECT n.id FROM assistants a JOIN phone_numbers n ON n.assistant_id = a.id WHERE a.org_id = ${orgId})`;
+
 function scopeFilter(scope: FallbackScope): SQL | undefined {
   if ("numberIds" in scope) return inArray(phoneNumbers.id, scope.numberIds);
-  if ("orgId" in scope) return sql`${owningOrg} = ${scope.orgId}`;
+  if ("orgId" in scope) return and(sql`${owningOrg} = ${scope.orgId}`, sql`${phoneNumbers.id} IN ${numbersOf(scope.orgId)}`);
   return scope.after ? gt(phoneNumbers.id, scope.after) : undefined;
 }
 
