@@ -82,6 +82,11 @@ export const phoneNumbers = sqliteTable(
     uniqueIndex("phone_numbers_assistant").on(t.assistantId),
     uniqueIndex("phone_numbers_vapi_id").on(t.vapiPhoneNumberId),
     index("phone_numbers_pool").on(t.status, t.assistantId, t.orgId, t.unassignedAt),
+    // The cleanup's unfinished releases, without reading every released row (those only grow). status and
+    // released_at lead so the planner prefers it to phone_numbers_pool (status=?).
+    index("phone_numbers_unfinished_release")
+      .on(t.status, t.releasedAt, t.updatedAt, t.id)
+      .where(sql`status = 'released' AND released_at IS NULL`),
   ],
 );
 
