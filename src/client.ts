@@ -16,6 +16,10 @@ export interface SwitchboardClientOptions {
  *   const api = createSwitchboardClient("https://switchboard.example.com", { token: () => session.jwt });
  *   const res = await api.api.assistants.$post({ json: { business_data: { business_name: "Acme Dental" } }, header: {} });
  *   if (res.ok) console.log((await res.json()).vapi_phone_number);
+ *
+ * The assistant list is paged (up to 500 a page): pass `next_cursor` back as `cursor` until it is null.
+ *
+ *   const page = await (await api.api.assistants.$get({ query: { limit: "100", cursor } })).json();
  */
 export function createSwitchboardClient(baseUrl: string, options: SwitchboardClientOptions) {
   return hc<AppType>(baseUrl, {

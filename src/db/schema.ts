@@ -90,6 +90,11 @@ export const phoneNumbers = sqliteTable(
     index("phone_numbers_source_created").on(t.source, t.createdAt),
     index("phone_numbers_org").on(t.orgId, t.provider, t.status),
     index("phone_numbers_number").on(t.number),
+    // The cleanup's unfinished releases, without reading every released row (those only grow). status and
+    // released_at lead so the planner prefers it to phone_numbers_pool (status=?).
+    index("phone_numbers_unfinished_release")
+      .on(t.status, t.releasedAt, t.updatedAt, t.id)
+      .where(sql`status = 'released' AND released_at IS NULL`),
   ],
 );
 

@@ -21,10 +21,13 @@ describe("the typed client (hono/client)", () => {
     expectTypeOf(assistant.phone_status).toEqualTypeOf<"active" | "provisioning" | "stuck" | "none">();
     expect(assistant.vapi_phone_number).toBe(seeded.number);
 
-    const listed = await api.api.assistants.$get();
+    const listed = await api.api.assistants.$get({ query: {} });
     expect(listed.status).toBe(200);
     if (listed.status !== 200) return;
-    expect((await listed.json()).assistants.map((a) => a.id)).toEqual([assistant.id]);
+    const page = await listed.json();
+    expect(page.assistants.map((a) => a.id)).toEqual([assistant.id]);
+    expectTypeOf(page.next_cursor).toEqualTypeOf<string | null>();
+    expect(page.next_cursor).toBeNull();
 
     const one = await api.api.assistants[":id"].$get({ param: { id: assistant.id } });
     expect(one.status).toBe(200);

@@ -243,6 +243,8 @@ export const cleanupReportSchema = z
     released: count,
     kept: count,
     pending: count.openapi({ description: "Released in Switchboard, but Vapi or Twilio failed: the next run finishes them" }),
+    left: count.openapi({ description: "Numbers still waiting when the run ended (its budget did; a dry run: beyond the batch shown)" }),
+    stopped_at_budget: z.boolean().openapi({ description: "The run ended on its time or call budget, not because the work ended" }),
     numbers: z.array(
       z.object({
         phone_number_id: z.string(),

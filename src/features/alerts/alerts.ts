@@ -14,6 +14,7 @@ export const ALERT_KINDS = [
   "calendar_reconnect_required",
   "orphan_adopted",
   "calls_over_cap",
+  "cleanup_backlog",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

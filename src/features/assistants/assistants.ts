@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, lt, lte, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, phoneNumbers } from "../../db/schema";
 import { ApiError, notFound } from "../../platform/errors";
@@ -26,6 +26,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { requestInProgress } from "../../platform/idempotency";
 import type { Services } from "../../services";
 import { followFallbacks } from "../routing/fallback";
+import { encodeAssistantCursor, type AssistantListPosition } from "./list-cursor";
 
 /**
  * Everything assistant operations need; `webhookUrl` is where Vapi sends this deployment's webhooks, and
@@ -59,15 +60,46 @@ const numberForViewColumns = {
   nextCheckAt: phoneNumbers.nextCheckAt,
 };
 
-/** The organisation's live assistants with their numbers: one D1 round trip, whatever the count. */
-export async function listAssistants(deps: AssistantDeps, orgId: string): Promise<AssistantView[]> {
-  const rows = await deps.db
+/** The largest page of the assistant list (and its default, so callers that never page see every assistant). */
+export const ASSISTANT_PAGE_MAX = 500;
+
+export interface AssistantPage {
+  assistants: AssistantView[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/**
+ * One page of the organisation's live assistants, newest first (created_at, then id), after `after`. The
+ * keyset bound `created_at <= ?` lets the search start inside `assistants_org_state_created`; the id decides
+ * only between assistants made in the same millisecond.
+ */
+export function assistantPageQuery(db: Db, orgId: string, limit: number, after?: AssistantListPosition) {
+  const position = after
+    ? and(lte(assistants.createdAt, after.createdAt), or(lt(assistants.createdAt, after.createdAt), lt(assistants.id, after.id)))
+    : undefined;
+  return db
     .select({ assistant: assistants, number: numberForViewColumns })
     .from(assistants)
     .leftJoin(phoneNumbers, eq(phoneNumbers.assistantId, assistants.id))
-    .where(and(eq(assistants.orgId, orgId), eq(assistants.state, "active")))
-    .orderBy(desc(assistants.createdAt), desc(assistants.id));
-  return rows.map((r) => toAssistantView(r.assistant, r.number, deps.settings.POLL_MAX_ATTEMPTS));
+    .where(and(eq(assistants.orgId, orgId), eq(assistants.state, "active"), position))
+    .orderBy(desc(assistants.createdAt), desc(assistants.id))
+    .limit(limit + 1);
+}
+
+/** A page of the organisation's live assistants with their numbers: one D1 round trip, whatever the count. */
+export async function listAssistants(
+  deps: AssistantDeps,
+  orgId: string,
+  page: { limit: number; after?: AssistantListPosition } = { limit: ASSISTANT_PAGE_MAX },
+): Promise<AssistantPage> {
+  const rows = await assistantPageQuery(deps.db, orgId, page.limit, page.after);
+  const shown = rows.slice(0, page.limit);
+  const last = shown[shown.length - 1]?.assistant;
+  return {
+    assistants: shown.map((r) => toAssistantView(r.assistant, r.number, deps.settings.POLL_MAX_ATTEMPTS)),
+    next_cursor: rows.length > page.limit && last ? encodeAssistantCursor({ createdAt: last.createdAt, id: last.id }) : null,
+  };
 }
 
 export async function getAssistant(deps: AssistantDeps, orgId: string, id: string): Promise<AssistantView> {

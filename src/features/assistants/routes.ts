@@ -6,11 +6,22 @@ import { orgOf } from "../../platform/context";
 import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { sha256Hex, uuidFrom } from "../../platform/crypto";
-import { assignPhoneNumber, createAssistant, deleteAssistant, getAssistant, listAssistants, updateAssistant } from "./assistants";
+import {
+  ASSISTANT_PAGE_MAX,
+  assignPhoneNumber,
+  createAssistant,
+  deleteAssistant,
+  getAssistant,
+  listAssistants,
+  updateAssistant,
+  type AssistantDeps,
+} from "./assistants";
+import { decodeAssistantCursor } from "./list-cursor";
 import { runIdempotent } from "../../platform/idempotency";
 import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../../platform/openapi";
 import {
   assignPhoneSchema,
+  assistantListQuerySchema,
   assistantListSchema,
   assistantSchema,
   createAssistantSchema,
@@ -63,8 +74,24 @@ const listRoute = <P extends string>(path: P, hide = false) =>
     hide,
     middleware: [member] as const,
     summary: "List the organization's assistants",
-    responses: { 200: jsonResponse(assistantListSchema, "Newest first, each with its number"), ...authErrors },
+    description: `Newest first, ${ASSISTANT_PAGE_MAX} a page unless \`limit\` says fewer. Call again with \`cursor\` = \`next_cursor\` until it is null.`,
+    request: { query: assistantListQuerySchema },
+    responses: {
+      200: jsonResponse(assistantListSchema, "Newest first, each with its number"),
+      400: errorResponse("A bad limit or cursor"),
+      ...authErrors,
+    },
   });
+
+async function listPage(deps: AssistantDeps, orgId: string, query: { limit: number; cursor?: string }) {
+  const after = query.cursor === undefined ? undefined : decodeAssistantCursor(query.cursor);
+  if (after === null) {
+    throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
+      { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
+    ]);
+  }
+  return listAssistants(deps, orgId, { limit: query.limit, after });
+}
 
 const getOne = createRoute({
   method: "get",
@@ -251,9 +278,9 @@ export const assistantsRouter = createRouter()
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body as z.infer<typeof assistantSchema>, 201);
   })
-  .openapi(listRoute("/api/assistants"), async (c) => c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200))
+  .openapi(listRoute("/api/assistants"), async (c) => c.json(await listPage(c.var.services, orgOf(c), c.req.valid("query")), 200))
   .openapi(listRoute("/api/assistants/list", true), async (c) =>
-    c.json({ assistants: await listAssistants(c.var.services, orgOf(c)) }, 200),
+    c.json(await listPage(c.var.services, orgOf(c), c.req.valid("query")), 200),
   )
   .openapi(getOne, async (c) => c.json(await getAssistant(c.var.services, orgOf(c), c.req.valid("param").id), 200))
   .openapi(patch, async (c) => c.json(await updateAssistant(c.var.services, orgOf(c), c.req.valid("param").id, c.req.valid("json")), 200))

@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { SUPPORTED_LANGUAGES } from "./vapi-config";
 import { areaCode, businessDataSchema, e164, text } from "./business-data";
+import { wholeNumber } from "../../platform/openapi";
+import { ASSISTANT_PAGE_MAX } from "./assistants";
 
 const languagesSchema = z
   .array(z.enum(SUPPORTED_LANGUAGES))
@@ -58,7 +60,19 @@ export const assistantSchema = z
   })
   .openapi("Assistant");
 
-export const assistantListSchema = z.object({ assistants: z.array(assistantSchema) }).openapi("AssistantList");
+export const assistantListSchema = z
+  .object({
+    assistants: z.array(assistantSchema),
+    next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("AssistantList");
+
+export const assistantListQuerySchema = z.object({
+  limit: wholeNumber(1, ASSISTANT_PAGE_MAX)
+    .default(ASSISTANT_PAGE_MAX)
+    .openapi({ description: `Assistants per page, 1 to ${ASSISTANT_PAGE_MAX}`, example: ASSISTANT_PAGE_MAX }),
+  cursor: z.string().min(1).max(300).optional().openapi({ description: "`next_cursor` of the previous page" }),
+});
 
 export const assignPhoneSchema = z
   .strictObject({ area_code: areaCode.optional().openapi({ description: "Preferred US area code; defaults to the assistant's." }) })

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { phoneNumbers, twilioNumbers } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
@@ -6,12 +6,32 @@ import type { VapiClient } from "../../integrations/vapi";
 import type { PhoneNumberRow } from "../assistants/view";
 import { eventIfChanged } from "./events";
 import type { Services } from "../../services";
+import { raiseAlert, resolveAlert } from "../alerts/alerts";
 
 const DAY_MS = 86_400_000;
-/** Numbers handled per run; the rest wait for the next day (or the next manual run). */
+/** Numbers selected at a time; a run takes batch after batch until its budget or its work ends. */
 const BATCH_LIMIT = 100;
 
-type CleanupDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "twilioForOrg">;
+/** What one run may spend: wall time, and Vapi and Twilio calls (retries included) under a Worker's 1,000 subrequests. */
+export interface CleanupBudget {
+  wallMs: number;
+  upstreamCalls: number;
+}
+
+export const CLEANUP_BUDGET: CleanupBudget = { wallMs: 60_000, upstreamCalls: 900 };
+
+/** The subject of the one `cleanup_backlog` alert. */
+export const CLEANUP_ALERT_SUBJECT = "cleanup";
+
+type CleanupDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "twilioForOrg" | "cost" | "alerts">;
+
+export interface CleanupOptions {
+  nowMs: number;
+  dryRun: boolean;
+  budget?: CleanupBudget;
+  /** Measures the wall time spent (tests pass a fake one). */
+  clock?: () => number;
+}
 
 type CleanupAction = "delete_in_vapi" | "release_at_twilio" | "return_to_twilio_list";
 
@@ -41,6 +61,9 @@ export interface CleanupReport {
   released: number;
   kept: number;
   pending: number;
+  /** Numbers still waiting when the run ended (its budget did): the next run continues with them. */
+  left: number;
+  stopped_at_budget: boolean;
   numbers: CleanupEntry[];
 }
 
@@ -56,62 +79,180 @@ interface CleanupWork {
 const idleSince = (row: PhoneNumberRow) => row.unassignedAt ?? row.createdAt;
 const idleSinceSql = sql<string>`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`;
 
-/** What a run would do (one D1 round trip). Provisioning and stuck numbers are never unused. */
-export async function findCleanupWork(deps: Pick<CleanupDeps, "db" | "settings">, nowMs: number): Promise<CleanupWork> {
-  const { db } = deps;
-  const cutoff = new Date(nowMs - deps.settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString();
-  const [unused, unfinished] = await db.batch([
+/** Where a run is in the unfinished releases, in their order (`updated_at`, then id). */
+interface UnfinishedPosition {
+  updatedAt: string;
+  id: string;
+}
+
+// Spelled as the partial index `phone_numbers_unfinished_release` is, so SQLite can use it.
+const unfinishedRelease = sql`${phoneNumbers.status} = 'released' AND ${phoneNumbers.releasedAt} IS NULL`;
+
+const unusedSince = (cutoff: string) => and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId), lt(idleSinceSql, cutoff));
+
+/**
+ * Unfinished releases after `after`, and (in a real run) only those claimed before it began: a release this run
+ * claimed and could not finish is not tried twice in it.
+ */
+function unfinishedFilter(after?: UnfinishedPosition, claimedBefore?: string): SQL | undefined {
+  return and(
+    unfinishedRelease,
+    claimedBefore ? lt(phoneNumbers.updatedAt, claimedBefore) : undefined,
+    // The `>=` bound lets the search start at the position inside the index; the OR only breaks ties.
+    after
+      ? and(gte(phoneNumbers.updatedAt, after.updatedAt), or(gt(phoneNumbers.updatedAt, after.updatedAt), gt(phoneNumbers.id, after.id)))
+      : undefined,
+  );
+}
+
+/** The queries of one batch; exported so a test can check their plans. */
+export function cleanupWorkQueries(db: Db, cutoff: string, options: { after?: UnfinishedPosition; claimedBefore?: string } = {}) {
+  return [
+    db.select().from(phoneNumbers).where(unusedSince(cutoff)).orderBy(asc(idleSinceSql)).limit(BATCH_LIMIT),
     db
       .select()
       .from(phoneNumbers)
-      .where(and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId), lt(idleSinceSql, cutoff)))
-      .orderBy(asc(idleSinceSql))
+      .where(unfinishedFilter(options.after, options.claimedBefore))
+      .orderBy(asc(phoneNumbers.updatedAt), asc(phoneNumbers.id))
       .limit(BATCH_LIMIT),
-    db
-      .select()
-      .from(phoneNumbers)
-      .where(and(eq(phoneNumbers.status, "released"), isNull(phoneNumbers.releasedAt)))
-      .orderBy(asc(phoneNumbers.updatedAt))
-      .limit(BATCH_LIMIT),
-  ]);
+  ] as const;
+}
+
+const cutoffAt = (settings: CleanupDeps["settings"], nowMs: number) => new Date(nowMs - settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString();
+
+/** What a run would do next, a batch of each kind (one D1 round trip). Provisioning and stuck numbers are never unused. */
+export async function findCleanupWork(
+  deps: Pick<CleanupDeps, "db" | "settings">,
+  nowMs: number,
+  options: { after?: UnfinishedPosition; claimedBefore?: string } = {},
+): Promise<CleanupWork> {
+  const cutoff = cutoffAt(deps.settings, nowMs);
+  const [unused, unfinished] = await deps.db.batch(cleanupWorkQueries(deps.db, cutoff, options));
   return { cutoff, unused, unfinished };
 }
 
-/** Finds and releases unused numbers (or, with `dryRun`, only says what it would do). */
-export async function runCleanup(deps: CleanupDeps, options: { nowMs: number; dryRun: boolean }): Promise<CleanupReport> {
-  const work = await findCleanupWork(deps, options.nowMs);
-  const numbers = options.dryRun
-    ? [...work.unused.map((row) => entry(row, "would_release")), ...work.unfinished.map((row) => entry(row, "would_retry"))]
-    : await applyCleanup(deps, work, options.nowMs);
-  const report: CleanupReport = {
+/** How many numbers still wait: unused ones, and unfinished releases after `after` (one D1 round trip). */
+async function countWaiting(db: Db, cutoff: string, options: { after?: UnfinishedPosition; claimedBefore?: string }): Promise<number> {
+  const [[unused], [unfinished]] = await db.batch([
+    db.select({ n: count() }).from(phoneNumbers).where(unusedSince(cutoff)),
+    db.select({ n: count() }).from(phoneNumbers).where(unfinishedFilter(options.after, options.claimedBefore)),
+  ]);
+  return (unused?.n ?? 0) + (unfinished?.n ?? 0);
+}
+
+/**
+ * Whether one more release fits the budget: time left, and calls left for its worst case (Vapi, then Twilio's
+ * lookup and release, each with all its retries).
+ */
+function budgetTracker(deps: CleanupDeps, budget: CleanupBudget, clock: () => number) {
+  const started = clock();
+  const callsBefore = deps.cost.upstreamTotal;
+  const worstRelease = 3 * (deps.settings.UPSTREAM_MAX_RETRIES + 1);
+  return () => clock() - started < budget.wallMs && deps.cost.upstreamTotal - callsBefore + worstRelease <= budget.upstreamCalls;
+}
+
+/**
+ * Finds and releases unused numbers, batch after batch, until the work or the budget ends; a backlog left by
+ * the budget raises `cleanup_backlog`, a run that leaves none resolves it. With `dryRun`, only says what the
+ * next batch would do, and how many wait beyond it.
+ */
+export async function runCleanup(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupReport> {
+  const { report, numbers } = options.dryRun ? await planCleanup(deps, options.nowMs) : await cleanWithinBudget(deps, options);
+  const full: CleanupReport = {
     dry_run: options.dryRun,
     now: new Date(options.nowMs).toISOString(),
-    cutoff: work.cutoff,
+    cutoff: report.cutoff,
     unused_number_days: deps.settings.UNUSED_NUMBER_DAYS,
     released: numbers.filter((n) => n.outcome === "released").length,
     kept: numbers.filter((n) => n.outcome === "kept").length,
     pending: numbers.filter((n) => n.outcome === "release_pending").length,
+    left: report.left,
+    stopped_at_budget: report.stoppedAtBudget,
     numbers,
   };
   deps.log.info("cleanup_done", {
     dry_run: options.dryRun,
-    cutoff: work.cutoff,
-    released: report.released,
-    kept: report.kept,
-    pending: report.pending,
+    cutoff: full.cutoff,
+    released: full.released,
+    kept: full.kept,
+    pending: full.pending,
+    left: full.left,
+    stopped_at_budget: full.stopped_at_budget,
   });
-  return report;
+  return full;
+}
+
+interface RunOutcome {
+  report: { cutoff: string; left: number; stoppedAtBudget: boolean };
+  numbers: CleanupEntry[];
+}
+
+async function planCleanup(deps: CleanupDeps, nowMs: number): Promise<RunOutcome> {
+  const work = await findCleanupWork(deps, nowMs);
+  const numbers = [...work.unused.map((row) => entry(row, "would_release")), ...work.unfinished.map((row) => entry(row, "would_retry"))];
+  const waiting = await countWaiting(deps.db, work.cutoff, {});
+  return { report: { cutoff: work.cutoff, left: waiting - numbers.length, stoppedAtBudget: false }, numbers };
+}
+
+async function cleanWithinBudget(deps: CleanupDeps, options: CleanupOptions): Promise<RunOutcome> {
+  const fits = budgetTracker(deps, options.budget ?? CLEANUP_BUDGET, options.clock ?? Date.now);
+  const claimedBefore = new Date(options.nowMs).toISOString();
+  const cutoff = cutoffAt(deps.settings, options.nowMs);
+  const numbers: CleanupEntry[] = [];
+  let after: UnfinishedPosition | undefined;
+  let stoppedAtBudget = false;
+  for (;;) {
+    const work = await findCleanupWork(deps, options.nowMs, { after, claimedBefore });
+    const selected = work.unused.length + work.unfinished.length;
+    if (selected === 0) break;
+    const entries = await applyCleanup(deps, work, options.nowMs, fits);
+    numbers.push(...entries);
+    const retried = work.unfinished.slice(0, Math.max(0, entries.length - work.unused.length));
+    const last = retried[retried.length - 1];
+    if (last) after = { updatedAt: last.updatedAt, id: last.id };
+    if (entries.length < selected) {
+      stoppedAtBudget = true;
+      break;
+    }
+  }
+  const left = stoppedAtBudget ? await countWaiting(deps.db, cutoff, { after, claimedBefore }) : 0;
+  await recordBacklog(deps, left, numbers.length);
+  return { report: { cutoff, left, stoppedAtBudget }, numbers };
+}
+
+async function recordBacklog(deps: CleanupDeps, left: number, handled: number): Promise<void> {
+  if (left === 0) {
+    await resolveAlert(deps.db, "cleanup_backlog", CLEANUP_ALERT_SUBJECT);
+    return;
+  }
+  await raiseAlert(
+    deps.db,
+    deps.log,
+    {
+      kind: "cleanup_backlog",
+      subject: CLEANUP_ALERT_SUBJECT,
+      message: `The cleanup ran out of its budget after ${handled} numbers with ${left} still waiting; the next run continues with them.`,
+      detail: { left, handled },
+    },
+    deps.alerts,
+  );
 }
 
 /**
  * Releases each unused number: first the row, by a guarded UPDATE that re-checks "active, unassigned, idle
  * since before the cutoff" in the same statement (a number assigned meanwhile is not touched), then Vapi and
- * Twilio. Then the releases an earlier run left unfinished.
+ * Twilio. Then the releases an earlier run left unfinished. Stops early, the rest untouched, once `fits` says no.
  */
-export async function applyCleanup(deps: CleanupDeps, work: CleanupWork, nowMs: number): Promise<CleanupEntry[]> {
+export async function applyCleanup(
+  deps: CleanupDeps,
+  work: CleanupWork,
+  nowMs: number,
+  fits: () => boolean = () => true,
+): Promise<CleanupEntry[]> {
   const at = new Date(nowMs).toISOString();
   const entries: CleanupEntry[] = [];
   for (const row of work.unused) {
+    if (!fits()) return entries;
     if (!(await claimForRelease(deps.db, row, work.cutoff, at))) {
       deps.log.info("cleanup_number_kept", { phone_number_id: row.id, reason: "assigned or changed since it was selected" });
       entries.push(entry(row, "kept"));
@@ -119,7 +260,10 @@ export async function applyCleanup(deps: CleanupDeps, work: CleanupWork, nowMs: 
     }
     entries.push(await finishRelease(deps, row, at));
   }
-  for (const row of work.unfinished) entries.push(await finishRelease(deps, row, at));
+  for (const row of work.unfinished) {
+    if (!fits()) return entries;
+    entries.push(await finishRelease(deps, row, at));
+  }
   return entries;
 }
 

@@ -169,7 +169,8 @@ describe("reading assistants", () => {
     const listed = await json(list);
     const alias = await json(await asOrg(org)("GET", "/api/assistants/list"));
     expect(alias).toEqual(listed);
-    expect(Object.keys(listed)).toEqual(["assistants"]);
+    expect(Object.keys(listed)).toEqual(["assistants", "next_cursor"]);
+    expect(listed.next_cursor).toBeNull();
     const ids = listed.assistants.map((a: { id: string }) => a.id);
     expect(ids).toHaveLength(2);
     expect(new Set(ids)).toEqual(new Set([first.id, second.id]));
@@ -185,7 +186,7 @@ describe("reading assistants", () => {
 
   it("an organisation with no assistants gets an empty list", async () => {
     const listed = await json(await asOrg(newOrg())("GET", "/api/assistants"));
-    expect(listed).toEqual({ assistants: [] });
+    expect(listed).toEqual({ assistants: [], next_cursor: null });
   });
 
   it("GET one returns what create returned", async () => {

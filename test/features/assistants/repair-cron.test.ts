@@ -117,7 +117,7 @@ describe("cron: repair of interrupted creations", () => {
     const orphans = (await vapiIds()).filter((id) => !before.includes(id));
     expect(orphans).toHaveLength(1);
     // The caller was never told it exists, and it is not listed.
-    expect((await (await asOrg(org)("GET", "/api/assistants")).json()) as unknown).toEqual({ assistants: [] });
+    expect((await (await asOrg(org)("GET", "/api/assistants")).json()) as unknown).toEqual({ assistants: [], next_cursor: null });
 
     await runSweep(11);
 

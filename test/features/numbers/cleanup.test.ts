@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { applyCleanup, findCleanupWork, runCleanup } from "../../../src/features/numbers/cleanup";
+import { createDb } from "../../../src/db/client";
+import { applyCleanup, cleanupWorkQueries, findCleanupWork, runCleanup } from "../../../src/features/numbers/cleanup";
 import { call, json, sampleBusiness, sandbox, tableCounts, token } from "../../helpers/api";
 import { numberRows, resetState, seedNumber, seedNumbers } from "../../helpers/pool";
-import { adminToken, DAY_MS, eventRows, opsDeps, resetTwilio } from "../../helpers/operations";
+import { adminToken, alertRows, DAY_MS, eventRows, opsDeps, resetTwilio } from "../../helpers/operations";
 
 const DEMO_SID = `AC${"0".repeat(32)}`;
 const DEMO_TOKEN = "sandbox-twilio-auth-token";
@@ -236,5 +237,121 @@ describe("cleanup of an organisation's Twilio numbers", () => {
       expect.objectContaining({ phone_number_id: bought.id, outcome: "release_pending", error: expect.stringContaining("Twilio") }),
     ]);
     expect((await sandbox().twilioNumbers(DEMO_SID)).map((n) => n.phoneNumber)).toContain(bought.number);
+  });
+});
+
+describe("the cleanup's budget", () => {
+  /** `count` free numbers unassigned 40 days ago, in Vapi and D1, written in bulk. */
+  async function seedIdle(count: number) {
+    const vapi = await sandbox().seedVapiPhoneNumbers(Array.from({ length: count }, () => ({ areaCode: "415" })));
+    const since = new Date(Date.now() - 40 * DAY_MS).toISOString();
+    const insert = env.DB.prepare(
+      `INSERT INTO phone_numbers (id, provider, source, vapi_phone_number_id, number, area_code, status, unassigned_at, created_at, updated_at)
+       VALUES (?, 'vapi', 'vapi_free', ?, ?, '415', 'active', ?, ?, ?)`,
+    );
+    const rows = vapi.map((n) => ({ id: crypto.randomUUID(), vapiId: n.id }));
+    for (let i = 0; i < rows.length; i += 100) {
+      await env.DB.batch(rows.slice(i, i + 100).map((r, j) => insert.bind(r.id, r.vapiId, vapi[i + j]!.number, since, since, since)));
+    }
+    return rows;
+  }
+
+  const statusCounts = async () =>
+    Object.fromEntries(
+      (
+        await env.DB.prepare("SELECT status, count(*) AS n FROM phone_numbers GROUP BY status").all<{ status: string; n: number }>()
+      ).results.map((r) => [r.status, r.n]),
+    );
+  const vapiDeletes = async () => (await sandbox().requests("vapi")).filter((r) => r.method === "DELETE").length;
+
+  it("releases 250 unused numbers in one run: no fixed batch, and the dry run says how many wait beyond its batch", async () => {
+    await seedIdle(250);
+    const deps = await opsDeps();
+
+    const plan = await runCleanup(deps, { nowMs: Date.now(), dryRun: true });
+    expect(plan).toMatchObject({ left: 150, stopped_at_budget: false });
+    expect(plan.numbers).toHaveLength(100);
+
+    const report = await runCleanup(deps, { nowMs: Date.now(), dryRun: false });
+    expect(report).toMatchObject({ released: 250, kept: 0, pending: 0, left: 0, stopped_at_budget: false });
+    expect(new Set(report.numbers.map((n) => n.phone_number_id)).size).toBe(250);
+    expect(await statusCounts()).toEqual({ released: 250 });
+    expect(await vapiIds()).toEqual([]);
+    expect(await alertRows("cleanup_backlog")).toEqual([]);
+  });
+
+  it("a run out of time leaves a cleanup_backlog alert saying how many are left; the next run finishes and resolves it", async () => {
+    await seedIdle(5);
+    const deps = await opsDeps();
+    // A fake clock a second further on at every look: the tracker starts at 1 s, and releases at 2, 3 and 4 s fit 3.5 s.
+    let ms = 0;
+    const clock = () => (ms += 1000);
+
+    const first = await runCleanup(deps, { nowMs: Date.now(), dryRun: false, clock, budget: { wallMs: 3500, upstreamCalls: 900 } });
+    expect(first).toMatchObject({ released: 3, left: 2, stopped_at_budget: true });
+    expect(await statusCounts()).toEqual({ active: 2, released: 3 });
+    const [alert] = await alertRows("cleanup_backlog");
+    expect(alert).toMatchObject({ subject: "cleanup", status: "open", message: expect.stringContaining("2 still waiting") });
+
+    const second = await runCleanup(deps, { nowMs: Date.now(), dryRun: false });
+    expect(second).toMatchObject({ released: 2, left: 0, stopped_at_budget: false });
+    expect(await statusCounts()).toEqual({ released: 5 });
+    expect(await alertRows("cleanup_backlog")).toEqual([expect.objectContaining({ id: alert!.id, status: "resolved" })]);
+  });
+
+  it("never starts a release whose worst case (every call retried) would pass the call budget", async () => {
+    await seedIdle(8);
+    const deps = await opsDeps();
+    const worstRelease = 3 * (deps.settings.UPSTREAM_MAX_RETRIES + 1);
+    const before = await vapiDeletes();
+
+    const report = await runCleanup(deps, {
+      nowMs: Date.now(),
+      dryRun: false,
+      budget: { wallMs: 60_000, upstreamCalls: worstRelease + 4 },
+    });
+    // One Vapi call each: the 6th would start at 5 calls spent, and 5 + the worst case passes the budget.
+    expect(report).toMatchObject({ released: 5, left: 3, stopped_at_budget: true });
+    expect((await vapiDeletes()) - before).toBe(5);
+    expect(deps.cost.upstreamTotal).toBe(5);
+  });
+
+  it("tries each unfinished release once a run, past the batch size, even when every one fails again", async () => {
+    // Bought numbers of an organisation without Twilio credentials: each attempt fails at once, and stays unfinished.
+    const insert = env.DB.prepare(
+      `INSERT INTO phone_numbers (id, provider, source, number, status, org_id, created_at, updated_at)
+       VALUES (?, 'twilio', 'twilio_purchased', ?, 'released', 'org-gone', ?, ?)`,
+    );
+    const ids = Array.from({ length: 130 }, () => crypto.randomUUID());
+    // Ties on updated_at across a batch boundary: the id orders them.
+    const at = (i: number) => new Date(Date.now() - DAY_MS + Math.floor(i / 3)).toISOString();
+    await env.DB.batch(ids.map((id, i) => insert.bind(id, `+1512555${String(i).padStart(4, "0")}`, at(i), at(i))));
+
+    const report = await runCleanup(await opsDeps(), { nowMs: Date.now(), dryRun: false });
+    expect(report).toMatchObject({ released: 0, pending: 130, left: 0, stopped_at_budget: false });
+    expect(report.numbers.map((n) => n.phone_number_id).sort()).toEqual([...ids].sort());
+  });
+
+  it("reads the unfinished releases through their partial index, never every released row", async () => {
+    const db = createDb(env.DB);
+    const cutoff = new Date().toISOString();
+    const cases = [
+      { options: {}, range: "" },
+      { options: { claimedBefore: cutoff }, range: " AND updated_at<\\?" },
+      { options: { claimedBefore: cutoff, after: { updatedAt: cutoff, id: "n-1" } }, range: " AND updated_at>\\? AND updated_at<\\?" },
+    ];
+    for (const { options, range } of cases) {
+      const [, unfinished] = cleanupWorkQueries(db, cutoff, options);
+      const { sql, params } = unfinished.toSQL();
+      const plan = (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>()
+      ).results.map((r) => r.detail);
+      const search = new RegExp(
+        `^SEARCH phone_numbers USING INDEX phone_numbers_unfinished_release \\(status=\\? AND released_at=\\?${range}\\)$`,
+      );
+      expect(plan, plan.join("\n")).toEqual([expect.stringMatching(search)]);
+    }
   });
 });

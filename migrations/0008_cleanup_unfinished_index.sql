@@ -1,0 +1,1 @@
+CREATE INDEX `phone_numbers_unfinished_release` ON `phone_numbers` (`status`,`released_at`,`updated_at`,`id`) WHERE status = 'released' AND released_at IS NULL;
