@@ -1,5 +1,6 @@
 import type { PhoneNumberRow } from "../assistants/view";
-import { asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { fromBase64Url, toBase64Url } from "../../platform/crypto";
 import type { Db } from "../../db/client";
 import { assistants, organizations as organizationRows, phoneNumbers } from "../../db/schema";
 import type { LiveCalls } from "../routing/call-counter";
@@ -73,6 +74,8 @@ export interface PoolOverview {
     organizations: TwilioOrgStatus[];
   };
   alerts: AlertView[];
+  /** The lists above hold the oldest `limit` of their kind; the totals say how many there are in all. */
+  lists: { limit: number; unassigned_total: number; provisioning_total: number };
   /** Live calls against the caps; `live` is null when the call counter could not be read. */
   calls: {
     routing_mode: "direct" | "edge";
@@ -111,12 +114,13 @@ export async function getPoolOverview(
   settings: OverviewSettings,
   liveCalls: LiveCalls | null = null,
   nowMs = Date.now(),
+  listLimit = OVERVIEW_LIST_DEFAULT,
 ): Promise<PoolOverview> {
   const [statsRows, account, unassignedRows, provisioningRows, twilioRows, alertRows, caps] = await db.batch([
     poolStatsQuery(db),
     readVapiAccount(db),
-    unassignedQuery(db),
-    provisioningQuery(db),
+    unassignedQuery(db).limit(listLimit),
+    provisioningQuery(db, listLimit),
     db.all<TwilioOrgRow>(twilioByOrgQuery(startOfMonth(nowMs))),
     openAlertsQuery(db),
     db
@@ -127,15 +131,10 @@ export async function getPoolOverview(
   const price = settings.TWILIO_NUMBER_MONTHLY_COST;
   const organizations = twilioRows.map((row) => toTwilioOrgStatus(row, price));
   const boughtThisMonth = organizations.reduce((sum, org) => sum + org.bought_this_month, 0);
+  const stats = toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT, outsideFreeNumbersOf(account));
   return {
-    stats: {
-      ...toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT, outsideFreeNumbersOf(account)),
-      providers: providerCounts(statsRows),
-    },
-    unassigned: unassignedRows.map((row) => {
-      const view = toUnassignedNumber(row);
-      return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
-    }),
+    stats: { ...stats, providers: providerCounts(statsRows) },
+    unassigned: unassignedRows.map((row) => withCleanupDate(toUnassignedNumber(row), settings)),
     provisioning: provisioningRows.map((row) => toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS)),
     twilio: {
       number_monthly_cost: price,
@@ -144,6 +143,7 @@ export async function getPoolOverview(
       organizations,
     },
     alerts: alertRows.map(toAlertView),
+    lists: { limit: listLimit, unassigned_total: stats.unassigned, provisioning_total: stats.provisioning + stats.stuck },
     last_import: lastImportOf(account),
     calls: callsAgainstCaps(settings, liveCalls, caps),
   };
@@ -191,14 +191,60 @@ export function toProvisioningNumber(
 }
 
 /** Numbers not usable yet (or ever): provisioning, stuck and failed, the oldest first. */
-export function provisioningQuery(db: Db) {
+export function provisioningQuery(db: Db, limit = 500) {
   return db
     .select({ number: phoneNumbers, assistantName: assistants.name })
     .from(phoneNumbers)
     .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId))
     .where(inArray(phoneNumbers.status, ["provisioning", "stuck", "failed"]))
     .orderBy(asc(sql`coalesce(${phoneNumbers.provisioningStartedAt}, ${phoneNumbers.createdAt})`))
-    .limit(500);
+    .limit(limit);
+}
+
+/** How many unassigned and provisioning numbers the overview lists by default (the oldest), and at most. */
+export const OVERVIEW_LIST_DEFAULT = 100;
+export const OVERVIEW_LIST_MAX = 500;
+
+const UNASSIGNED_CURSOR = /^un1:(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\|([0-9a-f-]{36})$/;
+
+export const encodeUnassignedCursor = (since: string, id: string) => toBase64Url(new TextEncoder().encode(`un1:${since}|${id}`));
+
+/** The position inside a cursor, or null when the text is not a cursor this API gave out. */
+export function decodeUnassignedCursor(cursor: string): { since: string; id: string } | null {
+  try {
+    const match = UNASSIGNED_CURSOR.exec(new TextDecoder().decode(fromBase64Url(cursor)));
+    return match ? { since: match[1]!, id: match[2]! } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A page of the unassigned numbers, the longest-waiting first (the overview lists only the oldest). */
+export async function listUnassignedPage(
+  db: Db,
+  settings: Pick<OverviewSettings, "UNUSED_NUMBER_DAYS">,
+  options: { limit: number; after?: { since: string; id: string } },
+) {
+  const since = sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`;
+  const rows = await db
+    .select()
+    .from(phoneNumbers)
+    .where(
+      and(
+        eq(phoneNumbers.status, "active"),
+        isNull(phoneNumbers.assistantId),
+        options.after ? sql`(${since}, ${phoneNumbers.id}) > (${options.after.since}, ${options.after.id})` : undefined,
+      ),
+    )
+    .orderBy(since, phoneNumbers.id)
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit).map((row) => withCleanupDate(toUnassignedNumber(row), settings));
+  const last = page[page.length - 1];
+  return { numbers: page, next_cursor: rows.length > options.limit && last ? encodeUnassignedCursor(last.since, last.id) : null };
+}
+
+function withCleanupDate(view: UnassignedNumber, settings: Pick<OverviewSettings, "UNUSED_NUMBER_DAYS">) {
+  return { ...view, cleanup_after: new Date(Date.parse(view.since) + settings.UNUSED_NUMBER_DAYS * DAY_MS).toISOString() };
 }
 
 /**

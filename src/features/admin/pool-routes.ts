@@ -1,12 +1,12 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../../platform/errors";
 import { createRouter } from "../../platform/router";
 import { recheckPoolNearLimit } from "../alerts/review";
 import { runCleanup } from "../numbers/cleanup";
-import { getPoolOverview } from "./overview";
+import { decodeUnassignedCursor, getPoolOverview, listUnassignedPage, OVERVIEW_LIST_DEFAULT, OVERVIEW_LIST_MAX } from "./overview";
 import { decodeHistoryCursor, listHistory } from "./history";
 import { preProvision } from "../numbers/pre-provision";
-import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
+import { authErrors, errorResponse, jsonBody, jsonResponse, wholeNumber } from "../../platform/openapi";
 import { platformAdmin, security, tags } from "./access";
 import {
   cleanupQuerySchema,
@@ -28,7 +28,42 @@ const overview = createRoute({
   description:
     "Counts by state and provider, the unassigned numbers (with when cleanup would release them), numbers provisioning, stuck or failed, " +
     "Twilio per organization with this month's purchases and their cost, and the open alerts. One D1 round trip.",
-  responses: { 200: jsonResponse(poolOverviewSchema, "The pool"), ...authErrors },
+  request: {
+    query: z.object({
+      list_limit: wholeNumber(1, OVERVIEW_LIST_MAX)
+        .default(OVERVIEW_LIST_DEFAULT)
+        .openapi({ description: `The oldest unassigned and provisioning numbers listed, 1 to ${OVERVIEW_LIST_MAX}` }),
+    }),
+  },
+  responses: { 200: jsonResponse(poolOverviewSchema, "The pool"), 400: errorResponse("A bad list_limit"), ...authErrors },
+});
+
+const unassignedPage = createRoute({
+  method: "get",
+  path: "/api/admin/phone-pool/unassigned",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "Every unassigned number, the longest-waiting first, a page at a time",
+  request: {
+    query: z.object({
+      limit: wholeNumber(1, 500).default(100).openapi({ description: "Numbers per page, 1 to 500" }),
+      cursor: z.string().min(1).max(200).optional().openapi({ description: "`next_cursor` of the previous page" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          numbers: poolOverviewSchema.shape.unassigned,
+          next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+        })
+        .openapi("UnassignedNumbersPage"),
+      "A page of unassigned numbers",
+    ),
+    400: errorResponse("A bad limit or cursor"),
+    ...authErrors,
+  },
 });
 
 const history = createRoute({
@@ -87,7 +122,17 @@ export const poolAdminRouter = createRouter()
       c.var.log.warn("call_counter_unreadable", { error });
       return null;
     });
-    return c.json(await getPoolOverview(c.var.db, c.var.settings, live), 200);
+    return c.json(await getPoolOverview(c.var.db, c.var.settings, live, Date.now(), c.req.valid("query").list_limit), 200);
+  })
+  .openapi(unassignedPage, async (c) => {
+    const query = c.req.valid("query");
+    const after = query.cursor === undefined ? undefined : decodeUnassignedCursor(query.cursor);
+    if (after === null) {
+      throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
+        { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
+      ]);
+    }
+    return c.json(await listUnassignedPage(c.var.db, c.var.settings, { limit: query.limit, after }), 200);
   })
   .openapi(history, async (c) => {
     const query = c.req.valid("query");

@@ -161,6 +161,11 @@ export const poolOverviewSchema = z
       ),
     }),
     alerts: z.array(alertSchema).openapi({ description: "Open alerts, newest first" }),
+    lists: z.object({ limit: count, unassigned_total: count, provisioning_total: count }).openapi({
+      description:
+        "`unassigned` and `provisioning` hold the oldest `limit` numbers of their kind; the totals count them all. " +
+        "Every unassigned number: GET /api/admin/phone-pool/unassigned (paged).",
+    }),
     calls: z
       .object({
         routing_mode: z.enum(["direct", "edge"]),
