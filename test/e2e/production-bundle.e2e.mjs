@@ -46,7 +46,7 @@ describe("the production bundle", () => {
   it("checks tokens, validates bodies and reads D1, in the one error shape", async () => {
     const list = await server.call("GET", "/api/assistants", { auth: member });
     expect(list.status, list.text).toBe(200);
-    expect(list.json).toEqual({ assistants: [] });
+    expect(list.json).toEqual({ assistants: [], next_cursor: null });
     const invalid = await server.call("POST", "/api/assistants", { auth: member, body: { business_data: {} } });
     expect(invalid.status).toBe(400);
     expect(invalid.json.error.code).toBe("invalid_request");
