@@ -180,7 +180,16 @@ export function recordEvent(
 
 /** The name a free number gets in Vapi: it identifies the row (reconciliation finds orphans by it). ≤ 40 chars. */
 export const vapiNumberName = (rowId: string) => `sb-${rowId}`;
-export const rowIdFromVapiName = (name: string | undefined) => (name?.startsWith("sb-") ? name.slice(3) : null);
+const rowIdFromVapiName = (name: string | undefined) => (name?.startsWith("sb-") ? name.slice(3) : null);
+
+/** Row ids are UUIDs: a hand-made number named "sb-something" is not one of ours. */
+const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The row id a Vapi number's name says Switchboard made it for, or null (not one of ours). */
+export function switchboardRowIdOf(name: string | undefined): string | null {
+  const rowId = rowIdFromVapiName(name);
+  return rowId && ROW_ID.test(rowId) ? rowId : null;
+}
 
 /** Where a number came from, as operators read it: made by Switchboard, adopted from the Vapi account, or an organisation's own Twilio number. */
 export const NUMBER_ORIGINS = ["made_here", "adopted", "org_twilio"] as const;

@@ -8,17 +8,15 @@ import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { newPhoneNumberRow, vapiStateFields } from "./rows";
 import { eventIfChanged } from "./events";
-import { rowIdFromVapiName } from "./pool";
+import { switchboardRowIdOf } from "./pool";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
 import { readVapiAccount, saveOutsideFreeNumbers, type VapiAccountRow } from "./account";
-import { adoptFromVapi, type AdoptedOwner } from "./adoption";
+import { adoptFromVapi, areaCodeOf, type AdoptedOwner } from "./adoption";
 
 /** Anything younger may be a creation, import or assignment still under way: left for the next run. */
 const SETTLING_MS = 10 * 60_000;
-/** Row ids are UUIDs: a hand-made number named "sb-something" is not one of ours. */
-const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** More numbers than this missing at once (and more than a quarter of them) looks like the wrong account, not loss. */
 const MAX_VANISHED_WITHOUT_REVIEW = 5;
 
@@ -103,8 +101,8 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
         }
         continue;
       }
-      const rowId = rowIdFromVapiName(vapiNumber.name);
-      if (!rowId || !ROW_ID.test(rowId)) {
+      const rowId = switchboardRowIdOf(vapiNumber.name);
+      if (!rowId) {
         outside.push(vapiNumber); // not made by Switchboard: counted, reported, adopted only if told to
         continue;
       }
@@ -320,7 +318,7 @@ async function adoptOrphan(
     return;
   }
 
-  const areaCode = vapiNumber.numberDesiredAreaCode ?? (vapiNumber.number?.startsWith("+1") ? vapiNumber.number.slice(2, 5) : null);
+  const areaCode = areaCodeOf(vapiNumber);
   const blocked = vapiNumber.status === "blocked";
   // Vapi answers an imported Twilio number without a status: it is live as soon as it exists.
   const address = blocked ? null : owner.provider === "twilio" ? (vapiNumber.number ?? null) : liveAddress(vapiNumber);

@@ -10,7 +10,7 @@ import type { AssistantRow } from "../assistants/view";
 import { saveImportReport, saveOutsideFreeNumbers } from "../numbers/account";
 import { adoptedRowId, adoptFromVapi, areaCodeOf, type AdoptedOwner } from "../numbers/adoption";
 import { newestCreatedAt } from "../numbers/reconcile";
-import { HOLDS_FREE_SLOT, rowIdFromVapiName } from "../numbers/pool";
+import { HOLDS_FREE_SLOT, switchboardRowIdOf } from "../numbers/pool";
 import { summarize, toStoredReport, type AssistantEntry, type ImportReport, type NumberEntry } from "./report";
 
 export type ImportDeps = Pick<Services, "db" | "log" | "vapi" | "settings" | "webhookUrl" | "startTracking">;
@@ -34,9 +34,6 @@ export interface ImportRequest {
   /** Adoptions this run makes at most (each is a Vapi call and a D1 batch): the next run goes on. */
   maxChanges: number;
 }
-
-/** Row ids are UUIDs: a hand-made number named "sb-something" is not one of ours. */
-const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What D1 knows that decides each Vapi item's fate. */
 interface Known {
@@ -263,8 +260,8 @@ async function plan(
       entryOf(n, "leave", "released by Switchboard; the daily cleanup finishes deleting it in Vapi");
       continue;
     }
-    const rowId = rowIdFromVapiName(n.name);
-    if (rowId && ROW_ID.test(rowId)) {
+    const rowId = switchboardRowIdOf(n.name);
+    if (rowId) {
       entryOf(
         n,
         "leave",

@@ -1,26 +1,17 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app";
 import { ALL_LINES_BUSY } from "../../../src/features/routing/assistant-request";
 import { CallCounter, LIVE_CALL_BOUND_MS } from "../../../src/features/routing/call-counter";
 import { json, sampleBusiness, token } from "../../helpers/api";
 import { newOrg } from "../../helpers/assertions";
 import { adminToken, alertRows } from "../../helpers/operations";
+import { sendWith } from "../../helpers/routing";
 import { resetState, seedNumber } from "../../helpers/pool";
-import { TEST_SETTINGS } from "../../settings";
 
-const app = createApp();
 type Vars = Record<string, string>;
 
-async function send(vars: Vars, method: string, path: string, options: { token?: string | null; body?: unknown } = {}) {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  const bearer = options.token === undefined ? await token() : options.token;
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  else headers["X-Vapi-Secret"] = TEST_SETTINGS.VAPI_WEBHOOK_SECRET;
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return app.request(`https://switchboard.test${path}`, { method, headers, body }, { ...env, ...vars });
-}
+const send = sendWith;
 
 const EDGE = { ROUTING_MODE: "edge" };
 const DIRECT = { ROUTING_MODE: "direct" };

@@ -1,27 +1,19 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { validateVapiBody } from "../../../dev/sandbox/json-schema";
-import { createApp } from "../../../src/app";
 import { NOT_IN_SERVICE } from "../../../src/features/routing/assistant-request";
 import { json, sampleBusiness, sandbox, token } from "../../helpers/api";
 import { newOrg } from "../../helpers/assertions";
 import { faultFor, inject } from "../../helpers/faults";
 import { adminToken } from "../../helpers/operations";
+import { sendWith } from "../../helpers/routing";
 import { checkPoolInvariants, resetState, seedNumber } from "../../helpers/pool";
-import { TEST_SETTINGS } from "../../settings";
 
-const app = createApp();
 type Mode = "direct" | "edge";
 
 /** The worker with ROUTING_MODE set, as a deployment would run it. */
-async function send(mode: Mode, method: string, path: string, options: { token?: string | null; body?: unknown } = {}) {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  const bearer = options.token === undefined ? await token() : options.token;
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  else headers["X-Vapi-Secret"] = TEST_SETTINGS.VAPI_WEBHOOK_SECRET;
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return app.request(`https://switchboard.test${path}`, { method, headers, body }, { ...env, ROUTING_MODE: mode });
-}
+const send = (mode: Mode, method: string, path: string, options: { token?: string | null; body?: unknown } = {}) =>
+  sendWith({ ROUTING_MODE: mode }, method, path, options);
 
 const assistantRequest = (mode: Mode, vapiPhoneNumberId: string | null) =>
   send(mode, "POST", "/webhooks/vapi", {
