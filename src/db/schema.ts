@@ -122,7 +122,12 @@ export const phoneNumberEvents = sqliteTable(
     detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [index("phone_number_events_number").on(t.phoneNumberId, t.id), index("phone_number_events_org").on(t.orgId, t.id)],
+  (t) => [
+    index("phone_number_events_number").on(t.phoneNumberId, t.id),
+    index("phone_number_events_org").on(t.orgId, t.id),
+    // The pool's usage over time: the events of the last days, without reading the older ones.
+    index("phone_number_events_created").on(t.createdAt),
+  ],
 );
 
 /** Operator alerts: at most one open alert per kind and subject. */

@@ -186,6 +186,7 @@ async function workload() {
   expect((await asAdmin("POST", "/api/admin/phone-pool/pre-provision", { count: 1 })).status).toBe(200);
   expect((await asAdmin("GET", "/api/admin/phone-pool")).status).toBe(200);
   expect((await asAdmin("GET", "/api/admin/phone-pool/history")).status).toBe(200);
+  expect((await asAdmin("GET", "/api/admin/phone-pool/usage?days=90")).status).toBe(200);
   expect((await asAdmin("POST", "/api/admin/routing/convert")).status).toBe(200);
 
   expect((await call("DELETE", `/api/assistants/${second.id}`, { token: member })).status).toBe(204);

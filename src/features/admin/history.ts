@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { phoneNumberEvents, phoneNumbers } from "../../db/schema";
+import { assistants, phoneNumberEvents, phoneNumbers } from "../../db/schema";
 import { toBase64Url, fromBase64Url } from "../../platform/crypto";
 import type { PhoneNumberEvent } from "../numbers/pool";
 
@@ -20,6 +20,8 @@ export interface HistoryEvent {
   event: PhoneNumberEvent;
   org_id: string | null;
   assistant_id: string | null;
+  /** That assistant's name (it may since have been renamed or deleted). */
+  assistant_name: string | null;
   detail: Record<string, unknown> | null;
   created_at: string;
 }
@@ -40,22 +42,24 @@ export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryP
   if (query.phoneNumberId) filters.push(eq(phoneNumberEvents.phoneNumberId, query.phoneNumberId));
   if (query.beforeId !== undefined) filters.push(lt(phoneNumberEvents.id, query.beforeId));
   const rows = await db
-    .select({ event: phoneNumberEvents, number: phoneNumbers.number, numberOrgId: phoneNumbers.orgId })
+    .select({ event: phoneNumberEvents, number: phoneNumbers.number, numberOrgId: phoneNumbers.orgId, assistantName: assistants.name })
     .from(phoneNumberEvents)
     .leftJoin(phoneNumbers, eq(phoneNumbers.id, phoneNumberEvents.phoneNumberId))
+    .leftJoin(assistants, eq(assistants.id, phoneNumberEvents.assistantId))
     .where(and(...filters))
     .orderBy(desc(phoneNumberEvents.id))
     .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    events: page.map(({ event, number, numberOrgId }) => ({
+    events: page.map(({ event, number, numberOrgId, assistantName }) => ({
       id: event.id,
       phone_number_id: event.phoneNumberId,
       number: number ?? null,
       event: event.event,
       org_id: event.orgId ?? numberOrgId ?? null,
       assistant_id: event.assistantId,
+      assistant_name: assistantName ?? null,
       detail: event.detail ?? null,
       created_at: event.createdAt,
     })),

@@ -5,6 +5,7 @@ import { recheckPoolNearLimit } from "../alerts/review";
 import { runCleanup } from "../numbers/cleanup";
 import { decodeUnassignedCursor, getPoolOverview, listUnassignedPage, OVERVIEW_LIST_DEFAULT, OVERVIEW_LIST_MAX } from "./overview";
 import { decodeHistoryCursor, listHistory } from "./history";
+import { getPoolUsage } from "./usage";
 import { preProvision } from "../numbers/pre-provision";
 import { authErrors, errorResponse, jsonBody, jsonResponse, wholeNumber } from "../../platform/openapi";
 import { platformAdmin, security, tags } from "./access";
@@ -14,8 +15,10 @@ import {
   historyPageSchema,
   historyQuerySchema,
   poolOverviewSchema,
+  poolUsageSchema,
   preProvisionBodySchema,
   preProvisionResultSchema,
+  usageQuerySchema,
 } from "./schemas";
 
 const overview = createRoute({
@@ -77,6 +80,20 @@ const history = createRoute({
     "Every change of every number (created, assigned, reused, unassigned, provisioned, stuck, failed, released, repaired). Page with `next_cursor`.",
   request: { query: historyQuerySchema },
   responses: { 200: jsonResponse(historyPageSchema, "A page of events"), 400: errorResponse("A bad limit or cursor"), ...authErrors },
+});
+
+const usage = createRoute({
+  method: "get",
+  path: "/api/admin/phone-pool/usage",
+  tags,
+  security,
+  middleware: [platformAdmin] as const,
+  summary: "The pool per day: assigned, unassigned, provisioning and free numbers against the limit",
+  description:
+    "One entry per UTC day, oldest first, each as at the end of that day (today: as of now), reconstructed from the history: " +
+    "today's counts, and each number's events of the period taken back one by one. One D1 round trip.",
+  request: { query: usageQuerySchema },
+  responses: { 200: jsonResponse(poolUsageSchema, "The pool per day"), 400: errorResponse("A bad days"), ...authErrors },
 });
 
 const preProvisionRoute = createRoute({
@@ -145,6 +162,7 @@ export const poolAdminRouter = createRouter()
     const page = await listHistory(c.var.db, { orgId: query.org_id, phoneNumberId: query.phone_number_id, limit: query.limit, beforeId });
     return c.json(page, 200);
   })
+  .openapi(usage, async (c) => c.json(await getPoolUsage(c.var.db, c.var.settings, c.req.valid("query").days, Date.now()), 200))
   .openapi(preProvisionRoute, async (c) => {
     const { count, area_code } = c.req.valid("json");
     const result = await preProvision(c.var.services, count, area_code ?? null);

@@ -5,6 +5,7 @@ import type { PhoneNumberRow } from "../assistants/view";
 import { areaCode, e164 } from "../assistants/business-data";
 import { wholeNumber } from "../../platform/openapi";
 import { NUMBER_ORIGINS, numberOriginOf } from "../numbers/pool";
+import { USAGE_DAYS_DEFAULT, USAGE_DAYS_MAX } from "./usage";
 
 /** A number as operators see it: everything but secrets. */
 export const adminPhoneNumberSchema = z
@@ -198,6 +199,7 @@ export const historyPageSchema = z
         event: z.enum(PHONE_NUMBER_EVENTS),
         org_id: z.string().nullable(),
         assistant_id: z.string().nullable(),
+        assistant_name: z.string().nullable().openapi({ description: "The name of the assistant the event names (now)" }),
         detail: z.record(z.string(), z.unknown()).nullable(),
         created_at: timestamp,
       }),
@@ -205,6 +207,46 @@ export const historyPageSchema = z
     next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for older events; null on the last page" }),
   })
   .openapi("PoolHistoryPage");
+
+export const usageQuerySchema = z.object({
+  days: wholeNumber(1, USAGE_DAYS_MAX)
+    .default(USAGE_DAYS_DEFAULT)
+    .openapi({ description: `Days covered, today included: 1 to ${USAGE_DAYS_MAX} (the dashboard asks for 30 or 90)`, example: 30 }),
+});
+
+const usageDay = z.object({
+  date: z
+    .string()
+    .openapi({ description: "The UTC day (YYYY-MM-DD); its figures are as at its end, today's as of now", example: "2026-11-26" }),
+  assigned: count,
+  unassigned: count,
+  provisioning: count,
+  stuck: count.openapi({ description: "Stuck or failed" }),
+  free_numbers: count.openapi({ description: "Free Vapi numbers held: Switchboard's then, plus `free_numbers_outside`" }),
+});
+
+export const poolUsageSchema = z
+  .object({
+    days: count,
+    as_of: timestamp,
+    limit: count.openapi({ description: "VAPI_FREE_NUMBER_LIMIT (its value now)" }),
+    free_numbers_outside: count.openapi({
+      description: "Free numbers made outside Switchboard, as last counted (no history): included in each day's free_numbers",
+    }),
+    series: z.array(usageDay).openapi({ description: "One entry per day, oldest first; the last is today" }),
+  })
+  .openapi("PoolUsage", {
+    example: {
+      days: 2,
+      as_of: "2026-11-26T14:00:00.000Z",
+      limit: 10,
+      free_numbers_outside: 1,
+      series: [
+        { date: "2026-11-25", assigned: 3, unassigned: 2, provisioning: 1, stuck: 0, free_numbers: 7 },
+        { date: "2026-11-26", assigned: 4, unassigned: 1, provisioning: 0, stuck: 0, free_numbers: 6 },
+      ],
+    },
+  });
 
 export const preProvisionBodySchema = z
   .strictObject({

@@ -463,6 +463,7 @@ async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string
       reason: "vanished",
       vapi_phone_number_id: row.vapiPhoneNumberId,
       number: row.number,
+      previous_status: row.status, // the pool's usage over time reads it (admin/usage.ts)
     }),
     deps.db
       .update(twilioNumbers)

@@ -186,6 +186,7 @@ describe("GET /api/admin/phone-pool/history", () => {
         event: "reused",
         org_id: "org-i",
         assistant_id: null,
+        assistant_name: null,
         detail: null,
         created_at: expect.any(String),
       },
@@ -195,6 +196,19 @@ describe("GET /api/admin/phone-pool/history", () => {
     expect(forOrg.next_cursor).toBeNull();
     const byBoth = await json(await asAdmin("GET", `/api/admin/phone-pool/history?org_id=org-i&phone_number_id=${number.id}`));
     expect(byBoth.events.map((e: { event: string }) => e.event)).toEqual(["reused"]);
+  });
+
+  it("names each event's assistant (its name now), in the same one D1 round trip", async () => {
+    await seedNumber();
+    const org = newOrg();
+    const assistant = await createAssistantFor(org);
+    await call("PATCH", `/api/assistants/${assistant.id}`, { token: await token({ org }), body: { name: "Front Desk" } });
+    const res = await asAdmin("GET", "/api/admin/phone-pool/history?limit=5");
+    expect(res.headers.get("X-D1-Round-Trips")).toBe("1");
+    const { events } = await json(res);
+    expect(events.map((e: Record<string, unknown>) => [e.event, e.phone_number_id, e.assistant_id, e.assistant_name])).toEqual([
+      ["reused", assistant.phone_number_id, assistant.id, "Front Desk"],
+    ]);
   });
 
   it("filtered by organisation, includes the events of its own numbers stored without an organisation", async () => {

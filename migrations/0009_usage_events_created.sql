@@ -1,0 +1,1 @@
+CREATE INDEX `phone_number_events_created` ON `phone_number_events` (`created_at`);
