@@ -13,7 +13,17 @@ const SHOTS = {
   provisioning: "/tmp/switchboard-dashboard-provisioning.png",
   phone: "/tmp/switchboard-dashboard-phone.png",
   import: "/tmp/switchboard-dashboard-import.png",
+  usage: "/tmp/switchboard-dashboard-usage.png",
+  usage90: "/tmp/switchboard-dashboard-usage-90.png",
+  history: "/tmp/switchboard-dashboard-history.png",
+  signin: "/tmp/switchboard-dashboard-signin.png",
+  twilio: "/tmp/switchboard-dashboard-free-numbers.png",
+  usagePhone: "/tmp/switchboard-dashboard-usage-phone.png",
 };
+const DAY_MS = 86_400_000;
+/** The UTC date `days` days before today, and its noon (a stamp for the history written back in time). */
+const dayBefore = (days) => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
+const noonOf = (days) => `${dayBefore(days)}T12:00:00.000Z`;
 const LIMIT = 5; // 2 seeded + 2 pre-provisioned by the test = 80 %: pool_near_limit opens, so an alert shows
 const serverOptions = {
   name: "e2e",
@@ -28,6 +38,7 @@ const serverOptions = {
 };
 let server; // created in beforeAll, so a skipped run leaves no state directory behind
 let seededNumberId; // the number of e2e-org's assistant
+let seededAssistant; // e2e-org's assistant: { id, name }
 const admin = token("ops", { role: "platform_admin", prefix: "e2e" });
 const api = async (method, path, body) => {
   const res = await server.call(method, path, { auth: admin, body });
@@ -51,7 +62,7 @@ async function until(what, check, ms = 30_000) {
 /** expect.poll with room for a busy machine (its default gives up after 1 s). */
 const eventually = (read, timeout = 15_000) => expect.poll(read, { timeout, interval: 100 });
 
-/** The counts the page shows, read as the user reads them. */
+/** The counts the "Free numbers" card shows, read as the user reads them. */
 async function shownCounts(page) {
   const read = async (key) => Number(await page.locator(`#count-${key}`).textContent());
   return {
@@ -62,7 +73,11 @@ async function shownCounts(page) {
     total: await read("total"),
   };
 }
-const countsOf = ({ assigned, unassigned, provisioning, stuck, total }) => ({ assigned, unassigned, provisioning, stuck, total });
+/** The card's figures in the pool's answer: free Vapi numbers only. */
+const countsOf = (stats) => {
+  const { assigned, unassigned, provisioning, stuck, total } = stats.providers.vapi;
+  return { assigned, unassigned, provisioning, stuck, total };
+};
 
 async function signIn(page, jwt) {
   await page.goto(`${server.base}/admin`);
@@ -92,6 +107,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     const created = await server.call("POST", "/api/assistants", { auth: token("e2e-org", { prefix: "e2e" }), body: assistantBody(0) });
     if (created.status !== 201 || created.json.phone_source !== "pool") throw new Error(`seed create: ${created.status} ${created.text}`);
     seededNumberId = created.json.phone_number_id;
+    seededAssistant = { id: created.json.id, name: created.json.name };
+    // A past for the chart: the two numbers were made 10 days ago and went live 9 days ago (the reuse is today's).
+    await server.d1(
+      `UPDATE phone_number_events SET created_at = '${noonOf(10)}' WHERE event = 'created';` +
+        `UPDATE phone_number_events SET created_at = '${noonOf(9)}' WHERE event = 'provisioned'`,
+    );
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -131,14 +152,27 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
   });
 
   afterAll(async () => {
+    const kept = Object.values(SHOTS).filter((path) => existsSync(path));
+    if (kept.length) console.log(`[e2e] dashboard screenshots:\n  ${kept.join("\n  ")}`);
     await browser?.close().catch(() => {});
     await server?.stop();
     server?.removeState();
   });
 
-  it("asks for a token and explains a refused one (owner → 403), then asks again", async () => {
+  it("asks for a token, says where one comes from, and explains a refused one (owner → 403) in place of the loading banner", async () => {
+    await page.goto(`${server.base}/admin`);
+    expect(await page.locator("#token-help").textContent()).toMatch(
+      /locally, npm run token -- --role platform_admin; on a deployment, from its identity provider/,
+    );
+    expect(await page.getByLabel(/Admin token/).getAttribute("aria-describedby")).toBe("token-help");
     await signIn(page, token("e2e-org", { role: "owner", prefix: "e2e" }));
     await eventually(() => page.locator("#signin-error").textContent()).toMatch(/may not use the admin API.*platform_admin/);
+    // One banner: the refusal; "Loading the pool…" is gone, not beside it.
+    expect(await page.locator("#status").isHidden()).toBe(true);
+    expect(await page.locator("#status").textContent()).toBe("");
+    expect(await page.getByText("Loading the pool…").count()).toBe(0);
+    expect(await page.locator("#signin-error").isVisible()).toBe(true);
+    await page.screenshot({ path: SHOTS.signin });
     expect(await page.getByLabel(/Admin token/).isVisible()).toBe(true);
     expect(await page.locator("#dashboard").isHidden()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
@@ -150,6 +184,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     const { stats, unassigned } = await pool();
     await eventually(() => shownCounts(page)).toEqual(countsOf(stats));
     expect(stats).toMatchObject({ assigned: 1, unassigned: 1, total: 2, free_numbers: 2, limit: LIMIT });
+    expect(countsOf(stats)).toEqual({ assigned: 1, unassigned: 1, provisioning: 0, stuck: 0, total: 2 });
     expect(await page.locator("#gauge").evaluate((meter) => meter.value)).toBe(stats.percent_used);
     expect(await page.locator("#gauge-text").textContent()).toBe(`2 of ${LIMIT} free numbers used (${stats.percent_used}%)`);
     const rows = page.locator("#unassigned-table tbody tr");
@@ -157,8 +192,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     expect(await rows.first().textContent()).toContain(unassigned[0].number);
     expect(await rows.first().locator('td[data-label="Origin"]').textContent()).toBe("made here");
     expect(await page.locator("#origins").textContent()).toBe(
-      "Where they came from: 2 made here, 0 adopted, 0 on an organisation's Twilio.",
+      "Where all 2 numbers came from: 2 made here, 0 adopted, 0 on an organisation's Twilio.",
     );
+    expect(await page.locator("#pool-twilio").isHidden()).toBe(true); // no organisation's Twilio number yet
     expect(await page.locator("#import .empty").textContent()).toBe(
       "No import yet: run POST /api/admin/vapi/import (a dry run by default).",
     );
@@ -172,6 +208,101 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     await page.reload(); // asked once: the tab remembers the token
     await page.locator("#dashboard").waitFor();
     expect(await page.getByLabel(/Admin token/).isVisible()).toBe(false);
+  });
+
+  it("draws the pool per day from the history (30 days, 90 with the switch), the limit as a line, the figures in a table", async () => {
+    const chart = page.locator("#usage-chart svg");
+    await chart.waitFor();
+    const usage = await api("GET", "/api/admin/phone-pool/usage?days=30");
+    const { stats } = await pool();
+    // The past written in beforeAll: made 10 days ago (provisioning), live from 9 days ago, one taken today.
+    const on = (days) => usage.series.find((d) => d.date === dayBefore(days));
+    const figures = ({ assigned, unassigned, provisioning, stuck, free_numbers }) => ({
+      assigned,
+      unassigned,
+      provisioning,
+      stuck,
+      free_numbers,
+    });
+    expect(figures(on(11))).toEqual({ assigned: 0, unassigned: 0, provisioning: 0, stuck: 0, free_numbers: 0 });
+    expect(figures(on(10))).toEqual({ assigned: 0, unassigned: 0, provisioning: 2, stuck: 0, free_numbers: 2 });
+    expect(figures(on(5))).toEqual({ assigned: 0, unassigned: 2, provisioning: 0, stuck: 0, free_numbers: 2 });
+    expect(figures(on(0))).toEqual({ assigned: 1, unassigned: 1, provisioning: 0, stuck: 0, free_numbers: stats.free_numbers });
+    expect(usage.series.at(-1).date).toBe(dayBefore(0));
+
+    expect(await chart.getAttribute("role")).toBe("img");
+    expect(await chart.locator("title").textContent()).toBe("The pool per day over the last 30 days");
+    expect(await chart.locator("desc").textContent()).toBe(
+      `From ${dayBefore(29)} to ${dayBefore(0)} (UTC days). Today: 1 assigned, 1 unassigned, 0 provisioning, 2 free Vapi numbers held, ` +
+        `against a limit of ${LIMIT}. Most free numbers held: 2, on ${dayBefore(10)}.`,
+    );
+    expect(await page.locator("#usage .legend li").allTextContents()).toEqual([
+      "Assigned",
+      "Unassigned",
+      "Provisioning",
+      "Free Vapi numbers held",
+      "Free-number limit",
+    ]);
+    // Each line's points are the API's figures: y runs from the zero grid line (0) to the limit's line (LIMIT).
+    const drawn = await chart.evaluate((svg) => ({
+      zero: Number(svg.querySelector("line.grid")?.getAttribute("y1")),
+      limit: Number(svg.querySelector("line.s-limit")?.getAttribute("y1")),
+      lines: Object.fromEntries(
+        Array.from(svg.querySelectorAll("polyline"), (line) => [
+          line.getAttribute("class")?.replace("line s-", ""),
+          (line.getAttribute("points") ?? "").split(" ").map((point) => Number(point.split(",")[1])),
+        ]),
+      ),
+    }));
+    const valueAt = (y) => Math.round(((drawn.zero - y) / (drawn.zero - drawn.limit)) * LIMIT * 100) / 100;
+    for (const key of ["assigned", "unassigned", "provisioning", "free_numbers"]) {
+      expect(drawn.lines[key].map(valueAt), key).toEqual(usage.series.map((d) => d[key]));
+    }
+    const tableRows = () =>
+      page.locator("#usage-table tbody tr").evaluateAll((rows) => rows.map((tr) => Array.from(tr.cells, (td) => td.textContent)));
+    const asRows = (u) =>
+      u.series.map((d) => [d.date, ...[d.assigned, d.unassigned, d.provisioning, d.stuck, d.free_numbers, u.limit].map(String)]).reverse();
+    expect(await tableRows()).toEqual(asRows(usage));
+    await page.locator("#usage").screenshot({ path: SHOTS.usage });
+
+    const reads = requests.filter((r) => r.path === "/api/admin/phone-pool/usage").length;
+    await page.getByLabel("90 days").check();
+    await eventually(() => page.locator("#usage-chart svg title").textContent()).toBe("The pool per day over the last 90 days");
+    const quarter = await api("GET", "/api/admin/phone-pool/usage?days=90");
+    expect(quarter.series.slice(60)).toEqual(usage.series);
+    expect(await tableRows()).toEqual(asRows(quarter));
+    expect(
+      await page
+        .locator("#usage-chart polyline")
+        .first()
+        .evaluate((l) => l.getAttribute("points").split(" ").length),
+    ).toBe(90);
+    expect(requests.filter((r) => r.path === "/api/admin/phone-pool/usage").length).toBe(reads + 1);
+    await page.locator("#usage").screenshot({ path: SHOTS.usage90 });
+    await page.getByLabel("30 days").check();
+    await eventually(() => page.locator("#usage-chart svg title").textContent()).toBe("The pool per day over the last 30 days");
+  });
+
+  it("shows the history with numbers and assistants' names; their ids on hover", async () => {
+    const { events } = await api("GET", "/api/admin/phone-pool/history?limit=20");
+    const reused = events.find((e) => e.event === "reused");
+    expect(reused).toMatchObject({
+      phone_number_id: seededNumberId,
+      assistant_id: seededAssistant.id,
+      assistant_name: seededAssistant.name,
+    });
+    const row = page.locator("#history-table tbody tr", { hasText: "reused" });
+    const number = row.locator('td[data-label="Number"] span');
+    const digits = reused.number.slice(2);
+    expect(await number.textContent()).toBe(`+1 ${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`);
+    expect(await number.getAttribute("title")).toBe(`Number id ${seededNumberId}`);
+    const assistant = row.locator('td[data-label="Assistant"] span');
+    expect(await assistant.textContent()).toBe(seededAssistant.name);
+    expect(await assistant.getAttribute("title")).toBe(`Assistant id ${seededAssistant.id}`);
+    const shown = await page.locator("#history-table tbody").textContent();
+    expect(shown).not.toContain(seededNumberId);
+    expect(shown).not.toContain(seededAssistant.id);
+    await page.locator("#history").screenshot({ path: SHOTS.history });
   });
 
   it("shows an organisation's live calls against its cap, at the cap highlighted (measured, not enforced, in direct)", async () => {
@@ -286,9 +417,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     expect((await pool()).alerts).toEqual([]);
   });
 
-  it("runs the cleanup dry run and shows its report", async () => {
+  it("runs the cleanup dry run and shows its report once (in the report, not again in the status line)", async () => {
     await page.getByRole("button", { name: "Cleanup dry run" }).click();
     await eventually(() => page.locator("#cleanup-report").textContent()).toMatch(/Dry run: 0 numbers would be released.*30 days/);
+    await page.getByRole("button", { name: "Cleanup dry run" }).waitFor(); // enabled again: the action and its reload ended
+    await eventually(() => page.getByRole("button", { name: "Cleanup dry run" }).isEnabled()).toBe(true);
+    expect(await page.getByText(/would be released/).count()).toBe(1);
+    expect(await page.locator("#status").textContent()).not.toMatch(/would be released/);
   });
 
   it("shows the Vapi import's last report in words, and where each number came from", async () => {
@@ -385,7 +520,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
       `5 of ${LIMIT} free numbers used (100%), incl. 1 made outside Switchboard`,
     );
     expect(await page.locator("#origins").textContent()).toBe(
-      "Where they came from: 3 made here, 1 adopted, 0 on an organisation's Twilio.",
+      "Where all 4 numbers came from: 3 made here, 1 adopted, 0 on an organisation's Twilio.",
     );
 
     // The full report (GET /api/admin/vapi/import): what was left alone or not done, each with its reason, as text.
@@ -468,16 +603,44 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
     });
   });
 
+  it("counts free Vapi numbers only on the Free numbers card; an organisation's Twilio number is said apart", async () => {
+    const owner = token("e2e-twilio", { role: "owner", prefix: "e2e" });
+    const twilio = { account_sid: `AC${"0".repeat(32)}`, auth_token: "sandbox-twilio-auth-token" }; // the sandbox's demo account
+    const configured = await server.call("PUT", "/api/organization/twilio", { auth: owner, body: twilio });
+    expect(configured.status, configured.text).toBe(200);
+    await api("POST", "/api/admin/twilio/purchase", { org_id: "e2e-twilio" });
+    const { stats } = await pool();
+    expect(stats.providers.twilio).toMatchObject({ total: 1, assigned: 0, unassigned: 1 });
+
+    await page.getByRole("button", { name: "Reload now" }).click();
+    await eventually(() => page.locator("#pool-twilio").textContent()).toBe(
+      "Not counted above: 1 Twilio number of organisations (0 assigned, 1 unassigned).",
+    );
+    expect(await shownCounts(page)).toEqual(countsOf(stats));
+    expect((await shownCounts(page)).total).toBe(stats.total - 1);
+    expect((await shownCounts(page)).unassigned).toBe(stats.unassigned - 1);
+    expect(await page.locator("#gauge-text").textContent()).toMatch(new RegExp(`^${stats.free_numbers} of ${LIMIT} free numbers used`));
+    await page.locator("#pool").screenshot({ path: SHOTS.twilio });
+  });
+
   it("is readable on a phone: one column, no horizontal scroll", async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     try {
       phone.on("pageerror", (error) => problems.push(String(error)));
       await signIn(phone, admin);
       await phone.locator("#dashboard").waitFor();
-      await eventually(() => phone.locator("#count-total").textContent()).toBe(String((await pool()).stats.total));
+      await eventually(() => phone.locator("#count-total").textContent()).toBe(String((await pool()).stats.providers.vapi.total));
+      await phone.locator("#usage-chart svg").waitFor();
+      // The chart is drawn as wide as the phone: its text stays at its size.
+      const chart = await phone.locator("#usage-chart svg").evaluate((svg) => ({
+        width: svg.getBoundingClientRect().width,
+        viewBox: Number(svg.getAttribute("viewBox")?.split(" ")[2]),
+      }));
+      expect(Math.abs(chart.width - chart.viewBox)).toBeLessThanOrEqual(1);
       const width = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
       expect(width.scroll).toBeLessThanOrEqual(width.view);
       await phone.screenshot({ path: SHOTS.phone, fullPage: true });
+      await phone.locator("#usage").screenshot({ path: SHOTS.usagePhone });
     } finally {
       await phone.close();
     }

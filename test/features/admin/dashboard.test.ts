@@ -24,6 +24,7 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(page).toMatch(/<meter id="gauge"/);
     for (const heading of [
       "Free numbers",
+      "Pool over time",
       "Calls",
       "Actions",
       "Provisioning",
@@ -129,6 +130,24 @@ describe("GET /admin (the operators' dashboard)", () => {
     // The route it reads exists, for platform admins, as an event stream.
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     expect(Object.keys(doc.paths[streamPath].get.responses[200].content)).toEqual(["text/event-stream"]);
+  });
+
+  it("says where a token comes from, and has the chart of the pool over time with its 30/90-day switch, legend and figures", async () => {
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    const help = /<p id="token-help" class="hint">([\s\S]*?)<\/p>/.exec(page)?.[1] ?? "";
+    expect(help).toContain("<code>npm run token -- --role platform_admin</code>");
+    expect(help).toContain("identity");
+    const section = /<section id="usage"[\s\S]*?<\/section>/.exec(page)?.[0] ?? "";
+    expect(section.match(/<input type="radio" name="usage-days" value="(\d+)"/g)).toEqual([
+      '<input type="radio" name="usage-days" value="30"',
+      '<input type="radio" name="usage-days" value="90"',
+    ]);
+    expect(section).toContain('<div id="usage-chart" class="chart"></div>');
+    expect(section.match(/<li><span class="swatch s-(\w+)"/g)?.length).toBe(5);
+    expect(section).toMatch(/<table id="usage-table">/);
+    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
+    for (const read of ["/api/admin/phone-pool/usage?days=", "free_numbers_outside", "createElementNS", "assistant_name", "providers.vapi"])
+      expect(script).toContain(read);
   });
 
   it("is not an API route: not in /openapi.json, and other methods answer 405", async () => {

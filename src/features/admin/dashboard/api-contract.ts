@@ -13,6 +13,7 @@ import type {
   cleanupReportSchema,
   historyPageSchema,
   poolOverviewSchema,
+  poolUsageSchema,
   preProvisionBodySchema,
   preProvisionResultSchema,
 } from "../schemas";
@@ -33,6 +34,7 @@ export type DashboardApiContract = [
   Fits<{ at: string | null; report: ImportReport | null }, Dashboard.StoredImport>, // GET /api/admin/vapi/import
   Fits<ProvisioningNumber[], Dashboard.ProvisioningNumber[]>, // the data of a provisioning event
   Fits<z.infer<typeof historyPageSchema>, Dashboard.HistoryPage>,
+  Fits<z.infer<typeof poolUsageSchema>, Dashboard.PoolUsage>,
   Fits<{ outcome: CheckOutcome; phone_number: AdminPhoneNumber }, Dashboard.RefreshResult>,
   Fits<Dashboard.PreProvisionRequest, z.input<typeof preProvisionBodySchema>>,
   Fits<z.infer<typeof preProvisionResultSchema>, Dashboard.PreProvisionResult>,

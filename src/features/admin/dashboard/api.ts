@@ -42,6 +42,16 @@ export interface PoolStats {
   free_numbers_outside: number;
   percent_used: number;
   by_origin: Record<NumberOrigin, number>;
+  /** The same counts per provider: `vapi` are the free Vapi numbers, `twilio` the organisations' own. */
+  providers: Record<"vapi" | "twilio", ProviderCounts>;
+}
+
+export interface ProviderCounts {
+  total: number;
+  assigned: number;
+  unassigned: number;
+  provisioning: number;
+  stuck: number;
 }
 
 export interface UnassignedNumber {
@@ -152,7 +162,25 @@ export interface HistoryEvent {
   event: string;
   org_id: string | null;
   assistant_id: string | null;
+  assistant_name: string | null;
   created_at: string;
+}
+
+/** GET /api/admin/phone-pool/usage?days= */
+export interface PoolUsage {
+  days: number;
+  limit: number;
+  free_numbers_outside: number;
+  series: UsageDay[];
+}
+
+export interface UsageDay {
+  date: string;
+  assigned: number;
+  unassigned: number;
+  provisioning: number;
+  stuck: number;
+  free_numbers: number;
 }
 
 /** POST /api/admin/phone-numbers/{id}/refresh */

@@ -6,8 +6,9 @@
  * DOM's types (tsconfig.dashboard.json); api-contract.ts checks the admin API's answers fit what it reads (api.ts).
  * Everything it shows comes from the admin API and is put in the page with textContent, never as HTML.
  *
- * Two sources: a full reload (GET /api/admin/phone-pool and the history, and GET /api/admin/vapi/import when the
- * last import changed and left something alone or undone) every 30 s, and the provisioning
+ * Two sources: a full reload (GET /api/admin/phone-pool and the history, GET /api/admin/vapi/import when the
+ * last import changed and left something alone or undone, and GET /api/admin/phone-pool/usage for the chart when
+ * the pool's counts or the day changed) every 30 s, and the provisioning
  * progress live from GET /api/admin/phone-pool/provisioning/events, read with fetch() (the browser's own SSE
  * client cannot send the Authorization header) and a small server-sent-events parser. While the stream is live
  * it alone draws the progress cards; when a number appears, leaves (it became active) or changes state, the rest
@@ -18,6 +19,7 @@
  * @import { Alert, CallsOverview, CleanupReport, ErrorBody, HistoryEvent, HistoryPage, PoolOverview, PoolStats } from "./api"
  * @import { PreProvisionRequest, PreProvisionResult, ProvisioningNumber, RefreshResult, TwilioOverview, UnassignedNumber } from "./api"
  * @import { ImportAssistantEntry, ImportNumberEntry, LastImport, NumberOrigin, StoredImport } from "./api"
+ * @import { PoolUsage, UsageDay } from "./api"
  */
 
 (() => {
@@ -75,6 +77,10 @@
     gauge: byId("gauge", HTMLMeterElement),
     gaugeText: byId("gauge-text", HTMLElement),
     origins: byId("origins", HTMLElement),
+    poolTwilio: byId("pool-twilio", HTMLElement),
+    usageChart: byId("usage-chart", HTMLElement),
+    usageNote: byId("usage-note", HTMLElement),
+    usageTable: byId("usage-table", HTMLTableElement),
     callsSummary: byId("calls-summary", HTMLElement),
     callsTable: byId("calls-table", HTMLTableElement),
     updated: byId("updated", HTMLElement),
@@ -162,6 +168,7 @@
     ui.dashboard.hidden = true;
     ui.forget.hidden = true;
     ui.signin.hidden = false;
+    say(""); // the refusal takes the place of "Loading the pool…"
     ui.signinError.textContent = message || "";
     ui.token.value = "";
     ui.token.focus();
@@ -216,6 +223,8 @@
   const readPool = () => api("GET", "/api/admin/phone-pool");
   /** @returns {Promise<HistoryPage>} */
   const readHistory = () => api("GET", "/api/admin/phone-pool/history?limit=20");
+  /** @param {number} days @returns {Promise<PoolUsage>} */
+  const readUsage = (days) => api("GET", `/api/admin/phone-pool/usage?days=${days}`);
   /** @param {string} id @returns {Promise<RefreshResult>} */
   const refreshNumber = (id) => api("POST", `/api/admin/phone-numbers/${encodeURIComponent(id)}/refresh`);
   /** @param {number} id @returns {Promise<Alert>} */
@@ -300,9 +309,14 @@
     const outside = stats.free_numbers_outside > 0 ? `, incl. ${stats.free_numbers_outside} made outside Switchboard` : "";
     const text = `${stats.free_numbers} of ${stats.limit} free numbers used (${stats.percent_used}%)${outside}`;
     if (ui.gaugeText.textContent !== text) ui.gaugeText.textContent = text;
-    for (const [key, el] of counts) el.textContent = String(stats[key]);
+    const vapi = stats.providers.vapi; // the card counts free Vapi numbers; the organisations' Twilio numbers apart
+    for (const [key, el] of counts) el.textContent = String(vapi[key]);
+    const t = stats.providers.twilio;
+    ui.poolTwilio.textContent = t.total
+      ? `Not counted above: ${count(t.total, "Twilio number")} of organisations (${t.assigned} assigned, ${t.unassigned} unassigned).`
+      : "";
     const o = stats.by_origin;
-    ui.origins.textContent = `Where they came from: ${o.made_here} ${ORIGINS.made_here}, ${o.adopted} ${ORIGINS.adopted}, ${o.org_twilio} on an ${ORIGINS.org_twilio}.`;
+    ui.origins.textContent = `Where all ${count(stats.total, "number")} came from: ${o.made_here} ${ORIGINS.made_here}, ${o.adopted} ${ORIGINS.adopted}, ${o.org_twilio} on an ${ORIGINS.org_twilio}.`;
   }
 
   /** @param {number | null} n */
@@ -496,14 +510,142 @@
     showEmpty("twilio", twilio.organizations.length === 0);
   }
 
+  /**
+   * A North American E.164 number as people write it (+1 512-555-0100); any other as it is.
+   * @param {string} e164
+   */
+  function phoneText(e164) {
+    const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+    return m ? `+1 ${m[1]}-${m[2]}-${m[3]}` : e164;
+  }
   /** @param {HistoryEvent[]} events */
   function renderHistory(events) {
     fillTable(
       ui.historyTable,
-      events.map((e) => [when(e.created_at), e.event, e.number || e.phone_number_id, e.org_id || "–", e.assistant_id || "–"]),
+      events.map((e) => [
+        when(e.created_at),
+        e.event,
+        h("span", { title: `Number id ${e.phone_number_id}`, text: e.number ? phoneText(e.number) : "(no number yet)" }),
+        e.org_id || "–",
+        e.assistant_id ? h("span", { title: `Assistant id ${e.assistant_id}`, text: e.assistant_name || "(no name)" }) : "–",
+      ]),
     );
     showEmpty("history", events.length === 0);
   }
+
+  // ---- the pool over time: GET /api/admin/phone-pool/usage, drawn as SVG ------------------------------------
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  /** The lines, in the legend's order (page.tsx); each is drawn with the class s-<key> (style.ts). */
+  const LINES = /** @type {const} */ (["assigned", "unassigned", "provisioning", "free_numbers"]);
+  const USAGE_FRESH_MS = 600000; // a chart older than this is read again (a new day) even if the counts did not move
+  let usageDrawnAt = 0;
+  /**
+   * An SVG element with these attributes.
+   * @param {string} tag
+   * @param {Record<string, string | number>} attrs
+   * @param {...(Node | string)} children
+   */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+    el.append(...children);
+    return el;
+  }
+  /** The top of the y axis and its step: 1, 2 or 5 × 10ⁿ, at most 5 steps. @param {number} max */
+  function axisOf(max) {
+    const raw = Math.max(1, max) / 5;
+    const magnitude = 10 ** Math.floor(Math.log10(raw));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? magnitude * 10);
+    return { top: Math.ceil(Math.max(1, max) / step) * step, step };
+  }
+  /** @param {UsageDay} d */
+  const dayText = (d) =>
+    `${d.assigned} assigned, ${d.unassigned} unassigned, ${d.provisioning} provisioning, ${count(d.free_numbers, "free Vapi number")} held`;
+  /** "Nov 26" for a YYYY-MM-DD day (a UTC day: shown as such). @param {string} date */
+  const shortDay = (date) =>
+    new Date(`${date}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+  /** @type {PoolUsage | null} */
+  let usageShown = null;
+  let chartWidth = 0;
+  /**
+   * The chart, as wide as its box (so its text stays 11 px on a phone): the four lines, the limit's line, the
+   * axes, and a title and description for assistive technology.
+   * @param {PoolUsage} usage
+   */
+  function drawChart(usage) {
+    const days = usage.series;
+    const last = days[days.length - 1];
+    if (!last) return;
+    chartWidth = ui.usageChart.clientWidth;
+    const [W, H, L, R, T, B] = [Math.max(320, Math.round(chartWidth || 720)), 240, 34, 10, 16, 24]; // the view box, the margins
+    const n = days.length;
+    const { top, step } = axisOf(Math.max(usage.limit, ...days.flatMap((d) => LINES.map((key) => d[key]))));
+    /** @param {number} i */
+    const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
+    /** @param {number} v */
+    const y = (v) => T + (H - T - B) * (1 - v / top);
+    const peak = days.reduce((a, d) => (d.free_numbers > a.free_numbers ? d : a)); // the first day at the most
+    const parts = [];
+    for (let v = 0; v <= top; v += step) {
+      parts.push(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+      parts.push(svg("text", { class: "axis", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+    }
+    const every = Math.ceil(n / Math.max(2, Math.floor(W / 110)));
+    for (let i = n - 1; i >= 0; i -= every) {
+      const anchor = i === n - 1 ? "end" : "middle";
+      parts.push(svg("text", { class: "axis", x: x(i), y: H - 6, "text-anchor": anchor }, shortDay(days[i]?.date ?? "")));
+    }
+    parts.push(
+      svg("line", { class: "line s-limit", x1: L, x2: W - R, y1: y(usage.limit), y2: y(usage.limit) }),
+      svg("text", { class: "axis", x: W - R, y: y(usage.limit) - 5, "text-anchor": "end" }, `limit ${usage.limit}`),
+      ...LINES.map((key) =>
+        svg("polyline", { class: `line s-${key}`, points: days.map((d, i) => `${x(i).toFixed(1)},${y(d[key]).toFixed(1)}`).join(" ") }),
+      ),
+    );
+    const summary =
+      `From ${days[0]?.date} to ${last.date} (UTC days). Today: ${dayText(last)}, against a limit of ${usage.limit}. ` +
+      `Most free numbers held: ${peak.free_numbers}, on ${peak.date}.`;
+    ui.usageChart.replaceChildren(
+      svg(
+        "svg",
+        { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "usage-title usage-desc" },
+        svg("title", { id: "usage-title" }, `The pool per day over the last ${usage.days} days`),
+        svg("desc", { id: "usage-desc" }, summary),
+        ...parts,
+      ),
+    );
+  }
+  /** @param {PoolUsage} usage */
+  function renderUsage(usage) {
+    usageShown = usage;
+    usageDrawnAt = Date.now();
+    drawChart(usage);
+    const outside = usage.free_numbers_outside
+      ? ` Free numbers include ${usage.free_numbers_outside} made outside Switchboard (as counted now).`
+      : "";
+    ui.usageNote.textContent = `Each day as at its end (UTC); today as of now.${outside}`;
+    const rows = usage.series.map((d) => [
+      d.date,
+      ...[d.assigned, d.unassigned, d.provisioning, d.stuck, d.free_numbers, usage.limit].map(String),
+    ]);
+    fillTable(ui.usageTable, rows.reverse());
+  }
+  window.addEventListener("resize", () => {
+    if (usageShown && ui.usageChart.clientWidth !== chartWidth) drawChart(usageShown);
+  });
+  /** The period the switch shows (the browser may restore a choice made before a reload). */
+  function usageDays() {
+    const checked = document.querySelector('input[name="usage-days"]:checked');
+    return checked instanceof HTMLInputElement ? Number(checked.value) : 30;
+  }
+  /** Reads and draws the chart for the period the switch shows; an answer for a period no longer shown is dropped. */
+  function loadUsage() {
+    const days = usageDays();
+    return readUsage(days).then((usage) => {
+      if (days === usageDays() && token()) renderUsage(usage);
+    }, failed);
+  }
+  for (const radio of document.querySelectorAll('input[name="usage-days"]')) radio.addEventListener("change", loadUsage);
 
   // ---- loading -----------------------------------------------------------------------------------------------
   /** @type {number | undefined} */
@@ -528,6 +670,7 @@
         ui.dashboard.hidden = false;
         ui.forget.hidden = false;
         renderPool(pool.stats);
+        if (changed("stats", pool.stats) || Date.now() - usageDrawnAt > USAGE_FRESH_MS) loadUsage(); // today's figures moved
         if (!stream?.live) renderProvisioning(pool.provisioning); // the live stream's is newer
         if (changed("calls", pool.calls)) renderCalls(pool.calls);
         if (changed("alerts", pool.alerts)) renderAlerts(pool.alerts);
@@ -754,6 +897,7 @@
         const summary =
           `Dry run: ${would} number${would === 1 ? "" : "s"} would be released (unassigned before ` +
           `${new Date(r.cutoff).toLocaleString()}, ${r.unused_number_days} days). Nothing was changed.`;
+        say(""); // the report below is the answer (announced there): the status line does not repeat it
         ui.cleanupReport.replaceChildren(h("p", { text: summary }));
         if (r.numbers.length) {
           const lines = r.numbers.map((n) =>
@@ -765,7 +909,7 @@
           );
           ui.cleanupReport.append(h("ul", { class: "plain" }, ...lines));
         }
-        return summary;
+        return undefined;
       }),
     );
   });

@@ -62,6 +62,16 @@ const COUNTS = [
   ["total", "Total"],
 ] as const;
 
+/** The chart's switch (GET /api/admin/phone-pool/usage?days=), and its lines: the series the script draws, then the limit. */
+const USAGE_PERIODS = [30, 90] as const;
+const USAGE_LINES = [
+  ["assigned", "Assigned"],
+  ["unassigned", "Unassigned"],
+  ["provisioning", "Provisioning"],
+  ["free_numbers", "Free Vapi numbers held"],
+  ["limit", "Free-number limit"],
+] as const;
+
 const Page: FC<{ nonce: string }> = ({ nonce }) => (
   <html lang="en">
     <head>
@@ -90,7 +100,8 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
             <label for="token">Admin token (a JWT with the platform_admin role)</label>
             <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} required aria-describedby="token-help" />
             <p id="token-help" class="hint">
-              Kept in this tab's session storage and sent only to this site's admin API.
+              Where to get one: locally, <code>npm run token -- --role platform_admin</code>; on a deployment, from its identity provider (a
+              token with the platform_admin role). Kept in this tab's session storage and sent only to this site's admin API.
             </p>
             <button type="submit">Show the pool</button>
           </form>
@@ -112,6 +123,7 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
                 </div>
               ))}
             </dl>
+            <p id="pool-twilio" class="hint" />
             <p id="origins" class="hint" />
             <p class="hint">
               <span id="updated" />{" "}
@@ -119,6 +131,34 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
                 Reload now
               </button>
             </p>
+          </Section>
+          <Section id="usage" title="Pool over time">
+            <fieldset class="switch">
+              <legend>Period</legend>
+              {USAGE_PERIODS.map((days) => (
+                <label>
+                  <input type="radio" name="usage-days" value={String(days)} checked={days === USAGE_PERIODS[0]} /> {days} days
+                </label>
+              ))}
+            </fieldset>
+            <div id="usage-chart" class="chart" />
+            <ul class="legend" aria-label="Legend">
+              {USAGE_LINES.map(([key, label]) => (
+                <li>
+                  <span class={`swatch s-${key}`} aria-hidden="true" />
+                  {label}
+                </li>
+              ))}
+            </ul>
+            <p id="usage-note" class="hint" />
+            <details>
+              <summary>The figures per day</summary>
+              <Table
+                id="usage-table"
+                caption="The pool per day (UTC), at the end of each day; today as of now"
+                columns={["Day", "Assigned", "Unassigned", "Provisioning", "Stuck or failed", "Free Vapi numbers", "Limit"]}
+              />
+            </details>
           </Section>
           <Section id="calls" title="Calls">
             <p id="calls-summary" />

@@ -44,6 +44,22 @@ table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#57606a}
 tr.at-cap td{background:#ffebe9;font-weight:600}
+.switch{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;padding:.25rem 1rem .5rem}
+.switch label{display:flex;gap:.35rem;align-items:center;font-weight:400;margin:0}
+.switch input{width:auto}
+.chart svg{display:block;width:100%;height:auto}
+.chart .grid{stroke:#d0d7de}
+.chart .axis{font-size:11px;fill:#57606a}
+.line{fill:none;stroke-width:2;stroke-linejoin:round}
+.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.35rem 1.25rem;margin:.5rem 0;padding:0;font-size:.875rem}
+.legend li{display:flex;align-items:center;gap:.4rem}
+.swatch{display:inline-block;width:1.75rem;border-top:3px solid}
+.s-assigned{stroke:#0072b2;border-top-color:#0072b2}
+.s-unassigned{stroke:#e69f00;border-top-color:#e69f00}
+.s-provisioning{stroke:#009e73;border-top-color:#009e73;stroke-dasharray:2 3;border-top-style:dotted}
+.s-free_numbers{stroke:#8e3b84;border-top-color:#8e3b84;stroke-width:3}
+.s-limit{stroke:#cf222e;border-top-color:#cf222e;stroke-dasharray:8 5;border-top-style:dashed}
+#pool-twilio:empty{display:none}
 [hidden]{display:none!important}
 @media (max-width:40rem){
   h1{font-size:1.25rem}
