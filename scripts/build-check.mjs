@@ -8,9 +8,10 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-// Raised from 225 (edge routing, call caps, the Vapi import, paging). The known way back: zod's locales (about 257 KiB of the
+// Raised from 225 (edge routing, call caps, the Vapi import, paging), then from 235 (the pool's usage over time: its
+// route, and the dashboard's chart, whose script is sent as is). The known way back: zod's locales (about 257 KiB of the
 // minified bundle, none of them used) are kept because @hono/zod-openapi extends the whole `z` namespace.
-const BUDGET_GZIP_KIB = 235;
+const BUDGET_GZIP_KIB = 237;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUTDIR = join(ROOT, "dist");
 const METAFILE = join(OUTDIR, "bundle-meta.json");
