@@ -17,7 +17,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/setup/apply-migrations.ts"],
-      include: ["test/**/*.test.ts"],
+      include: ["test/**/*.test.ts", "packages/client/test/**/*.test.ts"],
       testTimeout: 20_000,
       // Logs of passing tests are noise; a failing test shows its logs.
       silent: "passed-only" as const,

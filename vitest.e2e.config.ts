@@ -14,7 +14,7 @@ if (!existsSync(CHROMIUM)) {
 export default defineConfig({
   test: {
     environment: "node",
-    include: ["test/e2e/**/*.e2e.mjs"],
+    include: ["test/e2e/**/*.e2e.mjs", "test/scripts/**/*.test.mjs", "packages/client/test/**/*.test.mjs"],
     fileParallelism: false,
     testTimeout: 90_000,
     hookTimeout: 180_000, // wrangler's migrations and start
