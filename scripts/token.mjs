@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run token -- --org acme --role owner [--sub user-1] [--ttl 12h]`: a dev JWT signed with AUTH_JWT_SECRET
 // from .dev.vars (or the environment), for curl and the frontend in local development. `--help` says how.
-import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
+import { readDevVars } from "./dev-vars.mjs";
 
 const ROLES = ["member", "owner", "platform_admin"];
 const USAGE = `Usage: npm run -s token -- [--org <id>] [--role <role>] [--sub <id>] [--ttl <duration>]
@@ -62,14 +62,3 @@ try {
 if (vars.AUTH_ISSUER) jwt = jwt.setIssuer(vars.AUTH_ISSUER);
 if (vars.AUTH_AUDIENCE) jwt = jwt.setAudience(vars.AUTH_AUDIENCE);
 console.log(await jwt.sign(new TextEncoder().encode(secret)));
-
-function readDevVars() {
-  const file = existsSync(".dev.vars") ? ".dev.vars" : ".dev.vars.example";
-  if (!existsSync(file)) return {};
-  const vars = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const match = line.match(/^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/);
-    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
-  }
-  return vars;
-}

@@ -45,7 +45,8 @@ export function createApp(options: AppOptions = {}) {
   const app = createRouter();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
-  app.use(secureHeaders());
+  // Nothing here is meant to be framed: DENY everywhere (the dashboard adds CSP frame-ancestors 'none').
+  app.use(secureHeaders({ xFrameOptions: "DENY" }));
   app.use(
     "/api/*",
     cors({
