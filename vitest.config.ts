@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { writeDevConfig } from "./scripts/dev-config.mjs";
+import { TEST_CONFIG, writeDevConfig } from "./scripts/dev-config.mjs";
 import { TEST_SETTINGS } from "./test/settings.ts";
 
 export default defineConfig(async () => {
@@ -8,15 +8,16 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest({
-        // The dev entry (dev/index.ts): the production worker plus the upstream simulator the tests drive.
-        wrangler: { configPath: await writeDevConfig() },
+        // The dev entry (dev/index.ts): the production worker plus the upstream simulator the tests drive, from a
+        // copy of the dev config where no .dev.vars is read: every setting is TEST_SETTINGS.
+        wrangler: { configPath: await writeDevConfig(TEST_CONFIG) },
         remoteBindings: false,
         miniflare: { bindings: { ...TEST_SETTINGS, TEST_MIGRATIONS: migrations } },
       }),
     ],
     test: {
       setupFiles: ["./test/setup/apply-migrations.ts"],
-      include: ["test/**/*.test.ts"],
+      include: ["test/**/*.test.ts", "packages/client/test/**/*.test.ts"],
       testTimeout: 20_000,
       // Logs of passing tests are noise; a failing test shows its logs.
       silent: "passed-only" as const,

@@ -45,7 +45,8 @@ export function createApp(options: AppOptions = {}) {
   const app = createRouter();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
-  app.use(secureHeaders());
+  // Nothing here is meant to be framed: DENY everywhere (the dashboard adds CSP frame-ancestors 'none').
+  app.use(secureHeaders({ xFrameOptions: "DENY" }));
   app.use(
     "/api/*",
     cors({
@@ -62,7 +63,7 @@ export function createApp(options: AppOptions = {}) {
   app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BYTES));
   app.use("/api/*", requireJsonBody);
 
-  // One chain, so the app's type carries every route for the typed client (src/client.ts).
+  // One chain, so the app's type carries every route for the typed client (packages/client, `npm run client:types`).
   const routed = app
     .route("/", healthRouter)
     .route("/", assistantsRouter)
@@ -117,7 +118,7 @@ export function createApp(options: AppOptions = {}) {
   return routed;
 }
 
-/** The whole API's type: `hc<AppType>()` from hono/client gives typed calls (see src/client.ts). */
+/** The whole API's type: `hc<AppType>()` from hono/client gives typed calls (packages/client spells it out). */
 export type AppType = ReturnType<typeof createApp>;
 
 function toApiError(error: unknown, c: Context<AppEnv>): ApiError {

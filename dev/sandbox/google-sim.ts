@@ -10,8 +10,8 @@ import type { SandboxStore } from "./store";
  * Google's consent screen cannot be simulated, so the authorization URL is answered at once with the redirect a
  * user who clicked "Allow" would get (or "Cancel", after `googleSetConsent({deny: true})`). In `npm run dev` the
  * browser would go to the real accounts.google.com (the provider's URL, not the sandbox): the frontend or a
- * developer follows the URL through the sandbox instead, with the `googleAuthorize` RPC or a dev route that
- * calls it (`/sandbox/google/authorize`).
+ * developer follows the URL through the sandbox instead, with the `googleAuthorizeOutcome` RPC or the dev
+ * route that calls it (`/sandbox/google/authorize`).
  */
 
 const USER = "google_user";
@@ -375,11 +375,4 @@ export function googleAuthorizeOutcome(store: SandboxStore, settings: Settings, 
     return { status: 404, error: "not_found", message: `Not Google's authorization URL: ${url.origin}${url.pathname}` };
   }
   return authorize(store, settings, url);
-}
-
-/** As googleAuthorizeOutcome, for tests: an error page (never the callback) throws. */
-export function googleAuthorizeUrl(store: SandboxStore, settings: Settings, authorizationUrl: string): { location: string } {
-  const outcome = googleAuthorizeOutcome(store, settings, authorizationUrl);
-  if ("location" in outcome) return outcome;
-  throw new Error(`Error ${outcome.status}: ${outcome.error}. ${outcome.message}`);
 }

@@ -6,7 +6,6 @@ import {
   addGoogleBusy,
   expireGoogleAccessTokens,
   googleAuthorizeOutcome,
-  googleAuthorizeUrl,
   handleGoogle,
   listGoogleEvents,
   redactGoogleBody,
@@ -194,14 +193,10 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
 
   /**
    * Follows Google's authorization URL as a user answering the consent screen would: `{location}` is the redirect
-   * to the callback. A URL Google would refuse (unknown client, unregistered redirect URI, no S256) throws, with
-   * the error Google's page would show.
+   * to the callback; a URL Google would refuse (unknown client, unregistered redirect URI, no S256) gets the error
+   * Google's page would show, `{status, error, message}`. It answers rather than throws: a Durable Object method
+   * that throws is logged by workerd as an uncaught exception even when the caller catches it.
    */
-  googleAuthorize(url: string): { location: string } {
-    return googleAuthorizeUrl(this.store, loadSettings(this.env), url);
-  }
-
-  /** The same, answering Google's error page as `{status, error, message}` instead of throwing (the dev consent route). */
   googleAuthorizeOutcome(url: string): AuthorizeOutcome {
     return googleAuthorizeOutcome(this.store, loadSettings(this.env), url);
   }

@@ -1,4 +1,6 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { exports, env } from "cloudflare:workers";
+import devWorker from "../../dev/index";
 import { SignJWT } from "jose";
 import { TEST_SETTINGS } from "../settings";
 import { sandboxStub, type SandboxFault } from "../../dev/sandbox/upstream-sandbox";
@@ -48,6 +50,19 @@ export async function call(method: string, path: string, options: CallOptions = 
   return exports.default.fetch(new Request(`https://switchboard.test${path}`, { method, headers, body, redirect: "manual" }));
 }
 
+/**
+ * Sends a request whose body is a stream to the dev worker in this isolate, where the body stays the test's own
+ * stream and the bytes read from it are exact. Across the loopback of `call` (`exports.default`), a body the
+ * worker refuses unread breaks workerd's internal pipe, which it logs as "disconnected: read end of pipe was
+ * aborted" after the test has passed.
+ */
+export async function sendStreamed(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await devWorker.fetch(request, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
 export async function json<T = any>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
@@ -78,7 +93,7 @@ export interface SandboxControl {
   markTwilioNumberTaken(phoneNumber: string): Promise<void>;
   twilioNumbers(accountSid: string): Promise<{ sid: string; phoneNumber: string; friendlyName: string }[]>;
   /** `{location}`: the redirect to the callback; throws with the error Google's page would show. */
-  googleAuthorize(url: string): Promise<{ location: string }>;
+  googleAuthorizeOutcome(url: string): Promise<{ location: string } | { status: number; error: string; message: string }>;
   googleSetConsent(consent: { grantScopes?: string[]; deny?: boolean }): Promise<void>;
   googleRevokeAll(): Promise<void>;
   googleEvents(calendarId?: string): Promise<Record<string, any>[]>;

@@ -92,7 +92,7 @@ describe("headers on every response", () => {
     const ids = new Set<string>();
     for (const response of responses) {
       expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
-      expect(response.headers.get("X-Frame-Options")).toBeTruthy();
+      expect(response.headers.get("X-Frame-Options")).toBe("DENY");
       const id = response.headers.get("X-Request-Id");
       expect(id).toBeTruthy();
       ids.add(id!);

@@ -1,8 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES, MAX_WEBHOOK_BYTES } from "../../src/app";
-import { call, json, sampleBusiness, sandbox, token } from "../helpers/api";
+import { call, json, sampleBusiness, sandbox, sendStreamed, token } from "../helpers/api";
 import { newOrg } from "../helpers/assertions";
 import { adminToken, resetTwilio } from "../helpers/operations";
 import { resetState, seedNumbers } from "../helpers/pool";
@@ -242,7 +242,7 @@ async function sendChunked(ep: Endpoint, text: string): Promise<{ response: Resp
     body: stream,
     duplex: "half",
   } as RequestInit);
-  const response = await exports.default.fetch(request);
+  const response = await sendStreamed(request);
   return { response, text: await response.text() };
 }
 

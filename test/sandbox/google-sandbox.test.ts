@@ -43,8 +43,9 @@ async function authorize(client: GoogleClient, loginHint: string = newAccount())
   const verifier = randomVerifier();
   const state = `state-${crypto.randomUUID()}`;
   const url = client.authorizationUrl({ state, codeChallenge: await pkceChallenge(verifier), scopes: GOOGLE_CALENDAR_SCOPES, loginHint });
-  const { location } = await sandbox().googleAuthorize(url);
-  return { url, callback: new URL(location), verifier, state };
+  const outcome = await sandbox().googleAuthorizeOutcome(url);
+  if (!("location" in outcome)) throw new Error(`the sandbox refused the authorization URL: ${outcome.status} ${outcome.error}`);
+  return { url, callback: new URL(outcome.location), verifier, state };
 }
 
 async function connect(client: GoogleClient, loginHint = newAccount()) {
@@ -53,14 +54,11 @@ async function connect(client: GoogleClient, loginHint = newAccount()) {
   return { tokens, email: loginHint };
 }
 
-/** The error Google's page would show instead of redirecting (awaited here: `expect(rpc).rejects` leaves the RPC rejection unhandled). */
-async function authorizeError(url: string): Promise<string> {
-  try {
-    await sandbox().googleAuthorize(url);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("expected the sandbox to refuse the authorization URL");
+/** The error Google's page would show instead of redirecting. */
+async function authorizeError(url: string) {
+  const outcome = await sandbox().googleAuthorizeOutcome(url);
+  if ("location" in outcome) throw new Error(`expected the sandbox to refuse the authorization URL, it redirected to ${outcome.location}`);
+  return outcome;
 }
 
 const day = { timeMin: "2026-06-02T00:00:00-05:00", timeMax: "2026-06-03T00:00:00-05:00", timeZone: "America/Chicago" };
@@ -208,13 +206,17 @@ describe("Google sandbox: the OAuth round trip", () => {
       codeChallenge: await pkceChallenge(randomVerifier()),
       scopes: GOOGLE_CALENDAR_SCOPES,
     });
-    expect(await authorizeError(url)).toMatch(/^Error 401: invalid_client/);
+    expect(await authorizeError(url)).toMatchObject({ status: 401, error: "invalid_client" });
 
     const plain = new URL(
       google().authorizationUrl({ state: "s", codeChallenge: await pkceChallenge(randomVerifier()), scopes: GOOGLE_CALENDAR_SCOPES }),
     );
     plain.searchParams.set("code_challenge_method", "plain");
-    expect(await authorizeError(plain.toString())).toMatch(/^Error 400: invalid_request/);
+    expect(await authorizeError(plain.toString())).toMatchObject({
+      status: 400,
+      error: "invalid_request",
+      message: expect.stringMatching(/S256/),
+    });
   });
 
   it("the sandbox's request log names the fields of token calls, never their values", async () => {

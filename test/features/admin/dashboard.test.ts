@@ -52,6 +52,7 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("connect-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("X-Frame-Options")).toBe("DENY");
     const page = await res.text();
     expect(page.match(/<script\b[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
     expect(page.match(/<style\b[^>]*>/g)).toEqual([`<style nonce="${nonce}">`]);

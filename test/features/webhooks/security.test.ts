@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_WEBHOOK_BYTES } from "../../../src/app";
 import { timingSafeEqual } from "../../../src/platform/crypto";
-import { call, sandbox, tableCounts } from "../../helpers/api";
+import { call, sandbox, sendStreamed, tableCounts } from "../../helpers/api";
 import { newOrg } from "../../helpers/assertions";
 import { dbSnapshot, expectErrorShape } from "../../helpers/openapi";
 import { resetState } from "../../helpers/pool";
@@ -129,7 +129,7 @@ async function postStream(
     body: stream,
     duplex: "half",
   } as RequestInit);
-  const response = await exports.default.fetch(request);
+  const response = await sendStreamed(request);
   return { response, text: await response.text() };
 }
 
