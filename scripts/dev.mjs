@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run dev`: a local D1 with migrations applied, the sandbox upstream, and `wrangler dev` of the dev entry
-// (dev/index.ts: the production worker plus the upstream simulator). No account needed.
+// (dev/index.ts: the production worker plus the upstream simulator, with the static assets of public/). No account needed.
 import { copyFileSync, existsSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { writeDevConfig } from "./dev-config.mjs";
+import { writeDocsAssets } from "./docs-assets.mjs";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
@@ -11,6 +12,7 @@ if (!existsSync(".dev.vars")) {
 }
 
 const config = await writeDevConfig();
+writeDocsAssets(); // public/: the /docs page's script
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config], {
   stdio: "inherit",
   env: { ...process.env, CI: "true" },

@@ -34,7 +34,7 @@ function sseReader(response: Response) {
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`no event within ${ms} ms; buffered: ${JSON.stringify(buffer)}`);
         pending ??= reader.read();
-        let timer: ReturnType<typeof setTimeout> | null = null;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const chunk = await Promise.race([
           pending,
           new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), left))),
@@ -76,7 +76,7 @@ describe("GET /api/admin/phone-pool/provisioning/events", () => {
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     const op = doc.paths[PATH]?.get;
     expect(op, "the route is documented").toBeTruthy();
-    expect(op.security).toEqual([{ Bearer: [] }]);
+    expect(op.security).toEqual([{ Bearer: ["platform_admin"] }]);
     expect(Object.keys(op.responses[200].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["401", "403"]));
   });
