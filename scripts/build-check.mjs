@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // `npm run build:check` (part of `npm test`): bundles the production worker exactly as `wrangler deploy` would
 // (wrangler.toml: minified, source maps uploaded) without uploading it, prints the upload's size and its largest
-// contributors, and fails when the gzip size is over the budget or when anything of the dev entry (dev/: the
-// upstream simulator) is in the bundle.
+// contributors, and fails when the gzip size is over the budget, when anything of the dev entry (dev/: the
+// upstream simulator) is in the bundle, or when Scalar (the /docs page's script, a static asset beside the Worker:
+// scripts/docs-assets.mjs) is. It prints what the static assets weigh.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ASSETS_DIR, writeDocsAssets } from "./docs-assets.mjs";
 
 // Raised from 225 (edge routing, call caps, the Vapi import, paging), then from 235 (the pool's usage over time: its
 // route, and the dashboard's chart, whose script is sent as is). The known way back: zod's locales (about 257 KiB of the
@@ -67,6 +70,7 @@ function fail(message) {
 }
 
 function main() {
+  writeDocsAssets(); // wrangler.toml's [assets] directory
   const size = uploadSize(dryRun());
   if (!size) fail("wrangler printed no 'Total Upload' line");
   const metafile = JSON.parse(readFileSync(METAFILE, "utf8"));
@@ -89,6 +93,18 @@ function main() {
   for (const file of beside)
     console.log(`Uploaded beside the bundle: ${file.replace(/^[0-9a-f]{40}-/, "")} ${kib(statSync(join(OUTDIR, file)).size)}`);
 
+  // Static assets: uploaded beside the Worker, outside its budget; what a browser downloads of each (compressed by Cloudflare).
+  for (const file of readdirSync(ASSETS_DIR, { recursive: true })) {
+    const path = join(ASSETS_DIR, file);
+    if (!statSync(path).isFile() || file === "_headers") continue;
+    const bytes = readFileSync(path);
+    console.log(
+      `Static asset: ${file} ${kib(bytes.length)} (gzip ${kib(gzipSync(bytes, { level: 9 }).length)}, brotli ${kib(brotliCompressSync(bytes).length)})`,
+    );
+  }
+
+  const fromScalar = Object.keys(metafile.inputs).filter((input) => input.includes("node_modules/@scalar/"));
+  if (fromScalar.length > 0) fail(`the production bundle contains Scalar, which is a static asset: ${fromScalar.slice(0, 3).join(", ")}`);
   const fromDev = Object.keys(metafile.inputs).filter((input) => input.startsWith("dev/"));
   if (fromDev.length > 0) fail(`the production bundle contains the dev entry's modules: ${fromDev.join(", ")}`);
   if (bundle.exports.includes("UpstreamSandbox")) fail("the production bundle exports the simulator's Durable Object UpstreamSandbox");

@@ -46,6 +46,7 @@ export function rebasedConfig(config, directory) {
     ...config,
     main: from(config.main),
     d1_databases: config.d1_databases?.map((d1) => (d1.migrations_dir ? { ...d1, migrations_dir: from(d1.migrations_dir) } : d1)),
+    ...(config.assets?.directory ? { assets: { ...config.assets, directory: from(config.assets.directory) } } : {}),
   };
 }
 

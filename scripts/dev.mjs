@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm run dev`: a local D1 with migrations applied, the sandbox upstream, and `wrangler dev` of the dev entry
-// (dev/index.ts: the production worker plus the upstream simulator). No account needed. Extra arguments go to
-// `wrangler dev` (`npm run dev -- --port 8790`).
+// (dev/index.ts: the production worker plus the upstream simulator, with the static assets of public/). No account
+// needed. Extra arguments go to `wrangler dev` (`npm run dev -- --port 8790`).
 import { copyFileSync, existsSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeDevConfig } from "./dev-config.mjs";
 import { readDevVars } from "./dev-vars.mjs";
+import { writeDocsAssets } from "./docs-assets.mjs";
 
 const DEFAULT_PORT = "8787";
 
@@ -40,6 +41,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
 
   const config = await writeDevConfig();
+  writeDocsAssets(); // public/: the /docs page's script
   const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config], {
     stdio: "inherit",
     env: { ...process.env, CI: "true" },

@@ -10,10 +10,11 @@ import type { AppEnv } from "./platform/context";
 import { createLogger } from "./platform/log";
 import { requestContext, requireJsonBody } from "./platform/middleware";
 import { createRouter } from "./platform/router";
+import { withAccessStated } from "./platform/openapi";
 import { loadSettings, SettingsError } from "./platform/settings";
 import { UpstreamError } from "./integrations/http";
 import { assistantsRouter } from "./features/assistants/routes";
-import { renderDocs } from "./features/system/docs";
+import { docsRouter } from "./features/system/docs";
 import { dashboardRouter } from "./features/admin/dashboard/page";
 import { healthRouter } from "./features/system/health";
 import { adminRouter } from "./features/admin/routes";
@@ -94,8 +95,13 @@ export function createApp(options: AppOptions = {}) {
     name: "X-Vapi-Secret",
     description: "VAPI_WEBHOOK_SECRET, which Switchboard sets in server.headers of every assistant and number it creates.",
   });
-  app.doc31("/openapi.json", openApiConfig);
-  app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig))));
+  // Built on its first request, then the same for the isolate's life: the routes do not change.
+  let openApiDocument: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get("/openapi.json", (c) => {
+    openApiDocument ??= withAccessStated(app.getOpenAPI31Document(openApiConfig));
+    return c.json(openApiDocument);
+  });
+  app.route("/", docsRouter(`${openApiConfig.info.title} ${openApiConfig.info.version}`)); // GET /docs, Scalar reading /openapi.json
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path, c.req.method);

@@ -1,3 +1,5 @@
+/// <reference types="vite/client" />
+// import.meta.glob in the tests: vite transforms them (test/features/system/docs.test.ts lists the static assets with it).
 import type { DevEnv } from "../dev/env";
 
 declare global {

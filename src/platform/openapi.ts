@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { Role } from "./auth";
 
 /** The one error shape, for the OpenAPI document. */
 export const errorSchema = z
@@ -15,6 +16,47 @@ export const errorResponse = (description: string) => ({
   content: { "application/json": { schema: errorSchema } },
   description,
 });
+
+/**
+ * A route's bearer security naming the role its `requireRole` middleware enforces: OpenAPI 3.1 lets a scheme other
+ * than OAuth list the roles an operation needs as its scopes. test/features/system/docs.test.ts calls every
+ * operation to check the two agree.
+ */
+export const bearer = (role: Role) => [{ Bearer: [role] }];
+
+const ROLE_LINES: Record<Role, string> = {
+  member: "**Role:** `member`: any user of the organization (an `owner` or a `platform_admin` too).",
+  owner: "**Role:** `owner` of the organization (a `platform_admin` too).",
+  platform_admin: "**Role:** `platform_admin`: Switchboard's operators.",
+};
+
+type Security = Record<string, string[]>[] | undefined;
+
+/** Who may call an operation, in one line, from its security. */
+function accessLine(security: Security, where: string): string {
+  if (!security?.length) return "**Public:** no token.";
+  if (security.some((requirement) => "VapiSecret" in requirement))
+    return "**Caller:** Vapi, with the `X-Vapi-Secret` header (no user token).";
+  const roles = security.flatMap((requirement) => requirement.Bearer ?? []);
+  const line = roles.length === 1 ? ROLE_LINES[roles[0] as Role] : undefined;
+  if (!line) throw new Error(`${where}: its security must name one role, e.g. bearer("member"); it has ${JSON.stringify(security)}`);
+  return line;
+}
+
+const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+/** The document with every operation's description opening with who may call it (accessLine), as /docs shows it. */
+export function withAccessStated<D extends { paths?: object }>(document: D): D {
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const [method, value] of Object.entries(item as object)) {
+      if (!METHODS.has(method)) continue;
+      const operation = value as { security?: Security; description?: string };
+      const line = accessLine(operation.security, `${method.toUpperCase()} ${path}`);
+      operation.description = operation.description ? `${line}\n\n${operation.description}` : line;
+    }
+  }
+  return document;
+}
 
 /** The error answers every authenticated route may give. */
 export const authErrors = {

@@ -4,6 +4,7 @@
 // loopback port, and no route used here calls one. Run by `npm run test:e2e`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DevServer, token } from "../../bench/lib.mjs";
+import { pinnedVersion } from "../../scripts/docs-assets.mjs";
 
 const NOWHERE = "http://127.0.0.1:9";
 const serverOptions = {
@@ -41,6 +42,20 @@ describe("the production bundle", () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.json.paths)).toContain("/api/assistants");
     for (const page of ["/docs", "/admin"]) expect((await server.call("GET", page)).status).toBe(200);
+  });
+
+  it("serves the /docs page's script from its static assets, for browsers to keep", async () => {
+    const script = `/docs/assets/scalar-${pinnedVersion()}.js`;
+    expect((await server.call("GET", "/docs")).text).toContain(`src="${script}"`);
+    const asset = await fetch(`${server.base}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    expect(asset.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect(asset.headers.get("X-Request-Id")).toBeNull(); // the Worker did not run
+    expect(await asset.text()).toContain("createApiReference");
+    // /docs/assets/* is the assets' alone (run_worker_first excludes it): a name not there is their bare 404.
+    const missing = await server.call("GET", "/docs/assets/scalar-0.0.0.js");
+    expect([missing.status, missing.requestId]).toEqual([404, null]);
   });
 
   it("checks tokens, validates bodies and reads D1, in the one error shape", async () => {

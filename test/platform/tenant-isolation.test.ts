@@ -42,7 +42,7 @@ import {
 const PUBLIC_BY_DESIGN: Record<string, string> = {
   "GET /health": "liveness for monitors: no organisation, no data",
   "GET /openapi.json": "the API description, public so clients can be generated",
-  "GET /docs": "the readable API reference rendered from the same document",
+  "GET /docs": "the API reference page: Scalar in the browser reads the public /openapi.json",
   "GET /api/calendar/google/callback":
     "Google's browser redirect carries no token: it is bound to the signed, encrypted, single-use OAuth state, which names the organisation",
   "POST /webhooks/vapi": "Vapi's server messages: bound to X-Vapi-Secret, not to a user (webhook-security.test.ts)",

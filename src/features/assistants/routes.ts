@@ -18,7 +18,7 @@ import {
 } from "./assistants";
 import { decodeAssistantCursor } from "./list-cursor";
 import { runIdempotent } from "../../platform/idempotency";
-import { authErrors, errorResponse, idParam, jsonBody, jsonResponse } from "../../platform/openapi";
+import { authErrors, bearer, errorResponse, idParam, jsonBody, jsonResponse } from "../../platform/openapi";
 import {
   assignPhoneSchema,
   assistantListQuerySchema,
@@ -33,7 +33,7 @@ import { ApiError } from "../../platform/errors";
 import type { AssistantView } from "./view";
 
 const tags = ["Assistants"];
-const security = [{ Bearer: [] }];
+const security = bearer("member");
 const member = requireRole("member");
 const upstreamErrors = {
   502: errorResponse("Vapi failed or did not answer; nothing was kept"),

@@ -16,7 +16,9 @@ const languagesSchema = z
 
 export const createAssistantSchema = z
   .strictObject({
-    name: text(80).optional().openapi({ description: "Shown in the app; defaults to business_data.business_name." }),
+    name: text(80)
+      .optional()
+      .openapi({ description: "Shown in the app; defaults to business_data.business_name.", example: "Cool Breeze front desk" }),
     business_data: businessDataSchema,
     languages: languagesSchema.default(["en"]),
     area_code: areaCode.optional().openapi({ description: "Preferred US area code for the assistant's number." }),
@@ -58,7 +60,25 @@ export const assistantSchema = z
     created_at: z.string(),
     updated_at: z.string(),
   })
-  .openapi("Assistant");
+  .openapi("Assistant", {
+    example: {
+      id: "93d8c5e2-6f0a-4d0b-9a51-1c2f3e4d5a6b",
+      name: "Cool Breeze front desk",
+      business_data: { business_name: "Cool Breeze HVAC", industry: "HVAC", timezone: "America/Chicago" },
+      languages: ["en", "es"],
+      vapi_assistant_id: "5b0a4c1e-8d2f-4e6a-b7c9-0d1e2f3a4b5c",
+      vapi_phone_number: null,
+      phone_provider: "vapi",
+      phone_status: "provisioning",
+      phone_number_id: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+      phone_source: "new",
+      was_reused: false,
+      provisioning: { attempts: 1, max_attempts: 40, started_at: "2026-11-20T15:04:05.000Z", next_check_at: "2026-11-20T15:04:35.000Z" },
+      emergency_contact: null,
+      created_at: "2026-11-20T15:04:05.000Z",
+      updated_at: "2026-11-20T15:04:05.000Z",
+    },
+  });
 
 export const assistantListSchema = z
   .object({

@@ -4,16 +4,15 @@ import { requireRole } from "../../platform/middleware";
 import { rateLimit } from "../../platform/rate-limit";
 import { createRouter } from "../../platform/router";
 import { calendarStatus, completeGoogleAuthorization, disconnectCalendar, settingsPageUrl, startGoogleAuthorization } from "./connection";
-import { authErrors, errorResponse, jsonResponse } from "../../platform/openapi";
+import { authErrors, bearer, errorResponse, jsonResponse } from "../../platform/openapi";
 
 const tags = ["Calendar"];
-const security = [{ Bearer: [] }];
 
 const auth = createRoute({
   method: "get",
   path: "/api/calendar/google/auth",
   tags,
-  security,
+  security: bearer("owner"),
   middleware: [requireRole("owner"), rateLimit("calendar_auth")] as const,
   summary: "Where to send the browser to connect Google Calendar",
   description:
@@ -47,7 +46,7 @@ const statusRoute = createRoute({
   method: "get",
   path: "/api/calendar/status",
   tags,
-  security,
+  security: bearer("member"),
   middleware: [requireRole("member")] as const,
   summary: "The organization's calendar connection (and any missing server setting)",
   responses: {
@@ -75,7 +74,7 @@ const disconnect = createRoute({
   method: "post",
   path: "/api/calendar/disconnect",
   tags,
-  security,
+  security: bearer("owner"),
   middleware: [requireRole("owner")] as const,
   summary: "Revoke the Google grant and forget the tokens",
   responses: { 200: jsonResponse(z.object({ disconnected: z.literal(true), revoked: z.boolean() }), "Disconnected"), ...authErrors },

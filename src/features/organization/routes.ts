@@ -5,10 +5,10 @@ import { createRouter } from "../../platform/router";
 import { getFallbackLine, setFallbackLine } from "./fallback";
 import { deleteTwilioConfig, getTwilioConfig, saveTwilioConfig } from "./twilio-settings";
 import { areaCode, e164 } from "../assistants/business-data";
-import { authErrors, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
+import { authErrors, bearer, errorResponse, jsonBody, jsonResponse } from "../../platform/openapi";
 
 const tags = ["Organization"];
-const security = [{ Bearer: [] }];
+const security = bearer("owner");
 const owner = requireRole("owner");
 
 /** Twilio's tokens and secrets are printable ASCII: anything else is a copy-paste accident, refused before Twilio. */

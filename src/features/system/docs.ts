@@ -1,66 +1,97 @@
-import { html, raw } from "hono/html";
+/**
+ * `GET /docs`: the API reference, drawn in the browser by Scalar (@scalar/api-reference, pinned in scalar.json)
+ * from /openapi.json. Its script is a static asset (scripts/docs-assets.mjs copies it from the npm package into
+ * public/, wrangler.toml `[assets]`): served by Cloudflare without running the Worker, kept by browsers for a year,
+ * and no byte of the Worker's upload. Nothing leaves the origin: no CDN, no fonts, no telemetry (see SCALAR_CONFIG).
+ */
+import { Hono } from "hono";
+import { NONCE, secureHeaders, type SecureHeadersVariables } from "hono/secure-headers";
+import type { AppEnv } from "../../platform/context";
+import scalar from "./scalar.json";
 
-interface OpenApiDocument {
-  info: { title: string; version: string; description?: string };
-  paths?: object;
-}
+/** Where the browser finds Scalar's script: its version is in the name, so it may be cached for good. */
+export const SCALAR_SCRIPT_PATH = `/docs/assets/scalar-${scalar.version}.js`;
 
-interface Operation {
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  security?: unknown[];
-  parameters?: { name: string; in: string; required?: boolean; description?: string }[];
-  requestBody?: { content?: Record<string, { schema?: unknown }> };
-  responses?: Record<string, { description?: string }>;
-}
+/**
+ * Scalar reads the document and shows it; nothing of it calls another origin. Its default fonts come from
+ * fonts.scalar.com; its API client ("Test Request") would send requests through proxy.scalar.com; the agent, MCP
+ * and developer tools talk to scalar.com. The reference shows each operation's code samples all the same, for
+ * this instance (the page adds `servers`: the document names none).
+ */
+const SCALAR_CONFIG = {
+  url: "/openapi.json",
+  withDefaultFonts: false,
+  hideClientButton: true,
+  hideTestRequestButton: true,
+  showDeveloperTools: "never",
+  telemetry: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  documentDownloadType: "json",
+  orderSchemaPropertiesBy: "preserve",
+};
 
-const METHODS = ["get", "post", "put", "patch", "delete"];
+/**
+ * Scripts and style elements only with this response's nonce, requests only to this origin.
+ * - Scalar gives its own <style> the nonce of the csp-nonce meta element; its other style elements (Vue's, its
+ *   toasts') are made with document.createElement, which the page's first script makes add the nonce. Markup cannot
+ *   get it: the parser does not call createElement.
+ * - style attributes are allowed ('unsafe-inline' for style-src-attr only): Scalar writes some in HTML it builds
+ *   (code blocks' `--line-count`, a scrollbar probe), with values no hash could list. An attribute cannot run code
+ *   or read the page; the reference shows only this Worker's own document.
+ * - no 'unsafe-eval': zod inside Scalar would try `Function("")` to choose its fast path, so the first script tells
+ *   it not to (jitless) before Scalar loads.
+ */
+const docsHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: [NONCE],
+    styleSrc: [NONCE],
+    styleSrcAttr: ["'unsafe-inline'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+});
 
-/** Readable API docs, rendered on the server from the OpenAPI document (no external scripts). */
-export function renderDocs(document: OpenApiDocument) {
-  const byTag = new Map<string, { method: string; path: string; op: Operation }[]>();
-  for (const [path, item] of Object.entries((document.paths ?? {}) as Record<string, Record<string, Operation | undefined>>)) {
-    for (const method of METHODS) {
-      const op = item[method];
-      if (!op) continue;
-      const tag = op.tags?.[0] ?? "Other";
-      if (!byTag.has(tag)) byTag.set(tag, []);
-      byTag.get(tag)!.push({ method, path, op });
-    }
-  }
-  const sections = [...byTag.entries()].map(
-    ([tag, ops]) =>
-      html`<section><h2>${tag}</h2>${ops.map(
-        ({ method, path, op }) => html`<article id="${method}-${path}">
-        <h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${path}</code>${op.security?.length ? html` <small>🔒 bearer</small>` : ""}</h3>
-        ${op.summary ? html`<p>${op.summary}</p>` : ""}
-        ${op.description ? html`<p class="d">${op.description}</p>` : ""}
-        ${
-          op.parameters?.length
-            ? html`<p><b>Parameters:</b> ${op.parameters.map((p) => html`<code>${p.name}</code> (${p.in}${p.required ? ", required" : ""}) `)}</p>`
-            : ""
-        }
-        ${
-          op.requestBody?.content?.["application/json"]?.schema
-            ? html`<details><summary>Request body</summary><pre>${JSON.stringify(op.requestBody.content["application/json"].schema, null, 2)}</pre></details>`
-            : ""
-        }
-        <ul>${Object.entries(op.responses ?? {}).map(([status, r]) => html`<li><code>${status}</code> ${r.description ?? ""}</li>`)}</ul>
-      </article>`,
-      )}</section>`,
-  );
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${document.info.title} ${document.info.version}</title>
-<style>${raw(STYLE)}</style></head>
-<body><header><h1>${document.info.title} <small>${document.info.version}</small></h1>
-<p>${document.info.description ?? ""}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p></header>
-<main>${sections}</main></body></html>`;
-}
+/** Runs before Scalar loads (see docsHeaders). */
+const BEFORE_SCALAR = `globalThis.__zod_globalConfig = { jitless: true };
+{
+  const nonce = document.currentScript.nonce;
+  const createElement = document.createElement.bind(document);
+  document.createElement = (name, options) => {
+    const element = createElement(name, options);
+    if (element instanceof HTMLStyleElement) element.nonce = nonce;
+    return element;
+  };
+}`;
 
-const STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-h2{border-bottom:1px solid #ddd;margin-top:2rem}article{margin:1rem 0;padding:.5rem 1rem;border:1px solid #eee;border-radius:6px}
-h3{font-size:1rem;margin:.3rem 0}.m{display:inline-block;min-width:4rem;text-align:center;border-radius:4px;color:#fff;font-size:.8rem;padding:2px 6px}
-.get{background:#2b7a3d}.post{background:#1f5fa8}.put,.patch{background:#a86b1f}.delete{background:#a8321f}
-pre{background:#f6f6f6;padding:.5rem;overflow:auto;font-size:.8rem}.d{color:#555}small{color:#777;font-weight:normal}`;
+type DocsEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & SecureHeadersVariables };
+
+const page = (title: string, nonce: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta property="csp-nonce" content="${nonce}">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<noscript>This reference needs JavaScript. The API description itself is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</noscript>
+<div id="reference"></div>
+<script nonce="${nonce}">${BEFORE_SCALAR}</script>
+<script nonce="${nonce}" src="${SCALAR_SCRIPT_PATH}"></script>
+<script nonce="${nonce}">Scalar.createApiReference("#reference", { ...${JSON.stringify(SCALAR_CONFIG)}, servers: [{ url: location.origin }] });</script>
+</body>
+</html>
+`;
+
+/** The page for a document titled `title` (plain text: the app's own title). */
+export const docsRouter = (title: string) =>
+  new Hono<DocsEnv>().get("/docs", docsHeaders, (c) => {
+    c.header("Cache-Control", "no-store"); // a fresh nonce each time
+    return c.html(page(title, c.get("secureHeadersNonce") ?? ""));
+  });

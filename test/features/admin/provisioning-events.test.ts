@@ -76,7 +76,7 @@ describe("GET /api/admin/phone-pool/provisioning/events", () => {
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     const op = doc.paths[PATH]?.get;
     expect(op, "the route is documented").toBeTruthy();
-    expect(op.security).toEqual([{ Bearer: [] }]);
+    expect(op.security).toEqual([{ Bearer: ["platform_admin"] }]);
     expect(Object.keys(op.responses[200].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["401", "403"]));
   });
