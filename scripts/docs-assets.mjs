@@ -50,10 +50,14 @@ function pinnedTarball() {
   if (!existsSync(tarball)) {
     mkdirSync(CACHE_DIR, { recursive: true });
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const pack = spawnSync(npm, ["pack", `${PIN.package}@${PIN.version}`, "--pack-destination", CACHE_DIR, "--prefer-offline", "--silent"], {
-      encoding: "utf8",
-      shell: process.platform === "win32",
-    });
+    const pack = spawnSync(
+      npm,
+      ["pack", `${PIN.package}@${PIN.version}`, "--pack-destination", CACHE_DIR, "--prefer-offline", "--silent"],
+      {
+        encoding: "utf8",
+        shell: process.platform === "win32",
+      },
+    );
     if (pack.status !== 0) throw new Error(`npm pack ${PIN.package}@${PIN.version} failed:\n${pack.stderr}`);
   }
   const bytes = readFileSync(tarball);
