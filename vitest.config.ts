@@ -1,12 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_CONFIG, writeDevConfig } from "./scripts/dev-config.mjs";
-import { writeDocsAssets } from "./scripts/docs-assets.mjs";
+import { writeStaticAssets } from "./scripts/static-assets.mjs";
 import { TEST_SETTINGS } from "./test/settings.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
-  writeDocsAssets(); // wrangler.toml's [assets] directory must exist
+  writeStaticAssets(); // wrangler.toml's [assets] directory, and the dashboard's script-asset.json, must be up to date
   return {
     plugins: [
       cloudflareTest({

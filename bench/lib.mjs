@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeDevConfig } from "../scripts/dev-config.mjs";
-import { writeDocsAssets } from "../scripts/docs-assets.mjs";
+import { writeStaticAssets } from "../scripts/static-assets.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -94,7 +94,7 @@ export class DevServer {
         .map(([k, v]) => `${k}=${v}\n`)
         .join(""),
     );
-    writeDocsAssets(); // public/: the static assets of wrangler.toml (and so of the dev config)
+    writeStaticAssets(); // public/: the static assets of wrangler.toml (and so of the dev config)
     // The dev entry: the production worker plus the upstream simulator.
     const config =
       this.entry === "production" ? join(ROOT, "wrangler.toml") : this.entry === "bare" ? this.#bareConfig() : await writeDevConfig();

@@ -2,13 +2,13 @@
 // `npm run dev`: a local D1 with migrations applied, the sandbox upstream, and `wrangler dev` of the dev entry
 // (dev/index.ts: the production worker plus the upstream simulator, with the static assets of public/). No account
 // needed. Extra arguments go to `wrangler dev` (`npm run dev -- --port 8790`).
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, watch } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeDevConfig } from "./dev-config.mjs";
 import { readDevVars } from "./dev-vars.mjs";
-import { writeDocsAssets } from "./docs-assets.mjs";
+import { DASHBOARD_SOURCE, writeStaticAssets } from "./static-assets.mjs";
 
 const DEFAULT_PORT = "8787";
 
@@ -41,7 +41,17 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
 
   const config = await writeDevConfig();
-  writeDocsAssets(); // public/: the /docs page's script
+  writeStaticAssets(); // public/: the /docs page's script and the dashboard's
+  // An edit of the dashboard's script is a new asset and a new name in the Worker (script-asset.json): wrangler
+  // dev reloads both. Its folder is watched: an editor may replace the file rather than write it.
+  watch(dirname(DASHBOARD_SOURCE), (_, file) => {
+    if (file !== basename(DASHBOARD_SOURCE)) return;
+    try {
+      writeStaticAssets();
+    } catch (error) {
+      console.error(`static assets: ${error.message}`);
+    }
+  });
   const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config], {
     stdio: "inherit",
     env: { ...process.env, CI: "true" },

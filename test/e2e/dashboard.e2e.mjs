@@ -160,7 +160,16 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
   });
 
   it("asks for a token, says where one comes from, and explains a refused one (owner → 403) in place of the loading banner", async () => {
+    const script = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith("/admin/assets/"));
     await page.goto(`${server.base}/admin`);
+    // Its script is the static asset the page names (integrity checked by Chromium), not run through the Worker.
+    const served = await script;
+    expect(new URL(served.url()).pathname).toBe(await page.evaluate(() => new URL(document.scripts[0].src).pathname));
+    expect([served.status(), served.headers()["x-request-id"], served.headers()["cache-control"]]).toEqual([
+      200,
+      undefined,
+      "public, max-age=31536000, immutable",
+    ]);
     expect(await page.locator("#token-help").textContent()).toMatch(
       /locally, npm run token -- --role platform_admin; on a deployment, from its identity provider/,
     );

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DevServer } from "../../bench/lib.mjs";
-import { pinnedVersion } from "../../scripts/docs-assets.mjs";
+import { pinnedVersion } from "../../scripts/static-assets.mjs";
 
 const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
 const SHOT = "/tmp/switchboard-docs.png";

@@ -4,7 +4,8 @@
 // loopback port, and no route used here calls one. Run by `npm run test:e2e`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DevServer, token } from "../../bench/lib.mjs";
-import { pinnedVersion } from "../../scripts/docs-assets.mjs";
+import { readFileSync } from "node:fs";
+import { DASHBOARD_SOURCE, dashboardScriptAsset, pinnedVersion } from "../../scripts/static-assets.mjs";
 
 const NOWHERE = "http://127.0.0.1:9";
 const serverOptions = {
@@ -55,6 +56,21 @@ describe("the production bundle", () => {
     expect(await asset.text()).toContain("createApiReference");
     // /docs/assets/* is the assets' alone (run_worker_first excludes it): a name not there is their bare 404.
     const missing = await server.call("GET", "/docs/assets/scalar-0.0.0.js");
+    expect([missing.status, missing.requestId]).toEqual([404, null]);
+  });
+
+  it("serves the dashboard's script from its static assets, named after client.browser.js as it is, for browsers to keep", async () => {
+    const source = readFileSync(DASHBOARD_SOURCE, "utf8");
+    const { path, integrity } = dashboardScriptAsset(Buffer.from(source));
+    expect((await server.call("GET", "/admin")).text).toContain(`" src="${path}" integrity="${integrity}"></script>`);
+    const asset = await fetch(`${server.base}${path}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    expect(asset.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect(asset.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(asset.headers.get("X-Request-Id")).toBeNull(); // the Worker did not run
+    expect(await asset.text()).toBe(source);
+    const missing = await server.call("GET", "/admin/assets/dashboard-000000000000.js");
     expect([missing.status, missing.requestId]).toEqual([404, null]);
   });
 

@@ -1,6 +1,6 @@
 /**
  * `GET /docs`: the API reference, drawn in the browser by Scalar (@scalar/api-reference, pinned in scalar.json)
- * from /openapi.json. Its script is a static asset (scripts/docs-assets.mjs copies it from the npm package into
+ * from /openapi.json. Its script is a static asset (scripts/static-assets.mjs copies it from the npm package into
  * public/, wrangler.toml `[assets]`): served by Cloudflare without running the Worker, kept by browsers for a year,
  * and no byte of the Worker's upload. Nothing leaves the origin: no CDN, no fonts, no telemetry (see SCALAR_CONFIG).
  */

@@ -1,10 +1,25 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { DASHBOARD_SCRIPT } from "../../../src/features/admin/dashboard/page";
 import { call, json, sandbox } from "../../helpers/api";
 import { adminToken } from "../../helpers/operations";
 import { resetState, seedNumber } from "../../helpers/pool";
 
 beforeEach(resetState);
+
+// The page's script as it is in the repository, and the files of public/ (the static assets scripts/static-assets.mjs
+// wrote: vitest.config.ts runs it first), both through vite when this file is transformed: workerd has no file system.
+const SCRIPT = Object.values(
+  import.meta.glob<string>("/src/features/admin/dashboard/client.browser.js", { query: "?raw", import: "default", eager: true }),
+)[0]!;
+const assetFiles = Object.keys(import.meta.glob("/public/**/*")).map((file) => file.replace(/^\/public/, ""));
+
+/** `sha256-<base64>` of the text's UTF-8 bytes, and its first 12 hex. */
+async function sha256Of(text: string) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  const hex = [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return { integrity: `sha256-${btoa(String.fromCharCode(...digest))}`, hex12: hex.slice(0, 12) };
+}
 
 describe("GET /admin (the operators' dashboard)", () => {
   it("is public HTML with landmarks, a labelled token form and live regions, and holds no data", async () => {
@@ -54,12 +69,25 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(res.headers.get("X-Frame-Options")).toBe("DENY");
     const page = await res.text();
-    expect(page.match(/<script\b[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
+    expect(page.match(/<script\b[^>]*>/g)).toEqual([
+      `<script nonce="${nonce}" src="${DASHBOARD_SCRIPT.path}" integrity="${DASHBOARD_SCRIPT.integrity}">`,
+    ]);
+    expect(page).toMatch(/<script [^>]*><\/script><\/body><\/html>$/); // empty, at the end: the page's elements exist when it runs
     expect(page.match(/<style\b[^>]*>/g)).toEqual([`<style nonce="${nonce}">`]);
     expect(page).not.toMatch(/\son[a-z]+=|style="/); // no inline handlers or style attributes (the CSP would block them)
 
     const again = await call("GET", "/admin", { token: null });
     expect(again.headers.get("Content-Security-Policy")).not.toContain(nonce); // a new nonce each time
+  });
+
+  it("loads its script from the static assets, under a name and integrity made of client.browser.js as it is", async () => {
+    const { integrity, hex12 } = await sha256Of(SCRIPT);
+    expect(DASHBOARD_SCRIPT).toEqual({ path: `/admin/assets/dashboard-${hex12}.js`, integrity });
+    expect(assetFiles).toContain(DASHBOARD_SCRIPT.path); // its bytes and headers as served: test/e2e/production-bundle.e2e.mjs
+    expect(assetFiles.filter((file) => file.startsWith("/admin/"))).toEqual([DASHBOARD_SCRIPT.path]); // no former version uploaded
+    const page = await (await call("GET", "/admin", { token: null })).text();
+    expect(page).toContain(`src="${DASHBOARD_SCRIPT.path}" integrity="${integrity}"`);
+    expect(page).not.toContain("switchboard.adminToken"); // the script's storage key: nothing of it inlined
   });
 
   it("has an Origin column for unassigned numbers and a Vapi import section that says how to run the first import", async () => {
@@ -100,9 +128,8 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(stored.at).toBe(pool.last_import.at);
     expect(stored.report.numbers.map((n: { action: string }) => n.action)).toEqual(["join_pool"]);
 
-    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(await (await call("GET", "/admin", { token: null })).text())?.[1] ?? "";
     for (const read of ['"/api/admin/vapi/import"', "last_import", "free_numbers_outside", "by_origin", ".origin"])
-      expect(script).toContain(read);
+      expect(SCRIPT).toContain(read);
   });
 
   it("has a Calls section, filled from the pool's `calls` (live calls per organisation against their caps)", async () => {
@@ -115,19 +142,17 @@ describe("GET /admin (the operators' dashboard)", () => {
 
     const pool = await json(await call("GET", "/api/admin/phone-pool", { token: await adminToken() }));
     expect(Object.keys(pool.calls).sort()).toEqual(["limit", "live", "organizations", "routing_mode"]);
-    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
     for (const read of ["pool.calls", "routing_mode", "max_concurrent_calls", '"measured, not enforced"', '"enforced"', "at-cap"])
-      expect(script).toContain(read);
+      expect(SCRIPT).toContain(read);
   });
 
   it("takes live provisioning progress from the admin event stream with fetch (the token in a header)", async () => {
     const page = await (await call("GET", "/admin", { token: null })).text();
     expect(page).toContain('<p id="live" class="hint"></p>');
-    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
     const streamPath = "/api/admin/phone-pool/provisioning/events";
-    expect(script).toContain(`"${streamPath}"`);
-    expect(script).not.toContain("EventSource"); // it cannot send the Authorization header
-    expect(script).toContain("document.visibilityState");
+    expect(SCRIPT).toContain(`"${streamPath}"`);
+    expect(SCRIPT).not.toContain("EventSource"); // it cannot send the Authorization header
+    expect(SCRIPT).toContain("document.visibilityState");
     // The route it reads exists, for platform admins, as an event stream.
     const doc = await json(await call("GET", "/openapi.json", { token: null }));
     expect(Object.keys(doc.paths[streamPath].get.responses[200].content)).toEqual(["text/event-stream"]);
@@ -146,9 +171,8 @@ describe("GET /admin (the operators' dashboard)", () => {
     expect(section).toContain('<div id="usage-chart" class="chart"></div>');
     expect(section.match(/<li><span class="swatch s-(\w+)"/g)?.length).toBe(5);
     expect(section).toMatch(/<table id="usage-table">/);
-    const script = /<script nonce="[^"]+">([\s\S]*)<\/script>/.exec(page)?.[1] ?? "";
     for (const read of ["/api/admin/phone-pool/usage?days=", "free_numbers_outside", "createElementNS", "assistant_name", "providers.vapi"])
-      expect(script).toContain(read);
+      expect(SCRIPT).toContain(read);
   });
 
   it("is not an API route: not in /openapi.json, and other methods answer 405", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DASHBOARD_SCRIPT } from "../../../src/features/admin/dashboard/page";
 import { assistantSchema, createAssistantSchema } from "../../../src/features/assistants/schemas";
 import { SCALAR_SCRIPT_PATH } from "../../../src/features/system/docs";
 import scalar from "../../../src/features/system/scalar.json";
@@ -11,7 +12,7 @@ import { endpointsOf, fetchOpenApi, fillPath, paramsIn, resolve, type Endpoint }
  * /openapi.json: who may call each operation, and the schemas with their examples.
  */
 
-// What scripts/docs-assets.mjs wrote into public/, the static assets (vitest.config.ts runs it first). Listed by
+// What scripts/static-assets.mjs wrote into public/, the static assets (vitest.config.ts runs it first). Listed by
 // vite when this file is transformed: the Worker cannot read its own assets here (its tests call it, not the router).
 const assetFiles = Object.keys(import.meta.glob("/public/**/*")).map((file) => file.replace(/^\/public/, ""));
 
@@ -60,9 +61,10 @@ describe("GET /docs", () => {
     expect(again["script-src"]).not.toEqual(csp["script-src"]); // a fresh nonce each time
   });
 
-  it("names the script after the version scalar.json pins, and that file is the one static asset (with _headers)", () => {
+  it("names the script after the version scalar.json pins, and that file is a static asset, beside the dashboard's and _headers", () => {
     expect(SCALAR_SCRIPT_PATH).toBe(`/docs/assets/scalar-${scalar.version}.js`);
-    expect(assetFiles.sort()).toEqual(["/_headers", SCALAR_SCRIPT_PATH]); // served as it is: test/e2e/production-bundle.e2e.mjs
+    // Served as they are: test/e2e/production-bundle.e2e.mjs. No former version is left to be uploaded.
+    expect(assetFiles.sort()).toEqual(["/_headers", DASHBOARD_SCRIPT.path, SCALAR_SCRIPT_PATH].sort());
   });
 });
 

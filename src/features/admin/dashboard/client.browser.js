@@ -1,9 +1,10 @@
 // @ts-check
 /**
- * The dashboard's browser code: plain JavaScript, sent as is in the page's one script element, with its nonce (no
- * build step). The Worker imports this file as text (wrangler.toml's `[[rules]]` for *.browser.js), so nothing in
- * it may close or open a script element (page.tsx refuses such a file). `npm run typecheck` checks it with the
- * DOM's types (tsconfig.dashboard.json); api-contract.ts checks the admin API's answers fit what it reads (api.ts).
+ * The dashboard's browser code: plain JavaScript, sent as is (no build step) as a static asset, the page's one
+ * script element (with its nonce and integrity) at the end of its body. scripts/static-assets.mjs copies it to
+ * public/admin/assets/ under a name made of its hash and tells page.tsx that name (script-asset.json); it is no
+ * part of the Worker. `npm run typecheck` checks it with the DOM's types (tsconfig.dashboard.json);
+ * api-contract.ts checks the admin API's answers fit what it reads (api.ts).
  * Everything it shows comes from the admin API and is put in the page with textContent, never as HTML.
  *
  * Two sources: a full reload (GET /api/admin/phone-pool and the history, GET /api/admin/vapi/import when the

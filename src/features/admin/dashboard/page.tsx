@@ -1,6 +1,7 @@
 /**
- * `GET /admin`: the operators' dashboard. The page is public, static HTML (no data in it); its inline script
- * (client.browser.js: checked JavaScript, sent as is) asks for a platform_admin token once (kept in
+ * `GET /admin`: the operators' dashboard. The page is public, static HTML (no data in it); its script
+ * (client.browser.js: checked JavaScript, sent as is) is a static asset named after its content (DASHBOARD_SCRIPT),
+ * served without the Worker and kept by browsers. It asks for a platform_admin token once (kept in
  * sessionStorage), then reads and acts through the admin API with it. Live provisioning progress comes from the
  * server-sent events of GET /api/admin/phone-pool/provisioning/events (read with fetch, so the token goes in the
  * Authorization header); the rest reloads every 30 s and whenever a number leaves or joins that stream. Not part
@@ -10,15 +11,18 @@ import { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import { NONCE, secureHeaders, type SecureHeadersVariables } from "hono/secure-headers";
 import type { AppEnv } from "../../../platform/context";
-import DASHBOARD_SCRIPT from "./client.browser.js";
+import scriptAsset from "./script-asset.json";
 import { DASHBOARD_STYLE } from "./style";
 
-// Inlined as is: a script element opened or closed inside it would let the rest of it be read as HTML.
-if (/<script|<\/script|<!--/i.test(DASHBOARD_SCRIPT)) throw new Error("client.browser.js may not contain <script, </script or <!--");
+/**
+ * Where the browser finds client.browser.js and the integrity it checks: public/admin/assets/dashboard-<its hash>.js,
+ * both written by scripts/static-assets.mjs with script-asset.json (not committed) whenever the file changes.
+ */
+export const DASHBOARD_SCRIPT: { path: string; integrity: string } = scriptAsset;
 
 type DashboardEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & SecureHeadersVariables };
 
-/** Only this page's nonce'd script and style run; it talks to its own origin and cannot be framed. */
+/** Only this page's nonce'd script (the static asset) and style run; it talks to its own origin and cannot be framed. */
 const dashboardHeaders = secureHeaders({
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
@@ -244,7 +248,7 @@ const Page: FC<{ nonce: string }> = ({ nonce }) => (
           Data comes from the admin API (<a href="/docs">docs</a>) with your token; this page holds none.
         </p>
       </footer>
-      <script nonce={nonce} dangerouslySetInnerHTML={{ __html: DASHBOARD_SCRIPT }} />
+      <script nonce={nonce} src={DASHBOARD_SCRIPT.path} integrity={DASHBOARD_SCRIPT.integrity} />
     </body>
   </html>
 );
