@@ -579,7 +579,7 @@ export type SwitchboardSchema = {
               resolved_at: null | string;
               notified_at: null | string;
             }[];
-            lists: { limit: number; unassigned_total: number; provisioning_total: number };
+            lists: { limit: number; unassigned_total: number; provisioning_total: number; twilio_organizations_total: number };
             calls: {
               routing_mode: "direct" | "edge";
               live: null | number;
@@ -610,6 +610,35 @@ export type SwitchboardSchema = {
               org_id: null | string;
               since: string;
               cleanup_after: string;
+            }[];
+            next_cursor: null | string;
+          };
+          outputFormat: "json";
+          status: 200;
+        }
+    >;
+  };
+  "/api/admin/phone-pool/twilio": {
+    $get: Route<
+      { query: { limit?: unknown; cursor?: undefined | string } },
+      | { output: ErrorBody; outputFormat: "json"; status: 400 }
+      | { output: ErrorBody; outputFormat: "json"; status: 401 }
+      | { output: ErrorBody; outputFormat: "json"; status: 403 }
+      | {
+          output: {
+            organizations: {
+              org_id: string;
+              configured: boolean;
+              auto_purchase: boolean;
+              area_code: null | string;
+              numbers_total: number;
+              numbers_assigned: number;
+              numbers_unassigned: number;
+              numbers_listed: number;
+              bought_this_month: number;
+              bought_this_month_cost: number;
+              purchased_held: number;
+              purchased_monthly_cost: number;
             }[];
             next_cursor: null | string;
           };

@@ -33,6 +33,10 @@ export function recordStatements(recorder: ((statement: ExecutedStatement) => vo
   statementRecorder = recorder;
 }
 
+/** D1 binds at most 100 parameters a statement: `ids` in chunks of 90, leaving room for a few more. */
+export const idChunks = <T>(ids: T[]): T[][] =>
+  Array.from({ length: Math.ceil(ids.length / 90) }, (_, i) => ids.slice(i * 90, (i + 1) * 90));
+
 export function createDb(d1: D1Database, cost?: RequestCost) {
   return drizzle(cost ? countRoundTrips(d1, cost) : d1, { schema });
 }

@@ -83,7 +83,18 @@ export const phoneNumbers = sqliteTable(
   (t) => [
     uniqueIndex("phone_numbers_assistant").on(t.assistantId),
     uniqueIndex("phone_numbers_vapi_id").on(t.vapiPhoneNumberId),
-    index("phone_numbers_pool").on(t.status, t.assistantId, t.orgId, t.unassignedAt),
+    // The pool's queue: active numbers without an assistant, by how long they have waited (`waitingSince` in
+    // numbers/pool.ts). The claim probes an organisation's (or the shared pool's) waiting numbers of one area code,
+    // then of any (_area, _pool); the overview, its pages and the cleanup read the queue in order (_queue). All
+    // three lead with status, so a count or list by status uses them too.
+    index("phone_numbers_pool").on(t.status, t.assistantId, t.orgId, sql`coalesce(unassigned_at, created_at)`),
+    index("phone_numbers_pool_area").on(t.status, t.assistantId, t.orgId, t.areaCode, sql`coalesce(unassigned_at, created_at)`),
+    index("phone_numbers_queue").on(t.status, t.assistantId, sql`coalesce(unassigned_at, created_at)`, t.id),
+    // The pool's counts by status, provider, origin, source and assigned (poolStatsQuery), read from the index alone
+    // in its order: no row is visited and nothing is sorted.
+    index("phone_numbers_stats").on(t.status, t.provider, t.origin, t.source, sql`assistant_id IS NOT NULL`),
+    // The numbers not usable yet (or ever) of one status, oldest first: the overview's provisioning list.
+    index("phone_numbers_not_ready").on(t.status, sql`coalesce(provisioning_started_at, created_at)`, t.id),
     // The free-number count (its limit bounds it), free numbers made since an alert, an organisation's own
     // numbers, a number by its E.164.
     index("phone_numbers_source_status").on(t.source, t.status),
@@ -227,6 +238,8 @@ export const twilioNumbers = sqliteTable(
     // A carrier number belongs to one organisation, even when two hold credentials of the same Twilio account.
     uniqueIndex("twilio_numbers_number").on(t.number),
     index("twilio_numbers_org_state").on(t.orgId, t.state, t.createdAt),
+    // This month's purchases not yet in Vapi (the overview's total), without reading every listed number.
+    index("twilio_numbers_origin_created").on(t.origin, t.createdAt),
   ],
 );
 

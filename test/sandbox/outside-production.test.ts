@@ -26,7 +26,10 @@ describe("the simulator lives in the dev entry only", () => {
   it("the production app has no sandbox route; the dev entry's app serves the consent page", () => {
     const sandboxPaths = (routes: readonly { path: string }[]) => routes.filter((r) => r.path.startsWith("/sandbox/")).map((r) => r.path);
     expect(sandboxPaths(createApp().routes)).toEqual([]);
-    expect(sandboxPaths(createApp({ devRoutes: sandboxRouter }).routes)).toEqual(["/sandbox/google/authorize"]);
+    expect(sandboxPaths(createApp({ devRoutes: sandboxRouter }).routes).sort()).toEqual([
+      "/sandbox/google/authorize",
+      "/sandbox/vapi/resources",
+    ]);
   });
 
   it("UPSTREAM_MODE=sandbox without the simulator is a configuration error naming the dev entry, on every route", async () => {

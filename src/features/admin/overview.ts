@@ -1,5 +1,5 @@
 import type { PhoneNumberRow } from "../assistants/view";
-import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import { fromBase64Url, toBase64Url } from "../../platform/crypto";
 import type { Db } from "../../db/client";
 import { assistants, organizations as organizationRows, phoneNumbers } from "../../db/schema";
@@ -14,6 +14,8 @@ import {
   toPoolStats,
   toUnassignedNumber,
   unassignedQuery,
+  waitingInPool,
+  waitingSince,
   type NumberOrigin,
   type PoolStats,
   type PoolStatsRow,
@@ -74,8 +76,11 @@ export interface PoolOverview {
     organizations: TwilioOrgStatus[];
   };
   alerts: AlertView[];
-  /** The lists above hold the oldest `limit` of their kind; the totals say how many there are in all. */
-  lists: { limit: number; unassigned_total: number; provisioning_total: number };
+  /**
+   * The lists above hold the oldest `limit` numbers of their kind, and the first `limit` organisations with Twilio
+   * (by id); the totals say how many there are in all.
+   */
+  lists: { limit: number; unassigned_total: number; provisioning_total: number; twilio_organizations_total: number };
   /** Live calls against the caps; `live` is null when the call counter could not be read. */
   calls: {
     routing_mode: "direct" | "edge";
@@ -116,12 +121,14 @@ export async function getPoolOverview(
   nowMs = Date.now(),
   listLimit = OVERVIEW_LIST_DEFAULT,
 ): Promise<PoolOverview> {
-  const [statsRows, account, unassignedRows, provisioningRows, twilioRows, alertRows, caps] = await db.batch([
+  const monthStart = startOfMonth(nowMs);
+  const [statsRows, account, unassignedRows, provisioning, stuck, failed, twilioRows, [twilioTotals], alertRows, caps] = await db.batch([
     poolStatsQuery(db),
     readVapiAccount(db),
     unassignedQuery(db).limit(listLimit),
-    provisioningQuery(db, listLimit),
-    db.all<TwilioOrgRow>(twilioByOrgQuery(startOfMonth(nowMs))),
+    ...provisioningQueries(db, listLimit),
+    db.all<TwilioOrgRow>(twilioOrgsQuery(monthStart, listLimit)),
+    db.all<{ organizations: number; bought_this_month: number }>(twilioTotalsQuery(monthStart)),
     openAlertsQuery(db),
     db
       .select({ orgId: organizationRows.id, cap: organizationRows.maxConcurrentCalls })
@@ -129,21 +136,27 @@ export async function getPoolOverview(
       .where(isNotNull(organizationRows.maxConcurrentCalls)),
   ]);
   const price = settings.TWILIO_NUMBER_MONTHLY_COST;
-  const organizations = twilioRows.map((row) => toTwilioOrgStatus(row, price));
-  const boughtThisMonth = organizations.reduce((sum, org) => sum + org.bought_this_month, 0);
+  const boughtThisMonth = twilioTotals?.bought_this_month ?? 0;
   const stats = toPoolStats(statsRows, settings.VAPI_FREE_NUMBER_LIMIT, outsideFreeNumbersOf(account));
   return {
     stats: { ...stats, providers: providerCounts(statsRows) },
     unassigned: unassignedRows.map((row) => withCleanupDate(toUnassignedNumber(row), settings)),
-    provisioning: provisioningRows.map((row) => toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS)),
+    provisioning: oldestNotReady([provisioning, stuck, failed], listLimit).map((row) =>
+      toProvisioningNumber(row, settings.POLL_MAX_ATTEMPTS),
+    ),
     twilio: {
       number_monthly_cost: price,
       bought_this_month: boughtThisMonth,
       bought_this_month_cost: money(boughtThisMonth * price),
-      organizations,
+      organizations: twilioRows.map((row) => toTwilioOrgStatus(row, price)),
     },
     alerts: alertRows.map(toAlertView),
-    lists: { limit: listLimit, unassigned_total: stats.unassigned, provisioning_total: stats.provisioning + stats.stuck },
+    lists: {
+      limit: listLimit,
+      unassigned_total: stats.unassigned,
+      provisioning_total: stats.provisioning + stats.stuck,
+      twilio_organizations_total: twilioTotals?.organizations ?? 0,
+    },
     last_import: lastImportOf(account),
     calls: callsAgainstCaps(settings, liveCalls, caps),
   };
@@ -190,15 +203,35 @@ export function toProvisioningNumber(
   };
 }
 
-/** Numbers not usable yet (or ever): provisioning, stuck and failed, the oldest first. */
-export function provisioningQuery(db: Db, limit = 500) {
+type NotReadyStatus = ProvisioningNumber["status"];
+
+type ProvisioningRow = { number: PhoneNumberRow; assistantName: string | null };
+
+/**
+ * Numbers not usable yet (or ever), the oldest first: one query per status, each read in order along
+ * `phone_numbers_not_ready` and stopped by its LIMIT (batch them), merged by `oldestNotReady`.
+ */
+export function provisioningQueries(db: Db, limit = 500) {
+  return [notReadyQuery(db, "provisioning", limit), notReadyQuery(db, "stuck", limit), notReadyQuery(db, "failed", limit)] as const;
+}
+
+function notReadyQuery(db: Db, status: NotReadyStatus, limit: number) {
   return db
     .select({ number: phoneNumbers, assistantName: assistants.name })
     .from(phoneNumbers)
     .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId))
-    .where(inArray(phoneNumbers.status, ["provisioning", "stuck", "failed"]))
-    .orderBy(asc(sql`coalesce(${phoneNumbers.provisioningStartedAt}, ${phoneNumbers.createdAt})`))
+    .where(eq(phoneNumbers.status, status))
+    .orderBy(asc(sql`coalesce(${phoneNumbers.provisioningStartedAt}, ${phoneNumbers.createdAt})`), asc(phoneNumbers.id))
     .limit(limit);
+}
+
+/** The oldest `limit` of the per-status lists of `provisioningQueries`. */
+export function oldestNotReady(lists: readonly ProvisioningRow[][], limit = 500): ProvisioningRow[] {
+  const sinceOf = ({ number }: ProvisioningRow) => `${number.provisioningStartedAt ?? number.createdAt}|${number.id}`;
+  return lists
+    .flat()
+    .sort((a, b) => (sinceOf(a) < sinceOf(b) ? -1 : 1))
+    .slice(0, limit);
 }
 
 /** How many unassigned and provisioning numbers the overview lists by default (the oldest), and at most. */
@@ -225,18 +258,16 @@ export async function listUnassignedPage(
   settings: Pick<OverviewSettings, "UNUSED_NUMBER_DAYS">,
   options: { limit: number; after?: { since: string; id: string } },
 ) {
-  const since = sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`;
   const rows = await db
     .select()
     .from(phoneNumbers)
     .where(
       and(
-        eq(phoneNumbers.status, "active"),
-        isNull(phoneNumbers.assistantId),
-        options.after ? sql`(${since}, ${phoneNumbers.id}) > (${options.after.since}, ${options.after.id})` : undefined,
+        waitingInPool,
+        options.after ? sql`(${waitingSince}, ${phoneNumbers.id}) > (${options.after.since}, ${options.after.id})` : undefined,
       ),
     )
-    .orderBy(since, phoneNumbers.id)
+    .orderBy(waitingSince, phoneNumbers.id)
     .limit(options.limit + 1);
   const page = rows.slice(0, options.limit).map((row) => withCleanupDate(toUnassignedNumber(row), settings));
   const last = page[page.length - 1];
@@ -248,18 +279,34 @@ function withCleanupDate(view: UnassignedNumber, settings: Pick<OverviewSettings
 }
 
 /**
- * One row per organisation that has Twilio configured or owns Twilio numbers. "Bought this month" counts
- * purchases recorded since the first of the month (UTC), released ones included: they were paid for.
+ * The organisations that have Twilio configured or own Twilio numbers, after the org id `after`: each part read
+ * along an org-id index and merged in that order, so a LIMIT stops the reading.
  */
-function twilioByOrgQuery(monthStart: string) {
-  // Inlined rather than bound: drizzle's D1 batch cannot bind the parameters of raw SQL. It is our own timestamp.
-  if (!/^\d{4}-\d{2}-01T00:00:00\.000Z$/.test(monthStart)) throw new Error(`not a month start: ${monthStart}`);
-  const since = sql.raw(`'${monthStart}'`);
+function twilioOrgIds(after: SQL) {
   return sql`
-    WITH org_ids AS (
-      SELECT id AS org_id FROM organizations WHERE twilio_credentials IS NOT NULL
-      UNION SELECT org_id FROM twilio_numbers
-      UNION SELECT org_id FROM phone_numbers WHERE provider = 'twilio' AND status != 'released' AND org_id IS NOT NULL
+      SELECT id AS org_id FROM organizations WHERE twilio_credentials IS NOT NULL AND id > ${after}
+      UNION SELECT org_id FROM twilio_numbers WHERE org_id > ${after}
+      UNION SELECT org_id FROM phone_numbers WHERE provider = 'twilio' AND status != 'released' AND org_id > ${after}`;
+}
+
+/** This month's first instant, inlined: drizzle's D1 batch cannot bind the parameters of raw SQL. It is our own. */
+function monthSql(monthStart: string) {
+  if (!/^\d{4}-\d{2}-01T00:00:00\.000Z$/.test(monthStart)) throw new Error(`not a month start: ${monthStart}`);
+  return sql.raw(`'${monthStart}'`);
+}
+
+/**
+ * A page of the organisations with Twilio (`limit` of them, by id, after `after`), each counted by index probes of
+ * its own numbers and list (`+column`: not the all-organisation indexes on source and origin), so a page costs its
+ * organisations' rows, however many organisations there are. "Bought this month" counts purchases recorded since
+ * the first of the month (UTC), released ones included: they were paid for.
+ */
+function twilioOrgsQuery(monthStart: string, limit: number, after?: string) {
+  const since = monthSql(monthStart);
+  return sql`
+    WITH org_ids AS MATERIALIZED (
+      ${twilioOrgIds(after === undefined ? sql.raw("''") : sql`${after}`)}
+      ORDER BY 1 LIMIT ${sql.raw(String(Math.trunc(limit)))}
     )
     SELECT
       o.org_id AS org_id,
@@ -269,12 +316,48 @@ function twilioByOrgQuery(monthStart: string) {
       (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released') AS in_vapi,
       (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.provider = 'twilio' AND p.status != 'released' AND p.assistant_id IS NOT NULL) AS assigned,
       (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.state != 'in_vapi') AS listed,
-      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND p.source = 'twilio_purchased' AND p.created_at >= ${since})
-        + (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased' AND t.phone_number_id IS NULL AND t.created_at >= ${since})
+      (SELECT count(*) FROM phone_numbers p WHERE p.org_id = o.org_id AND +p.source = 'twilio_purchased' AND p.created_at >= ${since})
+        + (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND +t.origin = 'purchased' AND t.phone_number_id IS NULL AND t.created_at >= ${since})
         AS bought_this_month,
-      (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND t.origin = 'purchased') AS purchased_held
+      (SELECT count(*) FROM twilio_numbers t WHERE t.org_id = o.org_id AND +t.origin = 'purchased') AS purchased_held
     FROM org_ids o LEFT JOIN organizations org ON org.id = o.org_id
     ORDER BY o.org_id`;
+}
+
+/** How many organisations have Twilio, and what all of them bought this month (this month's purchases only are read). */
+function twilioTotalsQuery(monthStart: string) {
+  const since = monthSql(monthStart);
+  return sql`
+    SELECT
+      (SELECT count(*) FROM (${twilioOrgIds(sql.raw("''"))})) AS organizations,
+      (SELECT count(*) FROM phone_numbers WHERE source = 'twilio_purchased' AND created_at >= ${since})
+        + (SELECT count(*) FROM twilio_numbers WHERE origin = 'purchased' AND created_at >= ${since} AND phone_number_id IS NULL)
+        AS bought_this_month`;
+}
+
+const TWILIO_CURSOR = /^tw1:(.{1,200})$/s;
+
+const encodeTwilioCursor = (orgId: string) => toBase64Url(new TextEncoder().encode(`tw1:${orgId}`));
+
+/** The org id inside a cursor, or null when the text is not a cursor this API gave out. */
+export function decodeTwilioCursor(cursor: string): string | null {
+  try {
+    return TWILIO_CURSOR.exec(new TextDecoder().decode(fromBase64Url(cursor)))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A page of the organisations with Twilio, in org id order (the overview lists the first `list_limit`). */
+export async function listTwilioOrganizationsPage(
+  db: Db,
+  settings: Pick<OverviewSettings, "TWILIO_NUMBER_MONTHLY_COST">,
+  options: { limit: number; after?: string; nowMs?: number },
+) {
+  const rows = await db.all<TwilioOrgRow>(twilioOrgsQuery(startOfMonth(options.nowMs ?? Date.now()), options.limit + 1, options.after));
+  const page = rows.slice(0, options.limit).map((row) => toTwilioOrgStatus(row, settings.TWILIO_NUMBER_MONTHLY_COST));
+  const last = page[page.length - 1];
+  return { organizations: page, next_cursor: rows.length > options.limit && last ? encodeTwilioCursor(last.org_id) : null };
 }
 
 function toTwilioOrgStatus(row: TwilioOrgRow, price: number): TwilioOrgStatus {

@@ -3,7 +3,15 @@ import { ApiError } from "../../platform/errors";
 import { createRouter } from "../../platform/router";
 import { recheckPoolNearLimit } from "../alerts/review";
 import { runCleanup } from "../numbers/cleanup";
-import { decodeUnassignedCursor, getPoolOverview, listUnassignedPage, OVERVIEW_LIST_DEFAULT, OVERVIEW_LIST_MAX } from "./overview";
+import {
+  decodeTwilioCursor,
+  decodeUnassignedCursor,
+  getPoolOverview,
+  listTwilioOrganizationsPage,
+  listUnassignedPage,
+  OVERVIEW_LIST_DEFAULT,
+  OVERVIEW_LIST_MAX,
+} from "./overview";
 import { decodeHistoryCursor, listHistory } from "./history";
 import { getPoolUsage } from "./usage";
 import { preProvision } from "../numbers/pre-provision";
@@ -35,39 +43,75 @@ const overview = createRoute({
     query: z.object({
       list_limit: wholeNumber(1, OVERVIEW_LIST_MAX)
         .default(OVERVIEW_LIST_DEFAULT)
-        .openapi({ description: `The oldest unassigned and provisioning numbers listed, 1 to ${OVERVIEW_LIST_MAX}` }),
+        .openapi({
+          description: `The oldest unassigned and provisioning numbers, and the organizations with Twilio, listed: 1 to ${OVERVIEW_LIST_MAX}`,
+        }),
     }),
   },
   responses: { 200: jsonResponse(poolOverviewSchema, "The pool"), 400: errorResponse("A bad list_limit"), ...authErrors },
 });
 
-const unassignedPage = createRoute({
-  method: "get",
-  path: "/api/admin/phone-pool/unassigned",
-  tags,
-  security,
-  middleware: [platformAdmin] as const,
-  summary: "Every unassigned number, the longest-waiting first, a page at a time",
-  request: {
-    query: z.object({
-      limit: wholeNumber(1, 500).default(100).openapi({ description: "Numbers per page, 1 to 500" }),
-      cursor: z.string().min(1).max(200).optional().openapi({ description: "`next_cursor` of the previous page" }),
-    }),
-  },
-  responses: {
-    200: jsonResponse(
-      z
-        .object({
-          numbers: poolOverviewSchema.shape.unassigned,
-          next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
-        })
-        .openapi("UnassignedNumbersPage"),
-      "A page of unassigned numbers",
-    ),
-    400: errorResponse("A bad limit or cursor"),
-    ...authErrors,
-  },
-});
+/** A GET of `path` answering `{[key]: items, next_cursor}` a page at a time (limit 1–500, default 100; cursor). */
+function pagedRoute<P extends string, K extends string, T extends z.ZodType>(path: P, summary: string, key: K, items: T, name: string) {
+  return createRoute({
+    method: "get",
+    path,
+    tags,
+    security,
+    middleware: [platformAdmin] as const,
+    summary,
+    description: "One D1 round trip a page.",
+    request: {
+      query: z.object({
+        limit: wholeNumber(1, 500).default(100).openapi({ description: "Items per page, 1 to 500" }),
+        cursor: z.string().min(1).max(400).optional().openapi({ description: "`next_cursor` of the previous page" }),
+      }),
+    },
+    responses: {
+      200: jsonResponse(
+        z
+          .object({
+            [key]: items,
+            next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+          } as {
+            [k in K]: T;
+          } & { next_cursor: z.ZodNullable<z.ZodString> })
+          .openapi(name),
+        "A page",
+      ),
+      400: errorResponse("A bad limit or cursor"),
+      ...authErrors,
+    },
+  });
+}
+
+const unassignedPage = pagedRoute(
+  "/api/admin/phone-pool/unassigned",
+  "Every unassigned number, the longest-waiting first, a page at a time",
+  "numbers",
+  poolOverviewSchema.shape.unassigned,
+  "UnassignedNumbersPage",
+);
+
+const twilioPage = pagedRoute(
+  "/api/admin/phone-pool/twilio",
+  "Every organization with Twilio (the items of `twilio.organizations`), by id, a page at a time",
+  "organizations",
+  poolOverviewSchema.shape.twilio.shape.organizations,
+  "TwilioOrganizationsPage",
+);
+
+/** The position a cursor holds; 400 when it is not one this API gave out (decoded to null). */
+function positionOf<T>(cursor: string | undefined, decode: (cursor: string) => T | null): T | undefined {
+  if (cursor === undefined) return undefined;
+  const position = decode(cursor);
+  if (position === null) {
+    throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
+      { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
+    ]);
+  }
+  return position;
+}
 
 const history = createRoute({
   method: "get",
@@ -142,23 +186,19 @@ export const poolAdminRouter = createRouter()
     return c.json(await getPoolOverview(c.var.db, c.var.settings, live, Date.now(), c.req.valid("query").list_limit), 200);
   })
   .openapi(unassignedPage, async (c) => {
-    const query = c.req.valid("query");
-    const after = query.cursor === undefined ? undefined : decodeUnassignedCursor(query.cursor);
-    if (after === null) {
-      throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
-        { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
-      ]);
-    }
-    return c.json(await listUnassignedPage(c.var.db, c.var.settings, { limit: query.limit, after }), 200);
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(await listUnassignedPage(c.var.db, c.var.settings, { limit, after: positionOf(cursor, decodeUnassignedCursor) }), 200);
+  })
+  .openapi(twilioPage, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(
+      await listTwilioOrganizationsPage(c.var.db, c.var.settings, { limit, after: positionOf(cursor, decodeTwilioCursor) }),
+      200,
+    );
   })
   .openapi(history, async (c) => {
     const query = c.req.valid("query");
-    const beforeId = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
-    if (beforeId === null) {
-      throw new ApiError(400, "invalid_request", "The request is not valid: cursor: is not a cursor this API gave out (use next_cursor).", [
-        { path: "cursor", code: "invalid_cursor", message: "is not a cursor this API gave out" },
-      ]);
-    }
+    const beforeId = positionOf(query.cursor, decodeHistoryCursor);
     const page = await listHistory(c.var.db, { orgId: query.org_id, phoneNumberId: query.phone_number_id, limit: query.limit, beforeId });
     return c.json(page, 200);
   })

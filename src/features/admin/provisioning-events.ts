@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { Db } from "../../db/client";
 import { ApiError } from "../../platform/errors";
 import { createRouter } from "../../platform/router";
-import { provisioningQuery, toProvisioningNumber, type ProvisioningNumber } from "./overview";
+import { oldestNotReady, provisioningQueries, toProvisioningNumber, type ProvisioningNumber } from "./overview";
 import { authErrors } from "../../platform/openapi";
 import { platformAdmin, security, tags } from "./access";
 
@@ -35,9 +35,9 @@ const events = createRoute({
   },
 });
 
-/** The `provisioning` items of GET /api/admin/phone-pool: the same query and shape, in one D1 round trip. */
+/** The `provisioning` items of GET /api/admin/phone-pool: the same queries and shape, in one D1 round trip. */
 async function readProvisioning(db: Db, maxAttempts: number): Promise<ProvisioningNumber[]> {
-  return (await provisioningQuery(db)).map((row) => toProvisioningNumber(row, maxAttempts));
+  return oldestNotReady(await db.batch(provisioningQueries(db))).map((row) => toProvisioningNumber(row, maxAttempts));
 }
 
 export const provisioningEventsRouter = createRouter().openapi(events, async (c) => {

@@ -1,5 +1,5 @@
 import { inArray } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, idChunks } from "../../db/client";
 import { assistants, type ASSISTANT_STATES } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
 import type { VapiAssistant } from "../../integrations/vapi";
@@ -13,8 +13,6 @@ const ASSISTANT_SETTLING_MS = 60 * 60_000;
  * deployment's account (a wrong VAPI_API_KEY), not strays: those are then left alone.
  */
 const MAX_UNKNOWN_WITHOUT_REVIEW = 5;
-/** D1 binds at most 100 parameters per statement. */
-const IDS_PER_QUERY = 90;
 
 type AssistantReconcileDeps = Pick<Services, "db" | "log" | "vapi">;
 
@@ -91,14 +89,23 @@ const switchboardIdOf = (assistant: VapiAssistant) => {
   return typeof id === "string" && id.length > 0 ? id : undefined;
 };
 
+/**
+ * The rows of these ids: every assistant not deleted, in one read along `assistants_state_created`, then the few
+ * ids left (deleted rows, or none at all) by id, in one batch. One or two round trips, however many there are.
+ */
 async function assistantRows(db: Db, ids: string[]): Promise<Map<string, AssistantRef>> {
+  const columns = { id: assistants.id, state: assistants.state, vapiAssistantId: assistants.vapiAssistantId };
   const rows = new Map<string, AssistantRef>();
-  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-    const chunk = await db
-      .select({ id: assistants.id, state: assistants.state, vapiAssistantId: assistants.vapiAssistantId })
-      .from(assistants)
-      .where(inArray(assistants.id, ids.slice(i, i + IDS_PER_QUERY)));
-    for (const row of chunk) rows.set(row.id, row);
-  }
+  if (ids.length === 0) return rows;
+  const live = await db
+    .select(columns)
+    .from(assistants)
+    .where(inArray(assistants.state, ["creating", "active", "deleting"]));
+  const wanted = new Set(ids);
+  for (const row of live) if (wanted.has(row.id)) rows.set(row.id, row);
+  const [first, ...more] = idChunks(ids.filter((id) => !rows.has(id))).map((chunk) =>
+    db.select(columns).from(assistants).where(inArray(assistants.id, chunk)),
+  );
+  if (first) for (const row of (await db.batch([first, ...more])).flat()) rows.set(row.id, row);
   return rows;
 }

@@ -5,6 +5,7 @@ import { UpstreamError } from "../../integrations/http";
 import type { VapiClient } from "../../integrations/vapi";
 import type { PhoneNumberRow } from "../assistants/view";
 import { eventIfChanged } from "./events";
+import { waitingInPool, waitingSince } from "./pool";
 import type { Services } from "../../services";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 
@@ -77,7 +78,6 @@ interface CleanupWork {
 
 /** Since when a number has waited unassigned: since it was last unassigned, else since it was made. */
 const idleSince = (row: PhoneNumberRow) => row.unassignedAt ?? row.createdAt;
-const idleSinceSql = sql<string>`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`;
 
 /** Where a run is in the unfinished releases, in their order (`updated_at`, then id). */
 interface UnfinishedPosition {
@@ -88,7 +88,7 @@ interface UnfinishedPosition {
 // Spelled as the partial index `phone_numbers_unfinished_release` is, so SQLite can use it.
 const unfinishedRelease = sql`${phoneNumbers.status} = 'released' AND ${phoneNumbers.releasedAt} IS NULL`;
 
-const unusedSince = (cutoff: string) => and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId), lt(idleSinceSql, cutoff));
+const unusedSince = (cutoff: string) => and(waitingInPool, lt(waitingSince, cutoff));
 
 /**
  * Unfinished releases after `after`, and (in a real run) only those claimed before it began: a release this run
@@ -108,7 +108,7 @@ function unfinishedFilter(after?: UnfinishedPosition, claimedBefore?: string): S
 /** The queries of one batch; exported so a test can check their plans. */
 export function cleanupWorkQueries(db: Db, cutoff: string, options: { after?: UnfinishedPosition; claimedBefore?: string } = {}) {
   return [
-    db.select().from(phoneNumbers).where(unusedSince(cutoff)).orderBy(asc(idleSinceSql)).limit(BATCH_LIMIT),
+    db.select().from(phoneNumbers).where(unusedSince(cutoff)).orderBy(asc(waitingSince), asc(phoneNumbers.id)).limit(BATCH_LIMIT),
     db
       .select()
       .from(phoneNumbers)
@@ -274,7 +274,7 @@ async function claimForRelease(db: Db, row: PhoneNumberRow, cutoff: string, at: 
       .update(phoneNumbers)
       .set({ status: "released", releasedAt: null, nextCheckAt: null, updatedAt: at })
       .where(
-        and(eq(phoneNumbers.id, row.id), isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), lt(idleSinceSql, cutoff)),
+        and(eq(phoneNumbers.id, row.id), isNull(phoneNumbers.assistantId), eq(phoneNumbers.status, "active"), lt(waitingSince, cutoff)),
       )
       .returning({ id: phoneNumbers.id }),
     eventIfChanged(db, row.id, "released", { orgId: row.orgId }, at, {

@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { phoneNumberEvents, phoneNumbers, type PHONE_NUMBER_EVENTS } from "../../db/schema";
 import type { PhoneNumberRow } from "../assistants/view";
@@ -23,35 +23,45 @@ export interface AcquireRequest {
 /** What the pool gave an assistant: an existing unassigned number, or a reserved slot for a new free number. */
 export type PoolSlot = { kind: "pool"; number: PhoneNumberRow } | { kind: "new"; reservationId: string };
 
+/** A number waiting in the pool: active, without an assistant. */
+export const waitingInPool = and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId));
+
+/**
+ * Since when a number has waited: since it was last unassigned, else since it was made. The pool's queue order,
+ * the expression the indexes `phone_numbers_pool`, `_pool_area` and `_queue` hold.
+ */
+export const waitingSince = sql<string>`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`;
+
 /**
  * Claims the best unassigned active number for the assistant, in one guarded statement: the organisation's
- * own numbers first, then the requested area code, then the one unassigned longest. Two concurrent claims
+ * own numbers first, then the requested area code, then the one unassigned longest. Each preference is one
+ * probe of the pool's queue indexes (`LIMIT 1` along `waitingSince`), tried in that order until one finds a
+ * number, so a claim reads a few index entries however large the pool is. Two concurrent claims
  * cannot take the same number: the row must still be unassigned when the UPDATE runs, and the unique index
  * on `assistant_id` backs it.
  */
 export function claimPoolNumber(db: Db, request: AcquireRequest) {
-  const candidate = db
-    .select({ id: phoneNumbers.id })
-    .from(phoneNumbers)
-    .where(
-      and(
-        eq(phoneNumbers.status, "active"),
-        isNull(phoneNumbers.assistantId),
-        or(isNull(phoneNumbers.orgId), eq(phoneNumbers.orgId, request.orgId)),
-      ),
-    )
-    .orderBy(
-      sql`${phoneNumbers.orgId} IS NULL`,
-      sql`coalesce(${phoneNumbers.areaCode} = ${request.areaCode}, 0) DESC`,
-      sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`,
-    )
-    .limit(1);
+  const oldestWaiting = (owner: SQL, areaCode?: string) =>
+    sql`(${db
+      .select({ id: phoneNumbers.id })
+      .from(phoneNumbers)
+      .where(and(waitingInPool, owner, areaCode === undefined ? undefined : eq(phoneNumbers.areaCode, areaCode)))
+      .orderBy(waitingSince)
+      .limit(1)})`;
+  const own = eq(phoneNumbers.orgId, request.orgId);
+  const shared = isNull(phoneNumbers.orgId);
+  const areaCode = request.areaCode ?? undefined;
+  const probes =
+    areaCode === undefined
+      ? [oldestWaiting(own), oldestWaiting(shared)]
+      : [oldestWaiting(own, areaCode), oldestWaiting(own), oldestWaiting(shared, areaCode), oldestWaiting(shared)];
   return db
     .update(phoneNumbers)
     .set({ assistantId: request.assistantId, assignedAt: request.now, updatedAt: request.now })
     .where(
       and(
-        sql`${phoneNumbers.id} = (${candidate})`,
+        // coalesce evaluates its arguments in turn and stops at the first number found.
+        sql`${phoneNumbers.id} = coalesce(${sql.join(probes, sql`, `)})`,
         isNull(phoneNumbers.assistantId),
         eq(phoneNumbers.status, "active"),
         mayTakeNumber(request),
@@ -286,11 +296,7 @@ export interface UnassignedNumber {
 
 /** Active numbers waiting for an assistant, the longest-waiting first. */
 export function unassignedQuery(db: Db) {
-  return db
-    .select()
-    .from(phoneNumbers)
-    .where(and(eq(phoneNumbers.status, "active"), isNull(phoneNumbers.assistantId)))
-    .orderBy(sql`coalesce(${phoneNumbers.unassignedAt}, ${phoneNumbers.createdAt})`);
+  return db.select().from(phoneNumbers).where(waitingInPool).orderBy(waitingSince, phoneNumbers.id);
 }
 
 export const toUnassignedNumber = (r: PhoneNumberRow): UnassignedNumber => ({

@@ -1,14 +1,15 @@
 import { assistantInVapi, routesAtEdge } from "../routing/mode";
 import { syncAllFallbacks } from "../routing/fallback";
-import { and, eq, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { assistants, phoneNumbers, twilioNumbers } from "../../db/schema";
 import { UpstreamError } from "../../integrations/http";
 import type { VapiPhoneNumber } from "../../integrations/vapi";
 import { raiseAlert, resolveAlert } from "../alerts/alerts";
 import type { PhoneNumberRow } from "../assistants/view";
 import { newPhoneNumberRow, vapiStateFields } from "./rows";
+import { idChunks } from "../../db/client";
 import { eventIfChanged } from "./events";
-import { switchboardRowIdOf } from "./pool";
+import { HOLDS_FREE_SLOT, switchboardRowIdOf } from "./pool";
 import { liveAddress, trackerKeyFor } from "../provisioning/activation";
 import { listAllFromVapi } from "../../integrations/vapi-listing";
 import type { Services } from "../../services";
@@ -47,9 +48,52 @@ interface ReconcileReport {
   failures: number;
 }
 
+/** The columns of a number the reconciliation compares with Vapi and acts on. */
+const RECONCILE_COLUMNS = {
+  id: phoneNumbers.id,
+  status: phoneNumbers.status,
+  vapiPhoneNumberId: phoneNumbers.vapiPhoneNumberId,
+  assistantId: phoneNumbers.assistantId,
+  orgId: phoneNumbers.orgId,
+  number: phoneNumbers.number,
+  unassignedAt: phoneNumbers.unassignedAt,
+  trackerKey: phoneNumbers.trackerKey,
+  vapiFallback: phoneNumbers.vapiFallback,
+  createdAt: phoneNumbers.createdAt,
+  updatedAt: phoneNumbers.updatedAt,
+};
+
+type ReconcileRow = Pick<PhoneNumberRow, keyof typeof RECONCILE_COLUMNS>;
+
 interface RowWithAssistant {
-  row: PhoneNumberRow;
+  row: ReconcileRow;
   vapiAssistantId: string | null;
+}
+
+const rowsWithAssistant = (db: ReconcileDeps["db"]) =>
+  db
+    .select({ row: RECONCILE_COLUMNS, vapiAssistantId: assistants.vapiAssistantId })
+    .from(phoneNumbers)
+    .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId));
+
+/**
+ * The released rows that Vapi's listing still names, by their Vapi id or (for `sb-<row id>` numbers) their id, read
+ * by index in one round trip: a release not finished in Vapi, or a listing taken just before a deletion. The
+ * others, whose Vapi number is gone, only grow in number and have nothing left to compare: they are never read.
+ */
+async function releasedRowsNamedBy(
+  db: ReconcileDeps["db"],
+  listed: VapiPhoneNumber[],
+  byVapiId: Map<string, RowWithAssistant>,
+  rowsById: Map<string, ReconcileRow>,
+): Promise<RowWithAssistant[]> {
+  const unknown = listed.filter((n) => !byVapiId.has(n.id));
+  const rowIds = new Set(unknown.map((n) => switchboardRowIdOf(n.name)).filter((id): id is string => id !== null && !rowsById.has(id)));
+  const [first, ...rest] = [
+    ...idChunks(unknown.map((n) => n.id)).map((ids) => rowsWithAssistant(db).where(inArray(phoneNumbers.vapiPhoneNumberId, ids))),
+    ...idChunks([...rowIds]).map((ids) => rowsWithAssistant(db).where(inArray(phoneNumbers.id, ids))),
+  ];
+  return first ? (await db.batch([first, ...rest])).flat() : [];
 }
 
 /**
@@ -60,11 +104,9 @@ interface RowWithAssistant {
  */
 export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()): Promise<ReconcileReport> {
   const listing = await listAllFromVapi((filter) => deps.vapi.listPhoneNumbers(filter));
+  // The rows not released (by status, on an index that leads with it); released ones only as Vapi names them, below.
   const [rows, account]: [RowWithAssistant[], VapiAccountRow[]] = await deps.db.batch([
-    deps.db
-      .select({ row: phoneNumbers, vapiAssistantId: assistants.vapiAssistantId })
-      .from(phoneNumbers)
-      .leftJoin(assistants, eq(assistants.id, phoneNumbers.assistantId)),
+    rowsWithAssistant(deps.db).where(inArray(phoneNumbers.status, [...HOLDS_FREE_SLOT])),
     readVapiAccount(deps.db),
   ]);
   const lastCountedAt = account[0]?.countedAt ?? null;
@@ -89,6 +131,10 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
 
   const byVapiId = new Map(rows.filter((r) => r.row.vapiPhoneNumberId).map((r) => [r.row.vapiPhoneNumberId!, r]));
   const rowsById = new Map(rows.map((r) => [r.row.id, r.row]));
+  for (const released of await releasedRowsNamedBy(deps.db, listing.items, byVapiId, rowsById)) {
+    if (released.row.vapiPhoneNumberId) byVapiId.set(released.row.vapiPhoneNumberId, released);
+    rowsById.set(released.row.id, released.row);
+  }
   for (const vapiNumber of listing.items) {
     try {
       const known = byVapiId.get(vapiNumber.id);
@@ -144,7 +190,7 @@ export async function reconcileNumbers(deps: ReconcileDeps, nowMs = Date.now()):
  * The fallback Vapi shows for a number, recorded when it is not the one Switchboard set (changed in Vapi's
  * dashboard, or a sync that lost a race): `vapi_fallback` says what Vapi has, so the sync after puts D1's back.
  */
-async function noteFallbackInVapi(deps: ReconcileDeps, row: PhoneNumberRow, vapiNumber: VapiPhoneNumber, report: ReconcileReport) {
+async function noteFallbackInVapi(deps: ReconcileDeps, row: ReconcileRow, vapiNumber: VapiPhoneNumber, report: ReconcileReport) {
   const inVapi = vapiNumber.fallbackDestination?.number ?? null;
   if (inVapi === row.vapiFallback) return;
   await deps.db
@@ -444,7 +490,7 @@ async function releaseVanished(
  * Released (and unassigned, so its assistant can get another number); an organisation's Twilio number goes
  * back to its list, since the organisation still owns it.
  */
-async function markVanished(deps: ReconcileDeps, row: PhoneNumberRow, at: string): Promise<boolean> {
+async function markVanished(deps: ReconcileDeps, row: ReconcileRow, at: string): Promise<boolean> {
   const [released] = await deps.db.batch([
     deps.db
       .update(phoneNumbers)

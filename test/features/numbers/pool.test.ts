@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { call, json, sampleBusiness, sandbox, token } from "../../helpers/api";
 import { checkPoolInvariants, eventsOf, numberRows, resetState, seedNumber, seedNumbers } from "../../helpers/pool";
 import { expectError } from "../../helpers/assertions";
+import { createDb } from "../../../src/db/client";
+import { claimPoolNumber } from "../../../src/features/numbers/pool";
 
 const create = (org = "org-a", extra: Record<string, unknown> = {}) =>
   token({ org }).then((t) => call("POST", "/api/assistants", { token: t, body: { business_data: sampleBusiness, ...extra } }));
@@ -56,6 +59,66 @@ describe("reuse first", () => {
     expect(third.phone_number_id).toBe(old.id);
     const fourth = await json(await create("org-b"));
     expect(fourth.phone_number_id).toBe(newer.id);
+  });
+
+  it("any pool: the claim takes the number the order puts first (own, area code, longest waiting), one index probe after another", async () => {
+    const db = createDb(env.DB);
+    const number = fc.record({
+      org: fc.constantFrom(null, "org-a", "org-b"),
+      areaCode: fc.constantFrom(null, "415", "512"),
+      status: fc.constantFrom("active", "active", "active", "provisioning", "released"),
+      assigned: fc.constantFrom(false, false, false, true),
+      // Never unassigned numbers wait since they were made.
+      neverAssigned: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(number, { maxLength: 12 }),
+        fc.constantFrom("org-a", "org-b"),
+        fc.constantFrom(null, "415", "512"),
+        async (pool, org, areaCode) => {
+          await resetState();
+          const rows = pool.map((n, i) => ({
+            ...n,
+            id: crypto.randomUUID(),
+            since: new Date(Date.UTC(2026, 0, 1 + ((i * 7) % 12), i)).toISOString(),
+          }));
+          for (const r of rows) {
+            await env.DB.prepare(
+              `INSERT INTO phone_numbers (id, provider, source, status, org_id, area_code, assistant_id, unassigned_at, created_at, updated_at)
+             VALUES (?, 'vapi', 'vapi_free', ?, ?, ?, ?, ?, ?, ?)`,
+            )
+              .bind(
+                r.id,
+                r.status,
+                r.org,
+                r.areaCode,
+                r.assigned ? crypto.randomUUID() : null,
+                r.neverAssigned ? null : r.since,
+                r.neverAssigned ? r.since : "2025-01-01T00:00:00.000Z",
+                r.since,
+              )
+              .run();
+          }
+          const rank = (r: (typeof rows)[number]) =>
+            [r.org === null ? 1 : 0, areaCode !== null && r.areaCode === areaCode ? 0 : 1, r.since].join("|");
+          const expected = rows
+            .filter((r) => r.status === "active" && !r.assigned && (r.org === null || r.org === org))
+            .sort((a, b) => (rank(a) < rank(b) ? -1 : 1))[0];
+          const request = {
+            assistantId: null,
+            orgId: org,
+            areaCode,
+            reservationId: "unused",
+            freeNumberLimit: 10,
+            now: "2026-12-01T00:00:00.000Z",
+          };
+          const claimed = await claimPoolNumber(db, request);
+          expect(claimed.map((c) => c.id)).toEqual(expected ? [expected.id] : []);
+        },
+      ),
+      { numRuns: 40, seed: 20261201 },
+    );
   });
 
   it("never gives one organisation's own number to another", async () => {

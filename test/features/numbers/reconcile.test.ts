@@ -114,6 +114,34 @@ describe("reconciling phone numbers with Vapi", () => {
     expect(view).toMatchObject({ phone_status: "none", vapi_phone_number: null });
   });
 
+  it("reads fully released rows only when Vapi still lists their numbers: counted as held outside, never adopted again", async () => {
+    const [live, released, namedReleased] = await seedNumbers(3);
+    const rowId = crypto.randomUUID();
+    // Vapi listed these before their deletion finished: one plain, one named for a row released with another Vapi id.
+    const duplicate = await sandbox().seedVapiPhoneNumber({ name: `sb-${namedReleased!.id}` });
+    await env.DB.batch([
+      env.DB.prepare("UPDATE phone_numbers SET status = 'released', released_at = '2026-01-01T00:00:00.000Z' WHERE id IN (?, ?)").bind(
+        released!.id,
+        namedReleased!.id,
+      ),
+      // A fully released row nothing in Vapi names: never read.
+      env.DB.prepare(
+        `INSERT INTO phone_numbers (id, provider, source, vapi_phone_number_id, status, released_at, created_at, updated_at)
+         VALUES (?, 'vapi', 'vapi_free', 'gone-long-ago', 'released', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`,
+      ).bind(rowId),
+    ]);
+    const report = await reconcileNumbers(await opsDeps({ settings: { ADOPT_UNASSIGNED_NUMBERS: true } }), later());
+
+    // `released` and `namedReleased` still in Vapi hold free slots no row counts; the duplicate is deleted.
+    expect(report.free_numbers_outside).toBe(2);
+    expect(report.made_outside).toEqual([]);
+    expect(report.adopted).toEqual([]);
+    expect(report.duplicates_deleted).toEqual([{ phone_number_id: namedReleased!.id, vapi_phone_number_id: duplicate.id }]);
+    expect(report.vanished).toEqual([]);
+    expect(await rowOf(live!.id)).toMatchObject({ status: "active" });
+    expect(await rowOf(released!.id)).toMatchObject({ status: "released" });
+  });
+
   it("does not release anything when most numbers are missing at once (the wrong Vapi account, not loss)", async () => {
     const numbers = await seedNumbers(8);
     const deps = await opsDeps();
