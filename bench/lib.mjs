@@ -66,8 +66,19 @@ const childEnv = {
  * it runs the production worker as wrangler.toml builds it (minified, no simulator) in live mode instead.
  */
 export class DevServer {
-  constructor({ name, vars, entry = "dev", state, startupTries = 240, requestTimeoutMs = 30_000, preferredPort = 8799 }) {
+  constructor({
+    name,
+    vars,
+    entry = "dev",
+    state,
+    startupTries = 240,
+    requestTimeoutMs = 30_000,
+    preferredPort = 8799,
+    testScheduled = false,
+  }) {
     this.name = name;
+    // `--test-scheduled`: GET /__scheduled?cron=… runs the scheduled handler (and answers once it is done).
+    this.testScheduled = testScheduled;
     this.vars = vars;
     this.entry = entry;
     this.startupTries = startupTries; // × 500 ms
@@ -86,6 +97,25 @@ export class DevServer {
     });
   }
 
+  /** The config wrangler runs: the dev entry (the production worker plus the upstream simulator), or another. */
+  async #config() {
+    return this.entry === "production" ? join(ROOT, "wrangler.toml") : this.entry === "bare" ? this.#bareConfig() : await writeDevConfig();
+  }
+
+  /** Applies the migrations to this server's local D1 (start does it too): to seed D1 before the server runs. */
+  async migrate() {
+    writeStaticAssets(); // public/: the static assets of wrangler.toml (and so of the dev config)
+    const config = await this.#config();
+    const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
+      cwd: ROOT,
+      env: childEnv,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}${migrate.error ?? ""}`);
+    return config;
+  }
+
   /** Applies the migrations, starts wrangler dev and waits for /health in sandbox (or live) mode; answers its body. */
   async start() {
     writeFileSync(
@@ -94,18 +124,8 @@ export class DevServer {
         .map(([k, v]) => `${k}=${v}\n`)
         .join(""),
     );
-    writeStaticAssets(); // public/: the static assets of wrangler.toml (and so of the dev config)
-    // The dev entry: the production worker plus the upstream simulator.
-    const config =
-      this.entry === "production" ? join(ROOT, "wrangler.toml") : this.entry === "bare" ? this.#bareConfig() : await writeDevConfig();
+    const config = await this.migrate();
     const mode = { production: "live", bare: "bare" }[this.entry] ?? "sandbox";
-    const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", this.state], {
-      cwd: ROOT,
-      env: childEnv,
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}${migrate.error ?? ""}`);
 
     const port = await freePort(this.preferredPort);
     const inspectorPort = await freePort(0);
@@ -126,6 +146,7 @@ export class DevServer {
       "--env-file",
       join(this.state, `${this.name}.env`),
       "--show-interactive-dev-session=false",
+      ...(this.testScheduled ? ["--test-scheduled"] : []),
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     const log = openSync(this.devLog, "a");
@@ -267,6 +288,18 @@ export class DevServer {
         }
       });
     });
+  }
+
+  /** Runs a SQL file on the local D1 (`wrangler d1 execute --local --file`), before or while the server runs. */
+  d1File(path, { timeoutMs = 600_000 } = {}) {
+    const run = spawnSync("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", this.state, "--yes", "--file", path], {
+      cwd: ROOT,
+      env: childEnv,
+      encoding: "utf8",
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (run.status !== 0) throw new Error(`d1 execute --file ${path} failed:\n${(run.stdout + run.stderr).slice(-1500)}${run.error ?? ""}`);
   }
 
   logTail(lines = 30) {

@@ -16,6 +16,9 @@ export class SandboxStore {
       CREATE TABLE IF NOT EXISTS faults (
         id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, remaining INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL);
+      -- A page of a list, and the count of free Vapi numbers, without reading every resource (large accounts).
+      CREATE INDEX IF NOT EXISTS resources_created ON resources (kind, created_at);
+      CREATE INDEX IF NOT EXISTS resources_provider ON resources (kind, json_extract(data, '$.provider'));
     `);
   }
 
@@ -40,13 +43,14 @@ export class SandboxStore {
     return row ? (JSON.parse(row.data) as T) : null;
   }
 
+  /** `createdAt` is kept as an ISO 8601 instant, so pages compare and sort it as time. */
   putResource(kind: string, id: string, data: Record<string, unknown>, createdAt: string): void {
     this.sql.exec(
       "INSERT INTO resources (kind, id, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
       kind,
       id,
       JSON.stringify(data),
-      createdAt,
+      Number.isNaN(Date.parse(createdAt)) ? createdAt : new Date(createdAt).toISOString(),
     );
   }
 
@@ -59,6 +63,30 @@ export class SandboxStore {
       .exec<{ data: string }>("SELECT data FROM resources WHERE kind = ? ORDER BY created_at DESC, id", kind)
       .toArray()
       .map((row) => JSON.parse(row.data) as T);
+  }
+
+  /**
+   * Newest first, as `listResources`, at most `limit`, created within the bounds (instants, compared as ISO 8601:
+   * `op` is one of < <= > >=).
+   */
+  listPage<T extends Record<string, unknown>>(kind: string, bounds: { op: "<" | "<=" | ">" | ">="; at: number }[], limit: number): T[] {
+    const where = bounds.map(({ op }) => ` AND created_at ${op} ?`).join("");
+    return this.sql
+      .exec<{ data: string }>(
+        `SELECT data FROM resources WHERE kind = ?${where} ORDER BY created_at DESC, id LIMIT ?`,
+        kind,
+        ...bounds.map(({ at }) => new Date(at).toISOString()),
+        limit,
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.data) as T);
+  }
+
+  /** Resources of `kind` whose JSON has this `provider`. */
+  countByProvider(kind: string, provider: string): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM resources WHERE kind = ? AND json_extract(data, '$.provider') = ?", kind, provider)
+      .one().n;
   }
 
   countResources(kind: string): number {

@@ -17,6 +17,7 @@ import {
 import { handleTwilio, listTwilioNumbers, markTwilioNumberTaken, seedTwilioAccount, type TwilioAccountSeed } from "./twilio-sim";
 import {
   handleVapi,
+  putVapiResources,
   seedActiveNumber,
   seedAssistant,
   setNumberStatus,
@@ -47,7 +48,7 @@ export interface SandboxFault {
 
 /** JSON as the sandbox hands it to tests over RPC. */
 type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
 
 export interface SandboxRequestRecord {
   id: number;
@@ -170,6 +171,11 @@ export class UpstreamSandbox extends DurableObject<Record<string, unknown>> {
   /** Assistants as if made in Vapi at `createdAt` (someone else's, or Switchboard's by their metadata). */
   seedVapiAssistants(options: SeedAssistantOptions[]): { id: string }[] {
     return options.map((one) => seedAssistant(this.store, one));
+  }
+
+  /** Vapi phone numbers and assistants exactly as given (a large account at once); answers how many were put. */
+  putVapiResources(resources: { phoneNumbers?: JsonObject[]; assistants?: JsonObject[] }): number {
+    return putVapiResources(this.store, resources);
   }
 
   /** Sets a number's status as Vapi would (e.g. `blocked`), activating it first if it was activating. */

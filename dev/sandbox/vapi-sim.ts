@@ -82,24 +82,23 @@ export async function handleVapi(store: SandboxStore, settings: Settings, reques
 }
 
 /** The spec's four `createdAt` bounds, compared as instants. */
-const CREATED_AT_BOUNDS: [param: string, keep: (created: number, bound: number) => boolean][] = [
-  ["createdAtGt", (created, bound) => created > bound],
-  ["createdAtGe", (created, bound) => created >= bound],
-  ["createdAtLt", (created, bound) => created < bound],
-  ["createdAtLe", (created, bound) => created <= bound],
-];
+const CREATED_AT_BOUNDS = [
+  ["createdAtGt", ">"],
+  ["createdAtGe", ">="],
+  ["createdAtLt", "<"],
+  ["createdAtLe", "<="],
+] as const;
 
 /** Newest first (ties in an arbitrary but stable order), at most `limit` (default 100, at most 1000). */
 function list(store: SandboxStore, kind: string, params: URLSearchParams): Json[] {
   const limit = Math.min(Number(params.get("limit") ?? 100), 1000);
-  const bounds = CREATED_AT_BOUNDS.flatMap(([param, keep]) => {
+  const bounds = CREATED_AT_BOUNDS.flatMap(([param, op]) => {
     const value = params.get(param);
-    return value === null ? [] : [{ bound: Date.parse(value), keep }];
+    return value === null ? [] : [{ op, at: Date.parse(value) }];
   });
-  return store
-    .listResources<Json>(kind)
-    .filter((item) => bounds.every(({ bound, keep }) => keep(Date.parse(item.createdAt as string), bound)))
-    .slice(0, limit);
+  // A bound that is no instant (or a limit that is no number) keeps nothing, as a comparison with NaN would.
+  if (!Number.isFinite(limit) || bounds.some(({ at }) => Number.isNaN(at))) return [];
+  return store.listPage<Json>(kind, bounds, limit);
 }
 
 function createAssistant(store: SandboxStore, body: Json): Response {
@@ -123,7 +122,7 @@ function createPhoneNumber(store: SandboxStore, settings: Settings, body: Json):
   const phoneNumber: Json = { ...body, id: crypto.randomUUID(), orgId: SANDBOX_VAPI_ORG_ID, createdAt: nowIso, updatedAt: nowIso };
 
   if (body.provider === "vapi") {
-    const free = store.listResources<Json>(PHONE_NUMBER).filter((n) => n.provider === "vapi").length;
+    const free = store.countByProvider(PHONE_NUMBER, "vapi");
     if (free >= settings.SANDBOX_VAPI_NUMBER_LIMIT) {
       return vapiError(
         400,
@@ -204,6 +203,25 @@ export function seedActiveNumber(store: SandboxStore, options: SeedNumberOptions
   };
   store.putResource(PHONE_NUMBER, id, phoneNumber, nowIso);
   return { id, number };
+}
+
+/**
+ * Puts Vapi resources exactly as given (ids, names, `createdAt` included) into the simulated account: a large
+ * account built at once (`npm run bench:scale`). Each needs an `id` and a `createdAt`.
+ */
+export function putVapiResources(store: SandboxStore, resources: { phoneNumbers?: Json[]; assistants?: Json[] }): number {
+  let put = 0;
+  for (const [kind, items] of [
+    [PHONE_NUMBER, resources.phoneNumbers ?? []],
+    [ASSISTANT, resources.assistants ?? []],
+  ] as const) {
+    for (const item of items) {
+      if (typeof item.id !== "string" || typeof item.createdAt !== "string") throw new Error("each resource needs an id and a createdAt");
+      store.putResource(kind, item.id, { orgId: SANDBOX_VAPI_ORG_ID, updatedAt: item.createdAt, ...item }, item.createdAt);
+      put++;
+    }
+  }
+  return put;
 }
 
 export interface SeedAssistantOptions {
