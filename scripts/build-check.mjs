@@ -15,7 +15,8 @@ import { ASSETS_DIR, DASHBOARD_SOURCE, dashboardScriptAsset, writeStaticAssets }
 // Back to 225 (it had been raised to 235, then 237) when the dashboard's script (about 12 KiB of it gzip) left the
 // Worker for the static assets: the upload was 224.1 KiB then. The known way further down: zod's locales (about
 // 257 KiB of the minified bundle, none of them used) are kept because @hono/zod-openapi extends the whole `z` namespace.
-const BUDGET_GZIP_KIB = 225;
+// 226 with issue 16's paged Twilio list and index-driven reads (225.05 KiB).
+const BUDGET_GZIP_KIB = 226;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUTDIR = join(ROOT, "dist");
 const METAFILE = join(OUTDIR, "bundle-meta.json");

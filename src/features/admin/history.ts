@@ -1,7 +1,7 @@
 import { and, desc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { assistants, phoneNumberEvents, phoneNumbers } from "../../db/schema";
-import { toBase64Url, fromBase64Url } from "../../platform/crypto";
+import { encodeCursor, matchCursor } from "../../platform/cursor";
 import type { PhoneNumberEvent } from "../numbers/pool";
 
 interface HistoryQuery {
@@ -67,17 +67,10 @@ export async function listHistory(db: Db, query: HistoryQuery): Promise<HistoryP
   };
 }
 
-const CURSOR_PREFIX = "ev1:";
-
-const encodeHistoryCursor = (eventId: number) => toBase64Url(new TextEncoder().encode(`${CURSOR_PREFIX}${eventId}`));
+const encodeHistoryCursor = (eventId: number) => encodeCursor(`ev1:${eventId}`);
 
 /** The event id inside a cursor, or null when the text is not a cursor this API gave out. */
 export function decodeHistoryCursor(cursor: string): number | null {
-  try {
-    const text = new TextDecoder().decode(fromBase64Url(cursor));
-    const match = /^ev1:(\d{1,15})$/.exec(text);
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
+  const match = matchCursor(cursor, /^ev1:(\d{1,15})$/);
+  return match ? Number(match[1]) : null;
 }

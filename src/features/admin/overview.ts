@@ -1,6 +1,6 @@
 import type { PhoneNumberRow } from "../assistants/view";
 import { and, asc, eq, isNotNull, type SQL, sql } from "drizzle-orm";
-import { fromBase64Url, toBase64Url } from "../../platform/crypto";
+import { encodeCursor, matchCursor } from "../../platform/cursor";
 import type { Db } from "../../db/client";
 import { assistants, organizations as organizationRows, phoneNumbers } from "../../db/schema";
 import type { LiveCalls } from "../routing/call-counter";
@@ -238,18 +238,12 @@ export function oldestNotReady(lists: readonly ProvisioningRow[][], limit = 500)
 export const OVERVIEW_LIST_DEFAULT = 100;
 export const OVERVIEW_LIST_MAX = 500;
 
-const UNASSIGNED_CURSOR = /^un1:(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\|([0-9a-f-]{36})$/;
-
-export const encodeUnassignedCursor = (since: string, id: string) => toBase64Url(new TextEncoder().encode(`un1:${since}|${id}`));
+const encodeUnassignedCursor = (since: string, id: string) => encodeCursor(`un1:${since}|${id}`);
 
 /** The position inside a cursor, or null when the text is not a cursor this API gave out. */
 export function decodeUnassignedCursor(cursor: string): { since: string; id: string } | null {
-  try {
-    const match = UNASSIGNED_CURSOR.exec(new TextDecoder().decode(fromBase64Url(cursor)));
-    return match ? { since: match[1]!, id: match[2]! } : null;
-  } catch {
-    return null;
-  }
+  const match = matchCursor(cursor, /^un1:(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\|([0-9a-f-]{36})$/);
+  return match ? { since: match[1]!, id: match[2]! } : null;
 }
 
 /** A page of the unassigned numbers, the longest-waiting first (the overview lists only the oldest). */
@@ -335,18 +329,8 @@ function twilioTotalsQuery(monthStart: string) {
         AS bought_this_month`;
 }
 
-const TWILIO_CURSOR = /^tw1:(.{1,200})$/s;
-
-const encodeTwilioCursor = (orgId: string) => toBase64Url(new TextEncoder().encode(`tw1:${orgId}`));
-
 /** The org id inside a cursor, or null when the text is not a cursor this API gave out. */
-export function decodeTwilioCursor(cursor: string): string | null {
-  try {
-    return TWILIO_CURSOR.exec(new TextDecoder().decode(fromBase64Url(cursor)))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
+export const decodeTwilioCursor = (cursor: string): string | null => matchCursor(cursor, /^tw1:(.{1,200})$/s)?.[1] ?? null;
 
 /** A page of the organisations with Twilio, in org id order (the overview lists the first `list_limit`). */
 export async function listTwilioOrganizationsPage(
@@ -357,7 +341,7 @@ export async function listTwilioOrganizationsPage(
   const rows = await db.all<TwilioOrgRow>(twilioOrgsQuery(startOfMonth(options.nowMs ?? Date.now()), options.limit + 1, options.after));
   const page = rows.slice(0, options.limit).map((row) => toTwilioOrgStatus(row, settings.TWILIO_NUMBER_MONTHLY_COST));
   const last = page[page.length - 1];
-  return { organizations: page, next_cursor: rows.length > options.limit && last ? encodeTwilioCursor(last.org_id) : null };
+  return { organizations: page, next_cursor: rows.length > options.limit && last ? encodeCursor(`tw1:${last.org_id}`) : null };
 }
 
 function toTwilioOrgStatus(row: TwilioOrgRow, price: number): TwilioOrgStatus {

@@ -95,7 +95,7 @@ const unassignedPage = pagedRoute(
 
 const twilioPage = pagedRoute(
   "/api/admin/phone-pool/twilio",
-  "Every organization with Twilio (the items of `twilio.organizations`), by id, a page at a time",
+  "Every organization with Twilio, by id, a page at a time",
   "organizations",
   poolOverviewSchema.shape.twilio.shape.organizations,
   "TwilioOrganizationsPage",

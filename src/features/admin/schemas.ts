@@ -164,9 +164,8 @@ export const poolOverviewSchema = z
     alerts: z.array(alertSchema).openapi({ description: "Open alerts, newest first" }),
     lists: z.object({ limit: count, unassigned_total: count, provisioning_total: count, twilio_organizations_total: count }).openapi({
       description:
-        "`unassigned` and `provisioning` hold the oldest `limit` numbers of their kind, `twilio.organizations` the first `limit` " +
-        "organizations with Twilio (by id); the totals count them all. Every unassigned number: GET /api/admin/phone-pool/unassigned; " +
-        "every organization with Twilio: GET /api/admin/phone-pool/twilio (both paged).",
+        "`unassigned`, `provisioning` and `twilio.organizations` hold the first `limit` of their kind; the totals count them all. " +
+        "Every one, paged: GET /api/admin/phone-pool/unassigned and /twilio.",
     }),
     calls: z
       .object({
