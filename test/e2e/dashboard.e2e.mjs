@@ -2,12 +2,11 @@
 // in sandbox mode (bench/lib.mjs: loopback port, own state dir and secrets, always stopped). Run by
 // `npm run test:e2e` (vitest.e2e.config.ts); skipped when /usr/bin/chromium is missing. Screenshots go to /tmp.
 import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HAS_CHROMIUM, launchChromium } from "./chromium.mjs";
 import { randomUUID } from "node:crypto";
 import { assistantBody, DevServer, SECRETS, sleep, token } from "../../bench/lib.mjs";
 
-const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium"; // Debian's chromium package
 const SHOTS = {
   desktop: "/tmp/switchboard-dashboard-desktop.png",
   provisioning: "/tmp/switchboard-dashboard-provisioning.png",
@@ -85,7 +84,7 @@ async function signIn(page, jwt) {
   await page.getByRole("button", { name: "Show the pool" }).click();
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
+describe.skipIf(!HAS_CHROMIUM)("the dashboard in Chromium", () => {
   let browser;
   let page;
   const problems = []; // console errors (CSP violations among them) and uncaught exceptions
@@ -114,20 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in Chromium", () => {
         `UPDATE phone_number_events SET created_at = '${noonOf(9)}' WHERE event = 'provisioned'`,
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     // The refused token's 403 is logged by Chromium as a failed resource: expected, not a problem.

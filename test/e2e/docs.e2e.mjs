@@ -3,13 +3,11 @@
 // production-bundle.e2e.mjs (which checks how the script is served). Scalar draws the reference from /openapi.json under the page's strict CSP, with
 // nothing from any other origin. Run by `npm run test:e2e`; skipped when /usr/bin/chromium is missing. The
 // screenshot goes to /tmp.
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HAS_CHROMIUM, launchChromium } from "./chromium.mjs";
 import { DevServer } from "../../bench/lib.mjs";
 import { pinnedVersion } from "../../scripts/static-assets.mjs";
 
-const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
 const SHOT = "/tmp/switchboard-docs.png";
 const NOWHERE = "http://127.0.0.1:9"; // no route used here calls an upstream
 const serverOptions = {
@@ -30,7 +28,7 @@ const serverOptions = {
 };
 let server; // created in beforeAll, so a skipped run leaves no state directory behind
 
-describe.skipIf(!existsSync(CHROMIUM))("the API reference in Chromium", () => {
+describe.skipIf(!HAS_CHROMIUM)("the API reference in Chromium", () => {
   let browser;
   let page;
   const problems = []; // console errors, uncaught exceptions and CSP violations
@@ -41,20 +39,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the API reference in Chromium", () => {
     await server.start().catch((error) => {
       throw new Error(`${error.message}\n--- wrangler dev's log ---\n${server.logTail()}`);
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.route("**/*", (route) => {
       if (new URL(route.request().url()).origin === server.base) return route.continue();
